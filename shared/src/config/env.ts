@@ -1,0 +1,39 @@
+import { z } from 'zod';
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/** Parses an environment once; every service calls this exactly once at start-up. */
+export function parseEnv<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv = process.env): z.output<S> {
+  const result = schema.safeParse(env);
+  if (result.success) return result.data;
+  const lines = result.error.issues.map((issue) => `  ${issue.path.join('.') || '(env)'}: ${issue.message}`);
+  throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+}
+
+const intFrom = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+export const port = () => intFrom(0, 65535);
+export const positiveInt = (max = Number.MAX_SAFE_INTEGER) => intFrom(1, max);
+export const probability = () => z.coerce.number().min(0).max(1);
+
+export const logLevel = z.enum(['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly']).default('info');
+
+export const redisUrl = z
+  .string()
+  .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
+  .pipe(z.url());
+
+// The prefix is embedded in every key (and BullMQ's prefix), so keep it to characters
+// that can't collide with the ':' separator.
+export const redisPrefix = z
+  .string()
+  .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, "_", "." or "-" (max 64)')
+  .default('triage');
+
+export const redisEnv = {
+  REDIS_URL: redisUrl.default('redis://127.0.0.1:6379'),
+  REDIS_PREFIX: redisPrefix,
+  LOG_LEVEL: logLevel,
+};

@@ -1,0 +1,4 @@
+export * from './env';
+export * from './gateway.config';
+export * from './worker.config';
+export * from './launcher.config';

@@ -1,0 +1,18 @@
+import { availableParallelism } from 'node:os';
+import { z } from 'zod';
+import { logLevel, parseEnv, port, positiveInt, redisPrefix, redisUrl } from './env';
+
+export const launcherConfigSchema = z.object({
+  // Unset → the launcher starts its own redis-server.
+  REDIS_URL: redisUrl.optional(),
+  REDIS_PREFIX: redisPrefix,
+  PORT: port().default(8000),
+  WORKERS: positiveInt(64).default(availableParallelism()),
+  DATA_DIR: z.string().min(1).default('.data'),
+  REDIS_SERVER_BIN: z.string().min(1).default('redis-server'),
+  LOG_LEVEL: logLevel,
+});
+
+export type LauncherConfig = z.output<typeof launcherConfigSchema>;
+
+export const loadLauncherConfig = (env?: NodeJS.ProcessEnv): LauncherConfig => parseEnv(launcherConfigSchema, env);

@@ -1,0 +1,41 @@
+import { hostname } from 'node:os';
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import { parseEnv, positiveInt, probability, redisEnv } from './env';
+
+export const workerConfigSchema = z
+  .object({
+    ...redisEnv,
+    MODEL_DIR: z
+      .string()
+      .min(1)
+      .default('models/triage')
+      .transform((dir) => resolve(dir)),
+    WORKER_ID: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]{1,128}$/)
+      .default(`${hostname()}-${process.pid}`),
+    WORKER_CONCURRENCY: positiveInt(256).default(4),
+    INTRA_OP_THREADS: positiveInt(64).default(1),
+    INFERENCE_MAX_BATCH: positiveInt(256).default(8),
+    LOCK_TTL_MS: positiveInt().default(60_000),
+    LOCK_BUSY_DELAY_MS: positiveInt().default(5_000),
+    HEARTBEAT_INTERVAL_MS: positiveInt().default(5_000),
+    HEARTBEAT_TTL_MS: positiveInt().default(15_000),
+    // Unset → the model's config.json action_thresholds, then 0.85 / 0.70.
+    ACTION_AUTO_ROUTE: probability().optional(),
+    ACTION_HUMAN_REVIEW: probability().optional(),
+    SHUTDOWN_TIMEOUT_MS: positiveInt().default(30_000),
+  })
+  .refine(
+    (c) => c.ACTION_AUTO_ROUTE === undefined || c.ACTION_HUMAN_REVIEW === undefined || c.ACTION_HUMAN_REVIEW <= c.ACTION_AUTO_ROUTE,
+    { message: 'ACTION_HUMAN_REVIEW must be <= ACTION_AUTO_ROUTE', path: ['ACTION_HUMAN_REVIEW'] },
+  )
+  .refine((c) => c.HEARTBEAT_INTERVAL_MS < c.HEARTBEAT_TTL_MS, {
+    message: 'HEARTBEAT_INTERVAL_MS must be shorter than HEARTBEAT_TTL_MS',
+    path: ['HEARTBEAT_INTERVAL_MS'],
+  });
+
+export type WorkerConfig = z.output<typeof workerConfigSchema>;
+
+export const loadWorkerConfig = (env?: NodeJS.ProcessEnv): WorkerConfig => parseEnv(workerConfigSchema, env);

@@ -1,0 +1,6 @@
+export * from './config';
+export * from './schemas';
+export * from './queues';
+export * from './logger';
+export * from './store';
+export * from './model';

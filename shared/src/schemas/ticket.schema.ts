@@ -1,0 +1,91 @@
+import { z } from 'zod';
+
+export const SUBJECT_MAX = 500;
+export const BODY_MAX = 20_000;
+
+export const TICKET_STATUSES = ['pending', 'processing', 'processed', 'failed'] as const;
+export const ticketStatusSchema = z.enum(TICKET_STATUSES);
+export type TicketStatus = z.infer<typeof ticketStatusSchema>;
+
+export const ACTIONS = ['AUTO_ROUTE', 'HUMAN_REVIEW', 'ESCALATE'] as const;
+export const actionSchema = z.enum(ACTIONS);
+export type TriageAction = z.infer<typeof actionSchema>;
+
+const subject = z.string().max(SUBJECT_MAX);
+const body = z
+  .string()
+  .min(1)
+  .max(BODY_MAX)
+  .refine((s) => s.trim().length > 0, 'must not be blank');
+
+/** POST /v2/tickets body. `subject: null` is accepted because ~6 % of real tickets have none. */
+export const createTicketRequestSchema = z.strictObject({
+  subject: subject.nullish().transform((s) => s ?? undefined),
+  body,
+  customer_id: z.string().min(1).max(200).optional(),
+  channel: z.string().min(1).max(50).optional(),
+  metadata: z.record(z.string(), z.unknown()).optional(),
+});
+export type CreateTicketRequest = z.output<typeof createTicketRequestSchema>;
+
+// Printable ASCII keeps the header value safe to embed in a Redis key.
+export const idempotencyKeySchema = z
+  .string()
+  .regex(/^[\x21-\x7e]{1,255}$/, 'must be 1-255 printable ASCII characters without spaces');
+
+/** Data of a `triage` job; the worker parses it again because the queue is a trust boundary. */
+export const triageJobSchema = z.strictObject({
+  ticket_id: z.uuid(),
+  subject: subject.optional(),
+  body,
+  accepted_at: z.iso.datetime(),
+  request_id: z.string().max(200).optional(),
+});
+export type TriageJobData = z.output<typeof triageJobSchema>;
+
+export const queueProbabilitySchema = z.object({ category: z.string(), probability: z.number() });
+
+export const createTicketResponseSchema = z.object({
+  ticket_id: z.uuid(),
+  status: z.literal('accepted'),
+  message: z.string(),
+  accepted_at: z.iso.datetime(),
+});
+export type CreateTicketResponse = z.infer<typeof createTicketResponseSchema>;
+
+/** GET /v2/tickets/:id and /next. Field names match the seed API's clients. */
+export const ticketResponseSchema = z.object({
+  ticket_id: z.uuid(),
+  subject: z.string().nullable(),
+  body: z.string(),
+  customer_id: z.string().nullable(),
+  channel: z.string().nullable(),
+  metadata: z.record(z.string(), z.unknown()).nullable(),
+  status: ticketStatusSchema,
+  category: z.string().nullable(),
+  confidence: z.number().nullable(),
+  top3: z.array(queueProbabilitySchema).nullable(),
+  urgency_score: z.number().nullable(),
+  action: actionSchema.nullable(),
+  model_version: z.string().nullable(),
+  accepted_at: z.iso.datetime(),
+  processed_at: z.iso.datetime().nullable(),
+  timings: z.object({ queue_ms: z.number(), inference_ms: z.number() }).nullable(),
+  error: z.string().optional(),
+});
+export type TicketResponse = z.infer<typeof ticketResponseSchema>;
+
+export const statusCountsResponseSchema = z.object({
+  pending: z.number().int(),
+  processing: z.number().int(),
+  processed: z.number().int(),
+  failed: z.number().int(),
+  waiting_for_agent: z.number().int(),
+});
+export type StatusCountsResponse = z.infer<typeof statusCountsResponseSchema>;
+
+export const errorResponseSchema = z.object({
+  error: z.string(),
+  details: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+});
+export type ErrorResponse = z.infer<typeof errorResponseSchema>;

@@ -1,0 +1,2 @@
+export * from './ticket-store';
+export * from './worker-registry';

@@ -1,0 +1,345 @@
+/**
+ * Pure TypeScript inference for the hashed word/char n-gram model (`ngram.json`), the fallback and
+ * blend component of the triage model. The trainer is `training/ngram.py`; both sides implement the
+ * same feature extraction and must agree to 1e-5 (see `ngram-model.test.ts`, parity fixture written by
+ * `python -m training.ngram_fixture`).
+ *
+ * Feature extraction (identical in Python):
+ * 1. lone UTF-16 surrogates → U+FFFD; keep the first `max_chars` code points; NFKC; lowercase
+ *    (`String.prototype.toLowerCase` ≙ Python `str.lower`, both Unicode full case mapping incl. final sigma).
+ * 2. tokens = maximal runs of letters/numbers: JS `/[\p{L}\p{N}]+/gu` ≙ Python `re.findall(r"[^\W_]+")`
+ *    (Python's `\w` minus `_` is exactly `str.isalnum()`, i.e. categories L* and N*; checked code point by
+ *    code point over the whole Unicode range — they differ only on characters newer than Python 3.11's
+ *    Unicode 14 database).
+ * 3. word block: `w:<tok>` unigrams and `b:<tok1> <tok2>` bigrams; char block: `c:<gram>` for code-point
+ *    3..5-grams of `" " + tok + " "` per token occurrence. Each distinct feature string s with count tf is
+ *    hashed with FNV-1a 32-bit over its UTF-8 bytes: bucket = h & (n_buckets − 1), sign = bit 31 ? −1 : +1,
+ *    value sign·(1 + ln tf) (·idf[bucket] when an idf vector is present). Each block is L2-normalised
+ *    separately, then both are summed into the same bucket space.
+ * 4. keyword features (dimensions n_buckets … n_buckets + groups − 1): `keyword_weight` when any term of the
+ *    group occurs as a contiguous token sequence (the last token of a term may be a prefix match).
+ * Queue: softmax(intercept + x·W). Urgency: `expected` — Σ softmax(intercept + x·W)_k · values_k, or
+ * `linear` — clip(intercept + x·w, 0, 1).
+ */
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { ModelLoadError } from './errors';
+import { toWellFormed } from './text';
+
+export interface NgramModel {
+  readonly labels: readonly string[];
+  predictProba(text: string): number[];
+  predictUrgency(text: string): number;
+  /** Both outputs from one feature extraction. */
+  predict(text: string): { proba: number[]; urgency: number };
+}
+
+const matrixSchema = z.object({
+  dtype: z.enum(['float16', 'float32']),
+  shape: z.tuple([z.number().int().positive(), z.number().int().positive()]),
+  data: z.string(),
+});
+
+const termSchema = z.object({ tokens: z.array(z.string()).min(1), prefix: z.boolean() });
+
+const ngramSchema = z.object({
+  format: z.literal('triage-ngram'),
+  version: z.literal(1),
+  labels: z.array(z.string()).min(1),
+  hash: z.literal('fnv1a32-utf8'),
+  n_buckets: z.number().int().positive(),
+  max_chars: z.number().int().positive(),
+  word_ngrams: z.tuple([z.number().int().positive(), z.number().int().positive()]),
+  char_ngrams: z.tuple([z.number().int().positive(), z.number().int().positive()]),
+  keyword_weight: z.number(),
+  keywords: z.array(z.object({ name: z.string(), terms: z.array(termSchema) })),
+  idf: matrixSchema.nullable().optional(),
+  queue: z.object({ coef: matrixSchema, intercept: z.array(z.number()) }),
+  urgency: z.discriminatedUnion('kind', [
+    z.object({ kind: z.literal('expected'), values: z.array(z.number()), coef: matrixSchema, intercept: z.array(z.number()) }),
+    z.object({ kind: z.literal('linear'), coef: matrixSchema, intercept: z.array(z.number()).length(1) }),
+  ]),
+});
+
+export type NgramJson = z.infer<typeof ngramSchema>;
+
+function halfToFloat(h: number): number {
+  const s = h & 0x8000 ? -1 : 1;
+  const e = (h >> 10) & 0x1f;
+  const f = h & 0x3ff;
+  if (e === 0) return s * f * 2 ** -24;
+  if (e === 31) return f ? NaN : s * Infinity;
+  return s * (1 + f / 1024) * 2 ** (e - 15);
+}
+
+/** Decodes a base64 little-endian float16/float32 matrix into a Float64Array of `rows × cols` (row-major). */
+function decodeMatrix(m: z.infer<typeof matrixSchema>, what: string): Float64Array {
+  const buf = Buffer.from(m.data, 'base64');
+  const [rows, cols] = m.shape;
+  const n = rows * cols;
+  const width = m.dtype === 'float16' ? 2 : 4;
+  if (buf.length !== n * width) {
+    throw new ModelLoadError(`ngram.json: ${what} has ${buf.length} bytes, expected ${n * width} (${rows}×${cols} ${m.dtype})`);
+  }
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i++) out[i] = width === 2 ? halfToFloat(buf.readUInt16LE(i * 2)) : buf.readFloatLE(i * 4);
+  return out;
+}
+
+const TOKEN_RE = /[\p{L}\p{N}]+/gu;
+
+/** Normalises text exactly as the Python trainer does (surrogates, max_chars code points, NFKC, lowercase). */
+export function normalizeNgramText(text: string, maxChars: number): string {
+  let t = typeof text === 'string' ? text : String(text ?? '');
+  t = toWellFormed(t);
+  if (t.length > maxChars) {
+    let units = 0;
+    let cps = 0;
+    for (const ch of t) {
+      if (cps === maxChars) break;
+      units += ch.length;
+      cps++;
+    }
+    t = t.slice(0, units);
+  }
+  return t.normalize('NFKC').toLowerCase();
+}
+
+export function ngramTokens(normalized: string): string[] {
+  return normalized.match(TOKEN_RE) ?? [];
+}
+
+/** FNV-1a 32-bit over the UTF-8 encoding of `s` (s must be well-formed UTF-16). */
+export function fnv1a32(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    let c = s.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
+      const d = s.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        c = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
+        i++;
+      }
+    }
+    if (c < 0x80) {
+      h = Math.imul(h ^ c, 0x01000193);
+    } else if (c < 0x800) {
+      h = Math.imul(h ^ (0xc0 | (c >> 6)), 0x01000193);
+      h = Math.imul(h ^ (0x80 | (c & 0x3f)), 0x01000193);
+    } else if (c < 0x10000) {
+      h = Math.imul(h ^ (0xe0 | (c >> 12)), 0x01000193);
+      h = Math.imul(h ^ (0x80 | ((c >> 6) & 0x3f)), 0x01000193);
+      h = Math.imul(h ^ (0x80 | (c & 0x3f)), 0x01000193);
+    } else {
+      h = Math.imul(h ^ (0xf0 | (c >> 18)), 0x01000193);
+      h = Math.imul(h ^ (0x80 | ((c >> 12) & 0x3f)), 0x01000193);
+      h = Math.imul(h ^ (0x80 | ((c >> 6) & 0x3f)), 0x01000193);
+      h = Math.imul(h ^ (0x80 | (c & 0x3f)), 0x01000193);
+    }
+  }
+  return h >>> 0;
+}
+
+interface CompiledTerm { first: string; rest: string[]; prefix: boolean }
+
+/** Sparse feature vector: parallel arrays of feature index and value (indices unique). */
+export interface SparseFeatures { index: number[]; value: number[] }
+
+export class NgramFeaturizer {
+  private readonly mask: number;
+  private readonly terms: CompiledTerm[][];
+
+  constructor(private readonly spec: NgramJson, private readonly idf: Float64Array | null) {
+    this.mask = spec.n_buckets - 1;
+    this.terms = spec.keywords.map((g) => g.terms.map((t) => ({ first: t.tokens[0] ?? '', rest: t.tokens.slice(1), prefix: t.prefix })));
+  }
+
+  get nFeatures(): number {
+    return this.spec.n_buckets + this.spec.keywords.length;
+  }
+
+  private addBlock(counts: Map<string, number>, out: Map<number, number>): void {
+    const block = new Map<number, number>();
+    for (const [s, tf] of counts) {
+      const h = fnv1a32(s);
+      const b = h & this.mask;
+      let v = 1 + Math.log(tf);
+      if (this.idf) v *= this.idf[b] ?? 1;
+      if (h & 0x80000000) v = -v;
+      block.set(b, (block.get(b) ?? 0) + v);
+    }
+    let sq = 0;
+    for (const v of block.values()) sq += v * v;
+    if (sq <= 0) return;
+    const norm = Math.sqrt(sq);
+    for (const [b, v] of block) out.set(b, (out.get(b) ?? 0) + v / norm);
+  }
+
+  features(text: string): SparseFeatures {
+    const spec = this.spec;
+    const tokens = ngramTokens(normalizeNgramText(text, spec.max_chars));
+    const [wMin, wMax] = spec.word_ngrams;
+    const [cMin, cMax] = spec.char_ngrams;
+    const words = new Map<string, number>();
+    const tokCounts = new Map<string, number>();
+    for (let i = 0; i < tokens.length; i++) {
+      const tok = tokens[i] as string;
+      tokCounts.set(tok, (tokCounts.get(tok) ?? 0) + 1);
+      for (let n = wMin; n <= wMax && i + n <= tokens.length; n++) {
+        const key = n === 1 ? `w:${tok}` : `${n === 2 ? 'b' : `n${n}`}:${tokens.slice(i, i + n).join(' ')}`;
+        words.set(key, (words.get(key) ?? 0) + 1);
+      }
+    }
+    const chars = new Map<string, number>();
+    for (const [tok, count] of tokCounts) {
+      const cps = Array.from(` ${tok} `);
+      for (let n = cMin; n <= cMax; n++) {
+        for (let i = 0; i + n <= cps.length; i++) {
+          const key = `c:${cps.slice(i, i + n).join('')}`;
+          chars.set(key, (chars.get(key) ?? 0) + count);
+        }
+      }
+    }
+    const acc = new Map<number, number>();
+    this.addBlock(words, acc);
+    this.addBlock(chars, acc);
+    const index: number[] = [];
+    const value: number[] = [];
+    for (const [b, v] of acc) {
+      if (v !== 0) {
+        index.push(b);
+        value.push(v);
+      }
+    }
+    if (this.terms.length > 0 && tokens.length > 0) {
+      const positions = new Map<string, number[]>();
+      tokens.forEach((t, i) => {
+        const p = positions.get(t);
+        if (p) p.push(i);
+        else positions.set(t, [i]);
+      });
+      this.terms.forEach((group, g) => {
+        if (group.some((term) => termMatches(term, tokens, positions))) {
+          index.push(spec.n_buckets + g);
+          value.push(spec.keyword_weight);
+        }
+      });
+    }
+    return { index, value };
+  }
+}
+
+function termMatches(term: CompiledTerm, tokens: string[], positions: Map<string, number[]>): boolean {
+  if (term.rest.length === 0) {
+    if (!term.prefix) return positions.has(term.first);
+    for (const t of positions.keys()) if (t.startsWith(term.first)) return true;
+    return false;
+  }
+  const starts = positions.get(term.first);
+  if (!starts) return false;
+  const last = term.rest.length - 1;
+  for (const s of starts) {
+    if (s + term.rest.length >= tokens.length) continue;
+    let ok = true;
+    for (let j = 0; j <= last && ok; j++) {
+      const tok = tokens[s + 1 + j] as string;
+      const want = term.rest[j] as string;
+      ok = j === last && term.prefix ? tok.startsWith(want) : tok === want;
+    }
+    if (ok) return true;
+  }
+  return false;
+}
+
+/** logits[k] = intercept[k] + Σ_j x_j · W[j, k] with W stored feature-major ([features, outputs]). */
+function linear(x: SparseFeatures, w: Float64Array, intercept: readonly number[]): number[] {
+  const k = intercept.length;
+  const out = intercept.slice();
+  for (let i = 0; i < x.index.length; i++) {
+    const base = (x.index[i] as number) * k;
+    const v = x.value[i] as number;
+    for (let c = 0; c < k; c++) out[c] = (out[c] as number) + v * (w[base + c] as number);
+  }
+  return out;
+}
+
+export function softmax(logits: readonly number[]): number[] {
+  let max = -Infinity;
+  for (const v of logits) if (v > max) max = v;
+  const e = logits.map((v) => Math.exp(v - max));
+  const sum = e.reduce((a, b) => a + b, 0);
+  return e.map((v) => v / sum);
+}
+
+/** Builds an n-gram model from parsed ngram.json content. Throws ModelLoadError on a malformed document. */
+export function ngramModelFromJson(doc: unknown, source = 'ngram.json'): NgramModel {
+  const parsed = ngramSchema.safeParse(doc);
+  if (!parsed.success) {
+    throw new ModelLoadError(`${source} is not a valid n-gram model: ${z.prettifyError(parsed.error)}`);
+  }
+  const spec = parsed.data;
+  if ((spec.n_buckets & (spec.n_buckets - 1)) !== 0) throw new ModelLoadError(`${source}: n_buckets ${spec.n_buckets} is not a power of two`);
+  const nf = spec.n_buckets + spec.keywords.length;
+  const L = spec.labels.length;
+  const check = (m: z.infer<typeof matrixSchema>, cols: number, what: string): Float64Array => {
+    if (m.shape[0] !== nf || m.shape[1] !== cols) {
+      throw new ModelLoadError(`${source}: ${what} has shape ${m.shape.join('×')}, expected ${nf}×${cols}`);
+    }
+    return decodeMatrix(m, what);
+  };
+  if (spec.queue.intercept.length !== L) throw new ModelLoadError(`${source}: queue.intercept has ${spec.queue.intercept.length} values for ${L} labels`);
+  const qW = check(spec.queue.coef, L, 'queue.coef');
+  const u = spec.urgency;
+  const uCols = u.kind === 'expected' ? u.values.length : 1;
+  if (u.intercept.length !== uCols) throw new ModelLoadError(`${source}: urgency.intercept has ${u.intercept.length} values, expected ${uCols}`);
+  const uW = check(u.coef, uCols, 'urgency.coef');
+  let idf: Float64Array | null = null;
+  if (spec.idf) {
+    if (spec.idf.shape[0] !== spec.n_buckets || spec.idf.shape[1] !== 1) throw new ModelLoadError(`${source}: idf has shape ${spec.idf.shape.join('×')}, expected ${spec.n_buckets}×1`);
+    idf = decodeMatrix(spec.idf, 'idf');
+  }
+  const featurizer = new NgramFeaturizer(spec, idf);
+  const labels = Object.freeze(spec.labels.slice());
+  return {
+    labels,
+    predictProba(text: string): number[] {
+      return softmax(linear(featurizer.features(text), qW, spec.queue.intercept));
+    },
+    predictUrgency(text: string): number {
+      return urgencyOf(featurizer.features(text));
+    },
+    predict(text: string): { proba: number[]; urgency: number } {
+      const x = featurizer.features(text);
+      return { proba: softmax(linear(x, qW, spec.queue.intercept)), urgency: urgencyOf(x) };
+    },
+  };
+
+  function urgencyOf(x: SparseFeatures): number {
+    const out = linear(x, uW, u.intercept);
+    let score: number;
+    if (u.kind === 'expected') {
+      const p = softmax(out);
+      score = p.reduce((acc, pk, k) => acc + pk * (u.values[k] as number), 0);
+    } else {
+      score = out[0] as number;
+    }
+    return Number.isFinite(score) ? Math.min(1, Math.max(0, score)) : 0.5;
+  }
+}
+
+/** Loads `ngram.json` from disk. Throws ModelLoadError naming the file when it is missing or corrupt. */
+export function loadNgramModel(path: string): NgramModel {
+  let raw: string;
+  try {
+    raw = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ModelLoadError(`cannot read n-gram model ${path}: ${(err as Error).message}`, { cause: err });
+  }
+  let doc: unknown;
+  try {
+    doc = JSON.parse(raw);
+  } catch (err) {
+    throw new ModelLoadError(`n-gram model ${path} is not valid JSON: ${(err as Error).message}`, { cause: err });
+  }
+  return ngramModelFromJson(doc, path);
+}

@@ -1,0 +1,98 @@
+"""Metrics shared by the pipeline and the model card."""
+from __future__ import annotations
+
+import numpy as np
+from scipy.optimize import minimize_scalar
+from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
+
+
+def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+    z = logits / temperature
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def nll(probs: np.ndarray, y: np.ndarray) -> float:
+    return float(-np.mean(np.log(np.clip(probs[np.arange(len(y)), y], 1e-12, 1.0))))
+
+
+def fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
+    """Temperature scaling (Guo et al., 2017): the T minimising validation NLL."""
+    res = minimize_scalar(lambda t: nll(softmax(logits, t), y), bounds=(0.05, 20.0), method="bounded")
+    return float(res.x)
+
+
+def power_calibrate(probs: np.ndarray, t: float) -> np.ndarray:
+    p = np.power(np.clip(probs, 1e-12, 1.0), 1.0 / t)
+    return p / p.sum(axis=1, keepdims=True)
+
+
+def fit_power_temperature(probs: np.ndarray, y: np.ndarray) -> float:
+    res = minimize_scalar(lambda t: nll(power_calibrate(probs, t), y), bounds=(0.05, 20.0), method="bounded")
+    return float(res.x)
+
+
+def ece(probs: np.ndarray, y: np.ndarray, bins: int = 15) -> float:
+    """Expected calibration error of the top-1 confidence, equal-width bins."""
+    conf = probs.max(axis=1)
+    correct = probs.argmax(axis=1) == y
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    total = 0.0
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        m = (conf > lo) & (conf <= hi)
+        if m.any():
+            total += m.mean() * abs(correct[m].mean() - conf[m].mean())
+    return float(total)
+
+
+def classification(y: np.ndarray, pred: np.ndarray, labels: list[str]) -> dict:
+    ids = list(range(len(labels)))
+    p, r, f, s = precision_recall_fscore_support(y, pred, labels=ids, zero_division=0)
+    return {
+        "accuracy": float(accuracy_score(y, pred)),
+        "macro_f1": float(f1_score(y, pred, labels=ids, average="macro", zero_division=0)),
+        "weighted_f1": float(f1_score(y, pred, labels=ids, average="weighted", zero_division=0)),
+        "per_class": {
+            labels[i]: {"precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]), "support": int(s[i])}
+            for i in ids
+        },
+        "confusion": confusion_matrix(y, pred, labels=ids).tolist(),
+    }
+
+
+def regression(target: np.ndarray, score: np.ndarray) -> dict:
+    err = score - target
+    return {"rmse": float(np.sqrt(np.mean(err**2))), "mae": float(np.mean(np.abs(err)))}
+
+
+def alert_quality(score: np.ndarray, is_high: np.ndarray, threshold: float) -> dict:
+    alert = score >= threshold
+    tp = int((alert & is_high).sum())
+    return {
+        "threshold": float(threshold),
+        "alerts": int(alert.sum()),
+        "precision": float(tp / alert.sum()) if alert.any() else 0.0,
+        "recall": float(tp / is_high.sum()) if is_high.any() else 0.0,
+    }
+
+
+def pick_alert_threshold(score: np.ndarray, is_high: np.ndarray, min_precision: float = 0.6,
+                         min_alerts: int = 10) -> float:
+    """The lowest threshold (most recall) whose validation precision for truly-high tickets is at
+    least `min_precision`, judged only where at least `min_alerts` tickets would alert."""
+    candidates = np.round(np.arange(0.30, 0.991, 0.01), 2)
+    feasible = [t for t in candidates
+                if (score >= t).sum() >= min_alerts and alert_quality(score, is_high, t)["precision"] >= min_precision]
+    return float(min(feasible)) if feasible else float(candidates[-1])
+
+
+def coverage(probs: np.ndarray, y: np.ndarray, cutoffs: tuple[float, ...] = (0.5, 0.7, 0.85, 0.95)) -> list[dict]:
+    conf = probs.max(axis=1)
+    correct = probs.argmax(axis=1) == y
+    rows = []
+    for c in cutoffs:
+        m = conf >= c
+        rows.append({"min_confidence": c, "share": float(m.mean()),
+                     "accuracy": float(correct[m].mean()) if m.any() else None})
+    return rows

@@ -37,3 +37,14 @@ export const redisEnv = {
   REDIS_PREFIX: redisPrefix,
   LOG_LEVEL: logLevel,
 };
+
+/** For main modules: a configuration error ends the process with its message, not a stack trace. */
+export function loadConfigOrExit<T>(load: () => T): T {
+  try {
+    return load();
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`${err.message}\n`);
+    process.exit(78); // EX_CONFIG
+  }
+}

@@ -1,0 +1,49 @@
+import type { Server } from 'node:http';
+import { TicketStore, WorkerRegistry, createLogger, loadConfigOrExit, loadGatewayConfig, redisKeys } from '@triage/shared';
+import { createApp } from './app';
+import { connectProducerRedis, createTicketsQueue } from './connections';
+
+const config = loadConfigOrExit(() => loadGatewayConfig());
+const logger = createLogger('gateway', config.LOG_LEVEL);
+const keys = redisKeys(config.REDIS_PREFIX);
+const redis = connectProducerRedis(config);
+const ticketsQueue = createTicketsQueue(redis, config);
+
+redis.on('error', (err: Error) => logger.warn('redis error', { message: err.message }));
+ticketsQueue.on('error', (err: Error) => logger.warn('queue error', { message: err.message }));
+
+const app = createApp({
+  redis,
+  store: new TicketStore(redis, keys),
+  registry: new WorkerRegistry(redis, keys),
+  ticketsQueue,
+  logger,
+  retryAfterSeconds: config.RETRY_AFTER_SECONDS,
+  idempotencyTtlSeconds: config.IDEMPOTENCY_TTL_SECONDS,
+});
+
+const server: Server = app.listen(config.PORT, config.HOST, () => {
+  logger.info('gateway listening', { url: `http://${config.HOST}:${config.PORT}`, prefix: config.REDIS_PREFIX });
+});
+
+let stopping = false;
+async function shutdown(signal: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  logger.info('shutting down', { signal });
+  const force = setTimeout(() => {
+    logger.error('shutdown timed out, exiting');
+    process.exit(1);
+  }, config.SHUTDOWN_TIMEOUT_MS).unref();
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeIdleConnections();
+  await closed;
+  await ticketsQueue.close();
+  await redis.quit().catch(() => redis.disconnect());
+  clearTimeout(force);
+  logger.info('gateway stopped');
+}
+
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.once(signal, () => void shutdown(signal).then(() => process.exit(0)));
+}

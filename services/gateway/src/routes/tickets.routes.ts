@@ -1,0 +1,95 @@
+import { randomUUID } from 'node:crypto';
+import express, { Router, type RequestHandler } from 'express';
+import type { Queue } from 'bullmq';
+import {
+  type CreateTicketResponse,
+  JobName,
+  type TicketResponse,
+  type TicketStore,
+  type TriageJobData,
+  createTicketRequestSchema,
+  idempotencyKeySchema,
+} from '@triage/shared';
+import { HttpError, validationError } from '../http-errors';
+
+export interface TicketsRouteDeps {
+  store: TicketStore;
+  ticketsQueue: Queue<TriageJobData>;
+  idempotencyTtlSeconds: number;
+  /** Guards every route that touches Redis (answers 503 instead of waiting). */
+  requireRedis: RequestHandler;
+}
+
+const BODY_LIMIT = '1mb';
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+const requireJson: RequestHandler = (req, _res, next) => {
+  next(req.is('application/json') ? undefined : new HttpError(415, 'Content-Type must be application/json'));
+};
+
+function jobData(ticket: Pick<TicketResponse, 'ticket_id' | 'subject' | 'body' | 'accepted_at'>, requestId?: string): TriageJobData {
+  return {
+    ticket_id: ticket.ticket_id,
+    ...(ticket.subject === null ? {} : { subject: ticket.subject }),
+    body: ticket.body,
+    accepted_at: ticket.accepted_at,
+    ...(requestId === undefined ? {} : { request_id: requestId }),
+  };
+}
+
+function accepted(ticketId: string, acceptedAt: string, message: string): CreateTicketResponse {
+  return { ticket_id: ticketId, status: 'accepted', message, accepted_at: acceptedAt };
+}
+
+export function ticketsRouter(deps: TicketsRouteDeps): Router {
+  const { store, ticketsQueue, requireRedis } = deps;
+  // The job id is the ticket id, so adding the same ticket twice is a no-op in BullMQ.
+  const enqueue = (data: TriageJobData) => ticketsQueue.add(JobName.Triage, data, { jobId: data.ticket_id });
+  const router = Router();
+
+  router.post('/', requireJson, express.json({ limit: BODY_LIMIT }), requireRedis, async (req, res) => {
+    const keyHeader = req.get('idempotency-key');
+    const key = keyHeader === undefined ? undefined : idempotencyKeySchema.safeParse(keyHeader);
+    if (key && !key.success) throw validationError(key.error, 'invalid Idempotency-Key header');
+    const input = createTicketRequestSchema.safeParse(req.body);
+    if (!input.success) throw validationError(input.error);
+
+    const ticketId = randomUUID();
+    const acceptedAt = new Date().toISOString();
+    const idempotency = key?.data === undefined ? undefined : { key: key.data, ttlSeconds: deps.idempotencyTtlSeconds };
+    const created = await store.create({ ticket_id: ticketId, accepted_at: acceptedAt, ...input.data }, idempotency);
+    const requestId = res.locals.requestId as string;
+
+    if (!created.created) {
+      const existing = await store.get(created.ticketId);
+      if (!existing) throw new HttpError(409, 'Idempotency-Key refers to a ticket that no longer exists');
+      // A replay heals an earlier request whose enqueue failed after the record was written.
+      if (existing.status === 'pending') await enqueue(jobData(existing, requestId));
+      res.status(202).location(`/v2/tickets/${existing.ticket_id}`).set('Idempotent-Replayed', 'true');
+      res.json(accepted(existing.ticket_id, existing.accepted_at, 'ticket already accepted for this Idempotency-Key'));
+      return;
+    }
+
+    await enqueue(jobData({ ticket_id: ticketId, subject: input.data.subject ?? null, body: input.data.body, accepted_at: acceptedAt }, requestId));
+    res.status(202).location(`/v2/tickets/${ticketId}`).json(accepted(ticketId, acceptedAt, 'ticket accepted for triage'));
+  });
+
+  router.get('/status', requireRedis, async (_req, res) => {
+    res.json(await store.statusCounts());
+  });
+
+  router.get('/next', requireRedis, async (_req, res) => {
+    const ticket = await store.popMostUrgent();
+    if (!ticket) throw new HttpError(404, 'no processed ticket is waiting for an agent');
+    res.json(ticket);
+  });
+
+  router.get('/:id', requireRedis, async (req: express.Request<{ id: string }>, res) => {
+    const { id } = req.params;
+    const ticket = UUID.test(id) ? await store.get(id.toLowerCase()) : null;
+    if (!ticket) throw new HttpError(404, `ticket ${id} not found`);
+    res.json(ticket);
+  });
+
+  return router;
+}

@@ -1,0 +1,42 @@
+/**
+ * Owns the process's one ONNX session. onnxruntime's run() keeps the calling thread busy, so
+ * it lives here rather than on the main thread, which must keep renewing BullMQ job locks.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { type TriageModel, loadTriageModel } from '@triage/shared';
+import type { FromThread, InferenceThreadInit, ToThread } from './inference.protocol';
+
+const port = parentPort;
+if (!port) throw new Error('inference.thread must run as a worker_thread');
+const send = (message: FromThread) => port.postMessage(message);
+const messageOf = (err: unknown) => (err instanceof Error ? err.message : String(err));
+
+async function serve(model: TriageModel, message: ToThread): Promise<void> {
+  if (message.type === 'dispose') {
+    await model.dispose();
+    send({ type: 'disposed' });
+    port!.close();
+    return;
+  }
+  try {
+    send({ type: 'result', id: message.id, predictions: await model.predict(message.texts) });
+  } catch (err) {
+    send({ type: 'error', id: message.id, message: messageOf(err) });
+  }
+}
+
+async function main(): Promise<void> {
+  const init = workerData as InferenceThreadInit;
+  let model: TriageModel;
+  try {
+    model = await loadTriageModel(init.modelDir, { intraOpThreads: init.intraOpThreads });
+  } catch (err) {
+    send({ type: 'load-failed', message: messageOf(err) });
+    port!.close();
+    return;
+  }
+  port!.on('message', (message: ToThread) => void serve(model, message));
+  send({ type: 'ready', modelVersion: model.modelVersion, config: model.config });
+}
+
+void main();

@@ -1,0 +1,28 @@
+import { createLogger, loadConfigOrExit, loadWorkerConfig } from '@triage/shared';
+import { startTriageWorker } from './triage-worker';
+
+const config = loadConfigOrExit(() => loadWorkerConfig());
+const logger = createLogger('worker', config.LOG_LEVEL).child({ worker_id: config.WORKER_ID });
+
+async function main(): Promise<void> {
+  const handle = await startTriageWorker(config, logger);
+  logger.info('worker ready', { model_version: handle.modelVersion, concurrency: config.WORKER_CONCURRENCY });
+
+  const shutdown = async (signal: string) => {
+    logger.info('shutting down: finishing in-flight jobs', { signal });
+    const force = setTimeout(() => {
+      logger.error('shutdown timed out, exiting');
+      process.exit(1);
+    }, config.SHUTDOWN_TIMEOUT_MS).unref();
+    await handle.close();
+    clearTimeout(force);
+    logger.info('worker stopped');
+    process.exit(0);
+  };
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => void shutdown(signal));
+}
+
+main().catch((err: unknown) => {
+  logger.error('worker failed to start', { error: err instanceof Error ? err.message : String(err) });
+  process.exit(1);
+});

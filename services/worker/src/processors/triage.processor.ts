@@ -1,0 +1,114 @@
+import { randomUUID } from 'node:crypto';
+import { DelayedError, type Job, UnrecoverableError } from 'bullmq';
+import {
+  type Logger,
+  type TicketResponse,
+  type TicketStore,
+  type TriageJobData,
+  type TriagePrediction,
+  ticketText,
+  triageJobSchema,
+} from '@triage/shared';
+import { type ActionThresholds, actionFor } from '../action-policy';
+
+export interface TriageProcessorDeps {
+  store: TicketStore;
+  predict: (text: string) => Promise<TriagePrediction>;
+  thresholds: ActionThresholds;
+  lockTtlMs: number;
+  /** How long a job waits before looking again when another worker holds its ticket. */
+  lockBusyDelayMs: number;
+  logger: Logger;
+  /**
+   * Runs after a ticket's result is stored — also when a retry finds it already stored, so
+   * the hook must be idempotent (issue 4 enqueues alerts here with deterministic job ids).
+   */
+  onProcessed?: (ticket: TicketResponse) => Promise<void>;
+}
+
+export interface TriageJobResult {
+  ticket_id: string;
+  outcome: 'processed' | 'already-processed';
+}
+
+const messageOf = (err: unknown) => (err instanceof Error ? err.message : String(err));
+
+/** Whether BullMQ will give up on this job if the current attempt fails. */
+function isLastAttempt(job: Job): boolean {
+  return job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+}
+
+export function createTriageProcessor(deps: TriageProcessorDeps) {
+  const { store, logger } = deps;
+
+  async function parseJob(job: Job): Promise<TriageJobData> {
+    const parsed = triageJobSchema.safeParse(job.data);
+    if (parsed.success) return parsed.data;
+    const reason = `invalid triage job payload: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`;
+    const ticketId = (job.data as { ticket_id?: unknown } | null)?.ticket_id;
+    if (typeof ticketId === 'string') await markFailed(ticketId, reason);
+    throw new UnrecoverableError(reason);
+  }
+
+  async function markFailed(ticketId: string, reason: string): Promise<void> {
+    await store.transition(ticketId, ['pending', 'processing'], 'failed', { error: reason, failed_at: new Date().toISOString() });
+  }
+
+  async function finish(ticketId: string, outcome: TriageJobResult['outcome']): Promise<TriageJobResult> {
+    const ticket = await store.get(ticketId);
+    if (ticket && deps.onProcessed) await deps.onProcessed(ticket);
+    return { ticket_id: ticketId, outcome };
+  }
+
+  /** Runs with the ticket lock held. */
+  async function triage(data: TriageJobData, lockToken: string): Promise<TriageJobResult> {
+    const startedAt = Date.now();
+    const moved = await store.transition(data.ticket_id, ['pending', 'processing', 'failed'], 'processing');
+    if (moved === null) throw new UnrecoverableError(`ticket ${data.ticket_id} has no record`);
+    if (!moved.applied) return finish(data.ticket_id, 'already-processed');
+
+    const inferenceStart = performance.now();
+    const prediction = await deps.predict(ticketText(data.subject, data.body));
+    const inferenceMs = performance.now() - inferenceStart;
+
+    const outcome = await store.commitResult(data.ticket_id, lockToken, {
+      category: prediction.category,
+      confidence: prediction.confidence,
+      top3: prediction.top3,
+      urgency_score: prediction.urgency,
+      action: actionFor(prediction.confidence, deps.thresholds),
+      model_version: prediction.modelVersion,
+      processed_at: new Date().toISOString(),
+      queue_ms: Math.max(0, startedAt - Date.parse(data.accepted_at)),
+      inference_ms: Math.round(inferenceMs * 10) / 10,
+    });
+    if (outcome === 'lock-lost') throw new Error(`lock on ticket ${data.ticket_id} expired during inference`);
+    if (outcome === 'missing') throw new UnrecoverableError(`ticket ${data.ticket_id} record disappeared`);
+    return finish(data.ticket_id, outcome === 'committed' ? 'processed' : 'already-processed');
+  }
+
+  return async function processTriageJob(job: Job, token?: string): Promise<TriageJobResult> {
+    const data = await parseJob(job);
+    const log = logger.child({ ticket_id: data.ticket_id, job_id: job.id, request_id: data.request_id });
+    const lockToken = randomUUID();
+
+    if (!(await store.acquireLock(data.ticket_id, lockToken, deps.lockTtlMs))) {
+      // Another worker is on this ticket; look again later instead of doing the work twice.
+      log.info('ticket locked by another worker, delaying job');
+      await job.moveToDelayed(Date.now() + deps.lockBusyDelayMs, token);
+      throw new DelayedError();
+    }
+    try {
+      const result = await triage(data, lockToken);
+      log.info('ticket triaged', { outcome: result.outcome });
+      return result;
+    } catch (err) {
+      const final = err instanceof UnrecoverableError || isLastAttempt(job);
+      log.warn('triage attempt failed', { error: messageOf(err), attempt: job.attemptsMade + 1, final });
+      if (final) await markFailed(data.ticket_id, messageOf(err));
+      throw err;
+    } finally {
+      await store.releaseLock(data.ticket_id, lockToken).catch((err) => log.warn('lock release failed', { error: messageOf(err) }));
+    }
+  };
+}

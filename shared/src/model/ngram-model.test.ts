@@ -1,0 +1,85 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fnv1a32, loadNgramModel, ngramModelFromJson, ngramTokens, normalizeNgramText } from './ngram-model';
+import { ModelLoadError } from './errors';
+
+const FIXTURES = join(__dirname, '__fixtures__');
+const MODEL_PATH = join(FIXTURES, 'ngram-small.json');
+
+interface Expected {
+  texts: string[];
+  proba: number[][];
+  urgency: number[];
+  keyword_groups: string[][];
+}
+
+const expected = JSON.parse(readFileSync(join(FIXTURES, 'ngram-small.expected.json'), 'utf8')) as Expected;
+
+describe('n-gram model: feature primitives', () => {
+  it('FNV-1a 32-bit matches the reference values (UTF-8 bytes)', () => {
+    expect(fnv1a32('')).toBe(0x811c9dc5);
+    expect(fnv1a32('a')).toBe(0xe40c292c);
+    expect(fnv1a32('foobar')).toBe(0xbf9cf968);
+    // multi-byte: "é" = C3 A9, "😀" = F0 9F 98 80
+    const bytes = (s: string): number => {
+      let h = 0x811c9dc5;
+      for (const b of Buffer.from(s, 'utf8')) h = Math.imul(h ^ b, 0x01000193) >>> 0;
+      return h >>> 0;
+    };
+    for (const s of ['é', 'c:ße ', '😀x', 'w:ausgefallen', 'b:日本 語', 'ا١']) expect(fnv1a32(s)).toBe(bytes(s));
+  });
+
+  it('normalises (NFKC + lowercase) and tokenises letters/numbers runs', () => {
+    expect(ngramTokens(normalizeNgramText('ＦＵＬＬ ﬁle Cafe\u0301 snake_case x² ΟΔΟΣ', 100))).toEqual(['full', 'file', 'café', 'snake', 'case', 'x2', 'οδος']);
+    expect(normalizeNgramText('ΟΔΟΣ', 10)).toBe('οδος');
+    expect(normalizeNgramText('abc\ud800', 10)).toBe('abc\ufffd');
+    expect(normalizeNgramText('😀😀😀', 2)).toBe('😀😀'); // code points, not UTF-16 units
+  });
+});
+
+describe('n-gram model: parity with the Python trainer (fixture from python -m training.ngram_fixture)', () => {
+  const model = loadNgramModel(MODEL_PATH);
+
+  it('has the fixture labels', () => {
+    expect(model.labels.length).toBe(expected.proba[0]!.length);
+  });
+
+  it.each(expected.texts.map((t, i) => [i, JSON.stringify(t.slice(0, 40))] as const))('text %i %s: probabilities and urgency within 1e-5', (i) => {
+    const text = expected.texts[i]!;
+    const p = model.predictProba(text);
+    const want = expected.proba[i]!;
+    expect(p).toHaveLength(want.length);
+    p.forEach((v, k) => expect(Math.abs(v - want[k]!)).toBeLessThan(1e-5));
+    expect(Math.abs(p.reduce((a, b) => a + b, 0) - 1)).toBeLessThan(1e-9);
+    const u = model.predictUrgency(text);
+    expect(Math.abs(u - expected.urgency[i]!)).toBeLessThan(1e-5);
+    expect(u).toBeGreaterThanOrEqual(0);
+    expect(u).toBeLessThanOrEqual(1);
+    const both = model.predict(text);
+    expect(both.proba).toEqual(p);
+    expect(both.urgency).toBe(u);
+  });
+
+  it('is fast: well under 1 ms per typical ticket', () => {
+    const texts = expected.texts.filter((t) => t.length > 20 && t.length < 2000);
+    for (const t of texts) model.predict(t); // warm-up
+    const rounds = 20;
+    const start = process.hrtime.bigint();
+    for (let r = 0; r < rounds; r++) for (const t of texts) model.predict(t);
+    const perTicketMs = Number(process.hrtime.bigint() - start) / 1e6 / (rounds * texts.length);
+    expect(perTicketMs).toBeLessThan(1);
+  });
+});
+
+describe('n-gram model: loading errors', () => {
+  it('names a missing file', () => {
+    expect(() => loadNgramModel(join(FIXTURES, 'nope.json'))).toThrow(ModelLoadError);
+    expect(() => loadNgramModel(join(FIXTURES, 'nope.json'))).toThrow(/nope\.json/);
+  });
+  it('rejects a malformed document', () => {
+    expect(() => ngramModelFromJson({ format: 'triage-ngram' }, 'x.json')).toThrow(/x\.json is not a valid n-gram model/);
+    const doc = JSON.parse(readFileSync(MODEL_PATH, 'utf8')) as { queue: { coef: { data: string } } };
+    doc.queue.coef.data = doc.queue.coef.data.slice(0, 100);
+    expect(() => ngramModelFromJson(doc, 'y.json')).toThrow(/queue\.coef has \d+ bytes/);
+  });
+});

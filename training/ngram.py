@@ -16,10 +16,10 @@ Features (both languages implement exactly this)
    Combining marks (Mn/Mc) are not alphanumeric in either, so NFKC first recomposes accents.
 3. Word block: ``w:<tok>`` (unigrams) and ``b:<tok1> <tok2>`` (bigrams); char block: ``c:<gram>`` for
    each code-point n-gram, n in 3..5, of ``" " + tok + " "`` (char n-grams within word boundaries,
-   padded), counted per token occurrence. A feature string s with count tf goes to bucket
-   ``h & (n_buckets - 1)`` with sign ``-1 if h >> 31 else +1`` and value ``sign * (1 + ln tf)``
-   (sublinear tf; times ``idf[bucket]`` when the model has an idf vector), where h = FNV-1a 32-bit of
-   the UTF-8 bytes of s. Each block is L2-normalised on its own; both are summed into one bucket space.
+   padded), counted per token occurrence. Each feature string s is hashed, h = FNV-1a 32-bit of its
+   UTF-8 bytes; tf = occurrences of h in the text; the feature goes to bucket ``h & (n_buckets - 1)``
+   with sign ``-1 if h >> 31 else +1`` and value ``sign * (1 + ln tf)`` (sublinear tf; times
+   ``idf[bucket]`` when the model has an idf vector). Each block is L2-normalised on its own; both are summed into one bucket space.
 4. Keyword features: ``n_buckets + g`` = ``keyword_weight`` when any term of keyword group g occurs as a
    contiguous token run (a term written with a trailing ``*`` prefix-matches its last token). Groups
    are concepts (urgent, outage, security, data loss, business impact, calm) with terms in
@@ -244,7 +244,7 @@ class Featurizer:
     word_ngrams: tuple[int, int] = (1, 2)
     char_ngrams: tuple[int, int] = (3, 5)
     idf: np.ndarray | None = None  # [n_buckets] float64 (already float16-rounded when exported)
-    _cache: dict[str, tuple[int, bool]] = field(default_factory=dict, repr=False)
+    _cache: dict[str, int] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         if self.n_buckets <= 0 or self.n_buckets & (self.n_buckets - 1):
@@ -254,21 +254,24 @@ class Featurizer:
     def n_features(self) -> int:
         return self.n_buckets + len(self.keywords)
 
-    def _hash(self, s: str) -> tuple[int, bool]:
-        hit = self._cache.get(s)
-        if hit is None:
+    def _hash(self, s: str) -> int:
+        h = self._cache.get(s)
+        if h is None:
             h = fnv1a32(s)
-            hit = (h & (self.n_buckets - 1), bool(h >> 31))
             if len(self._cache) < 2_000_000:
-                self._cache[s] = hit
-        return hit
+                self._cache[s] = h
+        return h
 
     def raw_blocks(self, text: Any) -> tuple[list[dict[int, float]], list[int]]:
-        """Signed sublinear-tf bucket values per block (before idf and normalisation) + keyword groups."""
+        """Signed sublinear-tf bucket values per block (before idf and normalisation) + keyword groups.
+
+        tf is counted per 32-bit feature hash (distinct strings with equal FNV hashes count as one
+        feature), which lets the TypeScript side hash n-grams without building strings.
+        """
         tokens = tokenize(normalize_text(text, self.max_chars))
         w_min, w_max = self.word_ngrams
         c_min, c_max = self.char_ngrams
-        words: dict[str, int] = {}
+        words: dict[int, int] = {}
         tok_counts: dict[str, int] = {}
         n_tok = len(tokens)
         for i, tok in enumerate(tokens):
@@ -280,21 +283,25 @@ class Featurizer:
                     key = "w:" + tok
                 else:
                     key = ("b" if n == 2 else f"n{n}") + ":" + " ".join(tokens[i:i + n])
-                words[key] = words.get(key, 0) + 1
-        chars: dict[str, int] = {}
+                h = self._hash(key)
+                words[h] = words.get(h, 0) + 1
+        chars: dict[int, int] = {}
         for tok, count in tok_counts.items():
             padded = " " + tok + " "
-            for n in range(c_min, c_max + 1):
-                for i in range(0, len(padded) - n + 1):
-                    key = "c:" + padded[i:i + n]
-                    chars[key] = chars.get(key, 0) + count
+            for i in range(0, len(padded)):
+                for n in range(c_min, c_max + 1):
+                    if i + n > len(padded):
+                        break
+                    h = self._hash("c:" + padded[i:i + n])
+                    chars[h] = chars.get(h, 0) + count
+        mask = self.n_buckets - 1
         blocks: list[dict[int, float]] = []
         for counts in (words, chars):
             block: dict[int, float] = {}
-            for s, tf in counts.items():
-                b, neg = self._hash(s)
+            for h, tf in counts.items():
+                b = h & mask
                 v = 1.0 + math.log(tf)
-                block[b] = block.get(b, 0.0) + (-v if neg else v)
+                block[b] = block.get(b, 0.0) + (-v if h >> 31 else v)
             blocks.append(block)
         groups: list[int] = []
         if self.keywords and tokens:

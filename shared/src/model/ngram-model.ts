@@ -109,9 +109,29 @@ export function ngramTokens(normalized: string): string[] {
   return normalized.match(TOKEN_RE) ?? [];
 }
 
-/** FNV-1a 32-bit over the UTF-8 encoding of `s` (s must be well-formed UTF-16). */
-export function fnv1a32(s: string): number {
-  let h = 0x811c9dc5;
+const FNV_OFFSET = 0x811c9dc5;
+const FNV_PRIME = 0x01000193;
+
+/** Continues an FNV-1a 32-bit state with the UTF-8 bytes of one code point (state kept as int32). */
+function fnvCodePoint(h: number, c: number): number {
+  if (c < 0x80) return Math.imul(h ^ c, FNV_PRIME);
+  if (c < 0x800) {
+    h = Math.imul(h ^ (0xc0 | (c >> 6)), FNV_PRIME);
+    return Math.imul(h ^ (0x80 | (c & 0x3f)), FNV_PRIME);
+  }
+  if (c < 0x10000) {
+    h = Math.imul(h ^ (0xe0 | (c >> 12)), FNV_PRIME);
+    h = Math.imul(h ^ (0x80 | ((c >> 6) & 0x3f)), FNV_PRIME);
+    return Math.imul(h ^ (0x80 | (c & 0x3f)), FNV_PRIME);
+  }
+  h = Math.imul(h ^ (0xf0 | (c >> 18)), FNV_PRIME);
+  h = Math.imul(h ^ (0x80 | ((c >> 12) & 0x3f)), FNV_PRIME);
+  h = Math.imul(h ^ (0x80 | ((c >> 6) & 0x3f)), FNV_PRIME);
+  return Math.imul(h ^ (0x80 | (c & 0x3f)), FNV_PRIME);
+}
+
+/** Continues an FNV-1a state with the UTF-8 bytes of a well-formed string. */
+function fnvString(h: number, s: string): number {
   for (let i = 0; i < s.length; i++) {
     let c = s.charCodeAt(i);
     if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
@@ -121,24 +141,20 @@ export function fnv1a32(s: string): number {
         i++;
       }
     }
-    if (c < 0x80) {
-      h = Math.imul(h ^ c, 0x01000193);
-    } else if (c < 0x800) {
-      h = Math.imul(h ^ (0xc0 | (c >> 6)), 0x01000193);
-      h = Math.imul(h ^ (0x80 | (c & 0x3f)), 0x01000193);
-    } else if (c < 0x10000) {
-      h = Math.imul(h ^ (0xe0 | (c >> 12)), 0x01000193);
-      h = Math.imul(h ^ (0x80 | ((c >> 6) & 0x3f)), 0x01000193);
-      h = Math.imul(h ^ (0x80 | (c & 0x3f)), 0x01000193);
-    } else {
-      h = Math.imul(h ^ (0xf0 | (c >> 18)), 0x01000193);
-      h = Math.imul(h ^ (0x80 | ((c >> 12) & 0x3f)), 0x01000193);
-      h = Math.imul(h ^ (0x80 | ((c >> 6) & 0x3f)), 0x01000193);
-      h = Math.imul(h ^ (0x80 | (c & 0x3f)), 0x01000193);
-    }
+    h = fnvCodePoint(h, c);
   }
-  return h >>> 0;
+  return h;
 }
+
+/** FNV-1a 32-bit over the UTF-8 encoding of `s` (s must be well-formed UTF-16). */
+export function fnv1a32(s: string): number {
+  return fnvString(FNV_OFFSET, s) >>> 0;
+}
+
+const H_WORD = fnvString(FNV_OFFSET, 'w:');
+const H_BIGRAM = fnvString(FNV_OFFSET, 'b:');
+const H_CHAR = fnvString(FNV_OFFSET, 'c:');
+const SPACE = 0x20;
 
 interface CompiledTerm { first: string; rest: string[]; prefix: boolean }
 
@@ -151,6 +167,10 @@ export class NgramFeaturizer {
 
   constructor(private readonly spec: NgramJson, private readonly idf: Float64Array | null) {
     this.mask = spec.n_buckets - 1;
+    this.blockVal = new Float64Array(spec.n_buckets);
+    this.blockMark = new Uint8Array(spec.n_buckets);
+    this.accVal = new Float64Array(spec.n_buckets);
+    this.accMark = new Uint8Array(spec.n_buckets);
     this.terms = spec.keywords.map((g) => g.terms.map((t) => ({ first: t.tokens[0] ?? '', rest: t.tokens.slice(1), prefix: t.prefix })));
   }
 
@@ -158,21 +178,43 @@ export class NgramFeaturizer {
     return this.spec.n_buckets + this.spec.keywords.length;
   }
 
-  private addBlock(counts: Map<string, number>, out: Map<number, number>): void {
-    const block = new Map<number, number>();
-    for (const [s, tf] of counts) {
-      const h = fnv1a32(s);
+  // dense scratch space reused by every call (features() is synchronous, so never shared concurrently)
+  private readonly blockVal: Float64Array;
+  private readonly blockMark: Uint8Array;
+  private readonly accVal: Float64Array;
+  private readonly accMark: Uint8Array;
+  private readonly blockTouched: number[] = [];
+  private readonly accTouched: number[] = [];
+
+  /** counts: feature hash (uint32) → tf. Adds the L2-normalised block into the accumulator. */
+  private addBlock(counts: Map<number, number>): void {
+    const { blockVal, blockMark, accVal, accMark, blockTouched, accTouched } = this;
+    blockTouched.length = 0;
+    for (const [h, tf] of counts) {
       const b = h & this.mask;
       let v = 1 + Math.log(tf);
       if (this.idf) v *= this.idf[b] ?? 1;
       if (h & 0x80000000) v = -v;
-      block.set(b, (block.get(b) ?? 0) + v);
+      if (!blockMark[b]) {
+        blockMark[b] = 1;
+        blockTouched.push(b);
+      }
+      blockVal[b] = (blockVal[b] as number) + v;
     }
     let sq = 0;
-    for (const v of block.values()) sq += v * v;
-    if (sq <= 0) return;
+    for (const b of blockTouched) sq += (blockVal[b] as number) ** 2;
     const norm = Math.sqrt(sq);
-    for (const [b, v] of block) out.set(b, (out.get(b) ?? 0) + v / norm);
+    for (const b of blockTouched) {
+      if (sq > 0) {
+        if (!accMark[b]) {
+          accMark[b] = 1;
+          accTouched.push(b);
+        }
+        accVal[b] = (accVal[b] as number) + (blockVal[b] as number) / norm;
+      }
+      blockVal[b] = 0;
+      blockMark[b] = 0;
+    }
   }
 
   features(text: string): SparseFeatures {
@@ -180,37 +222,58 @@ export class NgramFeaturizer {
     const tokens = ngramTokens(normalizeNgramText(text, spec.max_chars));
     const [wMin, wMax] = spec.word_ngrams;
     const [cMin, cMax] = spec.char_ngrams;
-    const words = new Map<string, number>();
+    // tf is counted per 32-bit feature hash (as in Python); n-grams are hashed without building strings
+    const words = new Map<number, number>();
     const tokCounts = new Map<string, number>();
+    const bump = (m: Map<number, number>, h: number, by: number): void => {
+      const k = h >>> 0;
+      m.set(k, (m.get(k) ?? 0) + by);
+    };
     for (let i = 0; i < tokens.length; i++) {
       const tok = tokens[i] as string;
       tokCounts.set(tok, (tokCounts.get(tok) ?? 0) + 1);
       for (let n = wMin; n <= wMax && i + n <= tokens.length; n++) {
-        const key = n === 1 ? `w:${tok}` : `${n === 2 ? 'b' : `n${n}`}:${tokens.slice(i, i + n).join(' ')}`;
-        words.set(key, (words.get(key) ?? 0) + 1);
+        let h: number;
+        if (n === 1) h = fnvString(H_WORD, tok);
+        else {
+          h = n === 2 ? H_BIGRAM : fnvString(FNV_OFFSET, `n${n}:`);
+          for (let j = 0; j < n; j++) {
+            if (j > 0) h = fnvCodePoint(h, SPACE);
+            h = fnvString(h, tokens[i + j] as string);
+          }
+        }
+        bump(words, h, 1);
       }
     }
-    const chars = new Map<string, number>();
+    const chars = new Map<number, number>();
+    const cps: number[] = [];
     for (const [tok, count] of tokCounts) {
-      const cps = Array.from(` ${tok} `);
-      for (let n = cMin; n <= cMax; n++) {
-        for (let i = 0; i + n <= cps.length; i++) {
-          const key = `c:${cps.slice(i, i + n).join('')}`;
-          chars.set(key, (chars.get(key) ?? 0) + count);
+      cps.length = 0;
+      cps.push(SPACE);
+      for (const ch of tok) cps.push(ch.codePointAt(0) as number);
+      cps.push(SPACE);
+      for (let i = 0; i < cps.length; i++) {
+        let h = H_CHAR;
+        for (let n = 1; n <= cMax && i + n <= cps.length; n++) {
+          h = fnvCodePoint(h, cps[i + n - 1] as number);
+          if (n >= cMin) bump(chars, h, count);
         }
       }
     }
-    const acc = new Map<number, number>();
-    this.addBlock(words, acc);
-    this.addBlock(chars, acc);
+    this.addBlock(words);
+    this.addBlock(chars);
     const index: number[] = [];
     const value: number[] = [];
-    for (const [b, v] of acc) {
+    for (const b of this.accTouched) {
+      const v = this.accVal[b] as number;
       if (v !== 0) {
         index.push(b);
         value.push(v);
       }
+      this.accVal[b] = 0;
+      this.accMark[b] = 0;
     }
+    this.accTouched.length = 0;
     if (this.terms.length > 0 && tokens.length > 0) {
       const positions = new Map<string, number[]>();
       tokens.forEach((t, i) => {

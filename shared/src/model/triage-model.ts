@@ -65,8 +65,14 @@ const configSchema = z.looseObject({
   blend: blendSchema.nullable().optional(),
 });
 
-/** Texts longer than this (UTF-16 units) are cut before tokenisation; max_length tokens never need more. */
+/** Texts longer than this (UTF-16 units) are cut on input (the n-gram model reads ≤ 20,000 code points). */
 const MAX_TEXT_CHARS = 50_000;
+/**
+ * The tokenizer sees at most this many UTF-16 units per token of max_length: truncation keeps the first
+ * max_length tokens anyway, and a pathological 50k-character "word" would otherwise cost ~50 ms of
+ * Viterbi segmentation. Only texts averaging > 64 characters per token could tokenise differently.
+ */
+const TOKENIZER_CHARS_PER_TOKEN = 64;
 /** Texts per onnxruntime run; a request is sorted by length and chunked so padding stays small. */
 const MAX_BATCH = 16;
 const REQUIRED_OUTPUTS = ['queue_probs', 'urgency', 'embedding'] as const;
@@ -184,7 +190,8 @@ export async function loadTriageModel(dir: string, options: LoadTriageModelOptio
   const blend = config.blend ?? null;
 
   async function runChunk(texts: string[]): Promise<TriagePrediction[]> {
-    const encodings = await tokenizer.encodeBatch(texts);
+    const cap = Math.max(1024, config.max_length * TOKENIZER_CHARS_PER_TOKEN);
+    const encodings = await tokenizer.encodeBatch(texts.map((t) => (t.length > cap ? toWellFormed(t.slice(0, cap)) : t)));
     const ids = encodings.map((e) => e.getIds());
     const seq = Math.max(1, ...ids.map((x) => x.length));
     const n = texts.length;

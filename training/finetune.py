@@ -51,7 +51,7 @@ class FinetuneState:
     history: list[EpochResult] = field(default_factory=list)
     best_epoch: int = -1
     best_macro_f1: float = -1.0
-    finished: bool = False
+    early_stopped: bool = False
 
 
 def encode_texts(tokenizer, texts: list[str], max_length: int) -> list[list[int]]:
@@ -159,7 +159,7 @@ class Finetuner:
         self.optimizer.load_state_dict(ck["optimizer"])
         self.scheduler.load_state_dict(ck["scheduler"])
         s = ck["state"]
-        self.state = FinetuneState([EpochResult(**h) for h in s["history"]], s["best_epoch"], s["best_macro_f1"], s["finished"])
+        self.state = FinetuneState([EpochResult(**h) for h in s["history"]], s["best_epoch"], s["best_macro_f1"], s["early_stopped"])
         torch.set_rng_state(ck["rng"]["torch"])
         random.setstate(ck["rng"]["python"])
         return True
@@ -184,7 +184,7 @@ class Finetuner:
         torch.manual_seed(self.cfg.seed)
         start_epoch = len(self.state.history)
         for epoch in range(start_epoch, self.cfg.epochs):
-            if self.state.finished:
+            if self.state.early_stopped:
                 break
             t0 = time.time()
             self.model.train()
@@ -201,7 +201,7 @@ class Finetuner:
                 self.optimizer.step()
                 self.scheduler.step()
                 running += loss.item()
-                bar.set_postfix(loss=f"{running / step:.3f}")
+                bar.set_postfix(loss=f"{running / step:.3f}", refresh=False)
             val = self.evaluate_val()
             result = EpochResult(epoch + 1, running / max(len(batches), 1), val["accuracy"], val["macro_f1"],
                                  val["urgency_rmse"], time.time() - t0)
@@ -215,9 +215,7 @@ class Finetuner:
                 f"({result.seconds:.0f}s){' *best*' if improved else ''}")
             if result.epoch - self.state.best_epoch >= self.cfg.patience:
                 log(f"early stop: no macro-F1 gain for {self.cfg.patience} epochs")
-                self.state.finished = True
-            if result.epoch == self.cfg.epochs:
-                self.state.finished = True
+                self.state.early_stopped = True
             self.save_checkpoint()
         self.model.load_state_dict(torch.load(self.best_path))
         return self.state

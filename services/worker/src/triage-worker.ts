@@ -3,7 +3,6 @@ import { Redis } from 'ioredis';
 import {
   type Logger,
   QueueName,
-  type TicketResponse,
   TicketStore,
   type WorkerConfig,
   WorkerRegistry,
@@ -12,10 +11,10 @@ import {
 import { resolveActionThresholds } from './action-policy';
 import { startHeartbeat } from './heartbeat';
 import { InferenceClient } from './inference/inference-client';
-import { createTriageProcessor } from './processors/triage.processor';
+import { type TriageProcessorDeps, createTriageProcessor } from './processors/triage.processor';
 
 export interface TriageWorkerHooks {
-  onProcessed?: (ticket: TicketResponse) => Promise<void>;
+  onProcessed?: TriageProcessorDeps['onProcessed'];
 }
 
 export interface TriageWorkerHandle {

@@ -76,10 +76,16 @@ export class InferenceClient {
     await done;
   }
 
+  private readonly handleMessage = (message: FromThread) => this.onMessage(message);
+  private readonly handleError = (err: Error) => this.onCrash(err);
+  private readonly handleExit = (code: number) => this.onCrash(new Error(`inference thread exited with code ${code}`));
+
   private attach(thread: Worker): void {
-    thread.on('message', (message: FromThread) => this.onMessage(message));
-    thread.on('error', (err) => this.onCrash(err));
-    thread.on('exit', (code) => this.onCrash(new Error(`inference thread exited with code ${code}`)));
+    thread.on('message', this.handleMessage).on('error', this.handleError).on('exit', this.handleExit);
+  }
+
+  private detach(thread: Worker): void {
+    thread.off('message', this.handleMessage).off('error', this.handleError).off('exit', this.handleExit);
   }
 
   private pump(): void {
@@ -110,9 +116,10 @@ export class InferenceClient {
   private onCrash(err: Error): void {
     if (this.disposed) return;
     this.failAll(new ModelUnavailableError(err.message));
-    this.thread?.removeAllListeners();
-    void this.thread?.terminate();
+    const dead = this.thread;
     this.thread = undefined;
+    if (dead) this.detach(dead);
+    void dead?.terminate();
     setTimeout(() => this.respawn(), RESPAWN_DELAY_MS).unref();
   }
 
@@ -142,14 +149,20 @@ export class InferenceClient {
 async function spawnThread(options: InferenceOptions) {
   const init: InferenceThreadInit = { modelDir: options.modelDir, intraOpThreads: options.intraOpThreads };
   const thread = new Worker(options.threadScript ?? defaultThreadScript(), { workerData: init });
+  let onError: (err: Error) => void = () => undefined;
+  let onExit: (code: number) => void = () => undefined;
+  let onMessage: (message: FromThread) => void = () => undefined;
   const ready = await new Promise<Extract<FromThread, { type: 'ready' }>>((resolve, reject) => {
-    thread.once('error', reject);
-    thread.once('exit', (code) => reject(new ModelUnavailableError(`inference thread exited during start-up (code ${code})`)));
-    thread.once('message', (message: FromThread) => {
+    onError = reject;
+    onExit = (code) => reject(new ModelUnavailableError(`inference thread exited during start-up (code ${code})`));
+    onMessage = (message) => {
       if (message.type === 'ready') resolve(message);
       else reject(new ModelUnavailableError(message.type === 'load-failed' ? message.message : `unexpected ${message.type}`));
-    });
+    };
+    thread.on('error', onError).on('exit', onExit).on('message', onMessage);
+  }).finally(() => {
+    // Only our own listeners: removeAllListeners() would also drop the Worker's internal ones.
+    thread.off('error', onError).off('exit', onExit).off('message', onMessage);
   });
-  thread.removeAllListeners();
   return { thread, ready };
 }

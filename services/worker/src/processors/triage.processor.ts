@@ -22,8 +22,9 @@ export interface TriageProcessorDeps {
   /**
    * Runs after a ticket's result is stored — also when a retry finds it already stored, so
    * the hook must be idempotent (issue 4 enqueues alerts here with deterministic job ids).
+   * `prediction` (with the embedding) is passed only when this attempt ran the model.
    */
-  onProcessed?: (ticket: TicketResponse) => Promise<void>;
+  onProcessed?: (ticket: TicketResponse, prediction?: TriagePrediction) => Promise<void>;
 }
 
 export interface TriageJobResult {
@@ -54,9 +55,9 @@ export function createTriageProcessor(deps: TriageProcessorDeps) {
     await store.transition(ticketId, ['pending', 'processing'], 'failed', { error: reason, failed_at: new Date().toISOString() });
   }
 
-  async function finish(ticketId: string, outcome: TriageJobResult['outcome']): Promise<TriageJobResult> {
+  async function finish(ticketId: string, outcome: TriageJobResult['outcome'], prediction?: TriagePrediction): Promise<TriageJobResult> {
     const ticket = await store.get(ticketId);
-    if (ticket && deps.onProcessed) await deps.onProcessed(ticket);
+    if (ticket && deps.onProcessed) await deps.onProcessed(ticket, prediction);
     return { ticket_id: ticketId, outcome };
   }
 
@@ -84,7 +85,7 @@ export function createTriageProcessor(deps: TriageProcessorDeps) {
     });
     if (outcome === 'lock-lost') throw new Error(`lock on ticket ${data.ticket_id} expired during inference`);
     if (outcome === 'missing') throw new UnrecoverableError(`ticket ${data.ticket_id} record disappeared`);
-    return finish(data.ticket_id, outcome === 'committed' ? 'processed' : 'already-processed');
+    return finish(data.ticket_id, outcome === 'committed' ? 'processed' : 'already-processed', prediction);
   }
 
   return async function processTriageJob(job: Job, token?: string): Promise<TriageJobResult> {

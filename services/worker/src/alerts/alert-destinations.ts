@@ -1,0 +1,107 @@
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import {
+  ConfigError,
+  type DestinationType,
+  type WorkerConfig,
+  destinationIdSchema,
+  destinationTypeSchema,
+  webhookSecret,
+  webhookUrl,
+} from '@triage/shared';
+
+export interface RateLimit {
+  max: number;
+  durationMs: number;
+}
+
+export interface AlertDestination {
+  id: string;
+  type: DestinationType;
+  url: string;
+  /** HMAC key of generic destinations. */
+  secret?: string;
+  threshold: number;
+  /** Only tickets predicted into one of these queues; null = every queue. */
+  queues: string[] | null;
+  rateLimit: RateLimit;
+}
+
+/**
+ * Slack: ~1 message/s per incoming webhook. Discord: 5 requests per 2 s per webhook (its
+ * X-RateLimit headers). Generic receivers are ours to choose; 10/s is a polite default.
+ */
+export const DEFAULT_RATE_LIMITS: Record<DestinationType, RateLimit> = {
+  slack: { max: 1, durationMs: 1_000 },
+  discord: { max: 5, durationMs: 2_000 },
+  generic: { max: 10, durationMs: 1_000 },
+};
+
+const fileDestinationSchema = z
+  .strictObject({
+    id: destinationIdSchema,
+    type: destinationTypeSchema,
+    url: webhookUrl,
+    secret: webhookSecret.optional(),
+    threshold: z.number().min(0).max(1).optional(),
+    queues: z.array(z.string().min(1)).min(1).optional(),
+    rate_limit: z.strictObject({ max: z.int().min(1), duration_ms: z.int().min(1) }).optional(),
+  })
+  .refine((d) => d.type !== 'generic' || d.secret !== undefined, { message: 'generic destinations need a secret', path: ['secret'] });
+
+export const alertsFileSchema = z.strictObject({ destinations: z.array(fileDestinationSchema) });
+
+function fromEnv(config: WorkerConfig): AlertDestination[] {
+  const base = (id: string, type: DestinationType, url: string): AlertDestination => ({
+    id,
+    type,
+    url,
+    threshold: config.ALERT_THRESHOLD,
+    queues: null,
+    rateLimit: DEFAULT_RATE_LIMITS[type],
+  });
+  const out: AlertDestination[] = [];
+  if (config.SLACK_WEBHOOK_URL) out.push(base('slack', 'slack', config.SLACK_WEBHOOK_URL));
+  if (config.DISCORD_WEBHOOK_URL) out.push(base('discord', 'discord', config.DISCORD_WEBHOOK_URL));
+  if (config.WEBHOOK_URL) {
+    if (!config.WEBHOOK_SECRET) throw new ConfigError('Invalid configuration:\n  WEBHOOK_SECRET: required when WEBHOOK_URL is set');
+    out.push({ ...base('webhook', 'generic', config.WEBHOOK_URL), secret: config.WEBHOOK_SECRET });
+  }
+  return out;
+}
+
+function fromFile(path: string, defaultThreshold: number): AlertDestination[] {
+  let raw: unknown;
+  try {
+    // YAML 1.2 is a superset of JSON, so one parser reads both.
+    raw = parseYaml(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new ConfigError(`Invalid configuration:\n  ALERTS_CONFIG: cannot read ${path}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  const parsed = alertsFileSchema.safeParse(raw);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ALERTS_CONFIG ${i.path.join('.') || '(root)'}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  return parsed.data.destinations.map((d) => ({
+    id: d.id,
+    type: d.type,
+    url: d.url,
+    ...(d.secret === undefined ? {} : { secret: d.secret }),
+    threshold: d.threshold ?? defaultThreshold,
+    queues: d.queues ?? null,
+    rateLimit: d.rate_limit ? { max: d.rate_limit.max, durationMs: d.rate_limit.duration_ms } : DEFAULT_RATE_LIMITS[d.type],
+  }));
+}
+
+/** Every alert destination, from env and ALERTS_CONFIG; called once at worker start-up. */
+export function loadAlertDestinations(config: WorkerConfig): AlertDestination[] {
+  const all = [...fromEnv(config), ...(config.ALERTS_CONFIG ? fromFile(config.ALERTS_CONFIG, config.ALERT_THRESHOLD) : [])];
+  const seen = new Set<string>();
+  for (const d of all) {
+    if (seen.has(d.id)) throw new ConfigError(`Invalid configuration:\n  alert destination id "${d.id}" is used twice`);
+    seen.add(d.id);
+  }
+  return all;
+}

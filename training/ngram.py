@@ -389,9 +389,16 @@ class NgramModel:
     urgency_intercept: np.ndarray  # [K] or [1]
     urgency_values: np.ndarray | None = None  # [K] for "expected"
     info: dict[str, Any] = field(default_factory=dict)
+    _last: tuple[tuple[Any, ...], sp.csr_matrix] | None = field(default=None, repr=False, compare=False)
 
     def features(self, texts: Sequence[str]) -> sp.csr_matrix:
-        return self.featurizer.transform(list(texts))
+        """Feature matrix; the last one is kept, as callers ask for probabilities and urgency in turn."""
+        key = tuple(texts)
+        if self._last is not None and self._last[0] == key:
+            return self._last[1]
+        X = self.featurizer.transform(list(key))
+        self._last = (key, X)
+        return X
 
     def predict_proba(self, texts: Sequence[str], X: sp.csr_matrix | None = None) -> np.ndarray:
         X = self.features(texts) if X is None else X

@@ -12,14 +12,15 @@
  *    code point over the whole Unicode range — they differ only on characters newer than Python 3.11's
  *    Unicode 14 database).
  * 3. word block: `w:<tok>` unigrams and `b:<tok1> <tok2>` bigrams; char block: `c:<gram>` for code-point
- *    3..5-grams of `" " + tok + " "` per token occurrence. Each distinct feature string s with count tf is
- *    hashed with FNV-1a 32-bit over its UTF-8 bytes: bucket = h & (n_buckets − 1), sign = bit 31 ? −1 : +1,
+ *    3..5-grams of `" " + tok + " "` per token occurrence. Each feature string s is hashed with FNV-1a
+ *    32-bit over its UTF-8 bytes (h); tf = occurrences of h in the text (counted per hash, so n-grams are
+ *    hashed incrementally without building strings); bucket = h & (n_buckets − 1), sign = bit 31 ? −1 : +1,
  *    value sign·(1 + ln tf) (·idf[bucket] when an idf vector is present). Each block is L2-normalised
  *    separately, then both are summed into the same bucket space.
  * 4. keyword features (dimensions n_buckets … n_buckets + groups − 1): `keyword_weight` when any term of the
  *    group occurs as a contiguous token sequence (the last token of a term may be a prefix match).
  * Queue: softmax(intercept + x·W). Urgency: `expected` — Σ softmax(intercept + x·W)_k · values_k, or
- * `linear` — clip(intercept + x·w, 0, 1).
+ * `linear` — clip(intercept + x·w, 0, 1). The JSON layout is documented in `training/ngram.py`.
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';

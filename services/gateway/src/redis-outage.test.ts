@@ -35,7 +35,7 @@ describe('when Redis goes away', () => {
     expect((await request(gw.app).get('/health')).status).toBe(200);
 
     // Same port, fresh (empty) Redis: the producer connection reconnects on its own.
-    server = await startRedisServer(server.port);
+    server = await startRedisServer({ port: server.port });
     await gw.ready();
     expect((await request(gw.app).post('/v2/tickets').send({ body: 'after' })).status).toBe(202);
   }, 20_000);

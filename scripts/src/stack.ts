@@ -1,0 +1,96 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { join, resolve } from 'node:path';
+import { type RedisServerHandle, startRedisServer } from './embedded-redis';
+
+export const REPO_ROOT = resolve(__dirname, '..', '..');
+const GATEWAY_MAIN = join(REPO_ROOT, 'services', 'gateway', 'dist', 'main.js');
+const WORKER_MAIN = join(REPO_ROOT, 'services', 'worker', 'dist', 'main.js');
+
+export interface StackOptions {
+  /** Existing Redis; when absent an embedded redis-server is started. */
+  redisUrl?: string | undefined;
+  /** Where the embedded Redis keeps its append-only file; absent → no persistence. */
+  redisDataDir?: string;
+  redisBin?: string;
+  port: number;
+  workers: number;
+  /** Extra environment for the gateway and worker processes (prefix, log level, model dir…). */
+  env: NodeJS.ProcessEnv;
+  /** Inherit stdio (launcher) or drop it (tests, benchmark). */
+  quiet?: boolean;
+}
+
+export interface Stack {
+  url: string;
+  redisUrl: string;
+  gateway: ChildProcess;
+  workers: ChildProcess[];
+  /** Resolves with the first unexpected child exit. */
+  crashed: Promise<string>;
+  /** SIGTERM to gateway and workers, wait for them, then stop the embedded Redis. */
+  stop(): Promise<void>;
+}
+
+function exitOf(child: ChildProcess): Promise<number | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
+  return new Promise((r) => child.once('exit', (code) => r(code)));
+}
+
+async function waitForHealth(url: string, crashed: Promise<string>): Promise<void> {
+  let down = true;
+  void crashed.then(() => (down = false));
+  while (down) {
+    try {
+      if ((await fetch(`${url}/health`)).ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(await crashed);
+}
+
+/** Starts Redis (if needed), the gateway and N worker processes, and waits for the gateway. */
+export async function startStack(options: StackOptions): Promise<Stack> {
+  let redis: RedisServerHandle | undefined;
+  const redisUrl =
+    options.redisUrl ??
+    (redis = await startRedisServer({
+      ...(options.redisDataDir ? { dataDir: options.redisDataDir } : {}),
+      ...(options.redisBin ? { bin: options.redisBin } : {}),
+    })).url;
+
+  const env = { ...process.env, ...options.env, REDIS_URL: redisUrl, PORT: String(options.port) };
+  const stdio = options.quiet ? 'ignore' : 'inherit';
+  const launch = (main: string, extra: NodeJS.ProcessEnv = {}) => spawn(process.execPath, [main], { cwd: REPO_ROOT, env: { ...env, ...extra }, stdio });
+  const gateway = launch(GATEWAY_MAIN);
+  const workers = Array.from({ length: options.workers }, () => launch(WORKER_MAIN));
+
+  let stopping = false;
+  const children = [gateway, ...workers];
+  const crashed = new Promise<string>((resolveCrash) => {
+    for (const [i, child] of children.entries()) {
+      const name = i === 0 ? 'gateway' : `worker ${i}`;
+      void exitOf(child).then((code) => {
+        if (!stopping) resolveCrash(`${name} exited unexpectedly (code ${code})`);
+      });
+    }
+    if (redis) void exitOf(redis.process).then((code) => !stopping && resolveCrash(`redis-server exited unexpectedly (code ${code})`));
+  });
+
+  const stop = async () => {
+    stopping = true;
+    for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    await Promise.all(children.map(exitOf));
+    await redis?.stop();
+  };
+
+  const url = `http://127.0.0.1:${options.port}`;
+  try {
+    await waitForHealth(url, crashed);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { url, redisUrl, gateway, workers, crashed, stop };
+}

@@ -1,0 +1,44 @@
+/** `npm start`: Redis (embedded unless REDIS_URL is set), the gateway and WORKERS workers. */
+import { resolve } from 'node:path';
+import { loadConfigOrExit, loadLauncherConfig } from '@triage/shared';
+import { REDIS_INSTALL_HINT, redisServerAvailable } from './embedded-redis';
+import { REPO_ROOT, startStack } from './stack';
+
+async function main(): Promise<void> {
+  const config = loadConfigOrExit(() => loadLauncherConfig());
+  if (!config.REDIS_URL && !redisServerAvailable(config.REDIS_SERVER_BIN)) {
+    process.stderr.write(`${REDIS_INSTALL_HINT}\n`);
+    process.exit(1);
+  }
+  const stack = await startStack({
+    redisUrl: config.REDIS_URL,
+    redisDataDir: resolve(REPO_ROOT, config.DATA_DIR, 'redis'),
+    redisBin: config.REDIS_SERVER_BIN,
+    port: config.PORT,
+    workers: config.WORKERS,
+    env: { REDIS_PREFIX: config.REDIS_PREFIX, LOG_LEVEL: config.LOG_LEVEL },
+  });
+  const where = config.REDIS_URL ? 'external Redis' : `embedded redis-server at ${stack.redisUrl}, data in ${config.DATA_DIR}/redis`;
+  process.stdout.write(
+    `\nTriage is running at http://localhost:${config.PORT}  (${config.WORKERS} worker process(es), ${where})\n` +
+      `Try:  curl -s -X POST http://localhost:${config.PORT}/v2/tickets -H 'Content-Type: application/json' -d '{"subject":"Refund","body":"I was charged twice"}'\n` +
+      'Press Ctrl-C to stop.\n\n',
+  );
+
+  let stopping = false;
+  const stop = async (reason: string, code: number) => {
+    if (stopping) return;
+    stopping = true;
+    process.stdout.write(`\n${reason}: stopping gateway, workers and Redis…\n`);
+    await stack.stop();
+    process.exit(code);
+  };
+  process.on('SIGINT', () => void stop('Ctrl-C', 0));
+  process.on('SIGTERM', () => void stop('SIGTERM', 0));
+  void stack.crashed.then((why) => stop(why, 1));
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

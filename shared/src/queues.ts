@@ -1,12 +1,20 @@
-/** Queue names. Issue 4 adds `alerts`. */
+/** Queue names. */
 export const QueueName = {
   Tickets: 'tickets',
 } as const;
 export type QueueName = (typeof QueueName)[keyof typeof QueueName];
 
+/**
+ * One alerts queue per destination: BullMQ's limiter is per queue (group keys are BullMQ Pro
+ * only), and each webhook has its own rate limit, so a throttled Slack never holds up Discord.
+ */
+export const alertsQueueName = (destinationId: string) => `alerts-${destinationId}`;
+
 /** Every BullMQ job name in the system; each has exactly one processor file. */
 export enum JobName {
   Triage = 'triage',
+  /** A ticket alert or a major-incident post/update for one destination. */
+  Alert = 'alert',
 }
 
 /**
@@ -27,6 +35,10 @@ export function redisKeys(prefix: string) {
     /** SET of worker ids that have sent a heartbeat. */
     workers: `${prefix}:workers`,
     heartbeat: (workerId: string) => `${prefix}:heartbeat:${workerId}`,
+    /** HASH destination id → JSON delivery log entry of one ticket's alerts. */
+    alertLog: (ticketId: string) => `${prefix}:alerts:${ticketId}`,
+    /** Near-duplicate grouping state of one destination (see the worker's storm-scripts). */
+    storm: (destinationId: string) => `${prefix}:storm:${destinationId}`,
   };
 }
 

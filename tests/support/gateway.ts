@@ -1,4 +1,4 @@
-import { TicketStore, WorkerRegistry, gatewayConfigSchema, redisKeys, silentLogger } from '@triage/shared';
+import { AlertLog, TicketStore, WorkerRegistry, gatewayConfigSchema, redisKeys, silentLogger } from '@triage/shared';
 import { createApp } from '../../services/gateway/src/app';
 import { connectProducerRedis, createTicketsQueue } from '../../services/gateway/src/connections';
 import { testRedisUrl } from './test-redis';
@@ -13,9 +13,11 @@ export function buildGateway(prefix: string, redisUrl = testRedisUrl(), env: Rec
   ticketsQueue.on('error', () => undefined);
   const store = new TicketStore(redis, keys);
   const registry = new WorkerRegistry(redis, keys);
+  const alertLog = new AlertLog(redis, keys);
   const app = createApp({
     redis,
     store,
+    alertLog,
     registry,
     ticketsQueue,
     logger: silentLogger(),
@@ -29,7 +31,7 @@ export function buildGateway(prefix: string, redisUrl = testRedisUrl(), env: Rec
     await ticketsQueue.close().catch(() => undefined);
     redis.disconnect();
   };
-  return { app, redis, ticketsQueue, store, registry, keys, config, ready, close };
+  return { app, redis, ticketsQueue, store, alertLog, registry, keys, config, ready, close };
 }
 
 export type TestGateway = ReturnType<typeof buildGateway>;

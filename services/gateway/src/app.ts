@@ -1,16 +1,18 @@
 import express, { type Express, type RequestHandler } from 'express';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { Logger, TicketStore, TriageJobData, WorkerRegistry } from '@triage/shared';
+import type { AlertLog, Logger, TicketStore, TriageJobData, WorkerRegistry } from '@triage/shared';
 import { serviceUnavailable } from './http-errors';
 import { errorHandler, notFound } from './middleware/errors.middleware';
 import { requestContext } from './middleware/request-id.middleware';
+import { alertsRouter } from './routes/alerts.routes';
 import { healthRouter } from './routes/health.routes';
 import { ticketsRouter } from './routes/tickets.routes';
 
 export interface AppDeps {
   redis: Redis;
   store: TicketStore;
+  alertLog: AlertLog;
   registry: WorkerRegistry;
   ticketsQueue: Queue<TriageJobData>;
   logger: Logger;
@@ -31,6 +33,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(requestContext(deps.logger));
   app.use(healthRouter(deps));
   app.use('/v2/tickets', ticketsRouter({ ...deps, requireRedis }));
+  app.use('/v2/tickets', alertsRouter({ ...deps, requireRedis }));
   app.use(notFound);
   app.use(errorHandler(deps.retryAfterSeconds));
   return app;

@@ -1,5 +1,5 @@
 import type { Server } from 'node:http';
-import { TicketStore, WorkerRegistry, createLogger, loadConfigOrExit, loadGatewayConfig, redisKeys } from '@triage/shared';
+import { AlertLog, TicketStore, WorkerRegistry, createLogger, loadConfigOrExit, loadGatewayConfig, redisKeys } from '@triage/shared';
 import { createApp } from './app';
 import { connectProducerRedis, createTicketsQueue } from './connections';
 
@@ -15,6 +15,7 @@ ticketsQueue.on('error', (err: Error) => logger.warn('queue error', { message: e
 const app = createApp({
   redis,
   store: new TicketStore(redis, keys),
+  alertLog: new AlertLog(redis, keys),
   registry: new WorkerRegistry(redis, keys),
   ticketsQueue,
   logger,

@@ -1,12 +1,20 @@
 import { createLogger, loadConfigOrExit, loadWorkerConfig } from '@triage/shared';
+import { loadAlertDestinations } from './alerts/alert-destinations';
+import { startAlerts } from './alerts/alerts-runtime';
 import { startTriageWorker } from './triage-worker';
 
 const config = loadConfigOrExit(() => loadWorkerConfig());
+const alertDestinations = loadConfigOrExit(() => loadAlertDestinations(config));
 const logger = createLogger('worker', config.LOG_LEVEL).child({ worker_id: config.WORKER_ID });
 
 async function main(): Promise<void> {
-  const handle = await startTriageWorker(config, logger);
-  logger.info('worker ready', { model_version: handle.modelVersion, concurrency: config.WORKER_CONCURRENCY });
+  const alerts = await startAlerts(config, alertDestinations, logger);
+  const handle = await startTriageWorker(config, logger, { onProcessed: alerts.onProcessed });
+  logger.info('worker ready', {
+    model_version: handle.modelVersion,
+    concurrency: config.WORKER_CONCURRENCY,
+    alert_destinations: alertDestinations.map((d) => `${d.id} (${d.type})`),
+  });
 
   const shutdown = async (signal: string) => {
     logger.info('shutting down: finishing in-flight jobs', { signal });
@@ -14,7 +22,9 @@ async function main(): Promise<void> {
       logger.error('shutdown timed out, exiting');
       process.exit(1);
     }, config.SHUTDOWN_TIMEOUT_MS).unref();
+    // Triage first: its last tickets may still enqueue alerts.
     await handle.close();
+    await alerts.close();
     clearTimeout(force);
     logger.info('worker stopped');
     process.exit(0);

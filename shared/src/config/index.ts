@@ -1,4 +1,5 @@
 export * from './env';
+export * from './alerts.config';
 export * from './gateway.config';
 export * from './worker.config';
 export * from './launcher.config';

@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { alertsEnv } from './alerts.config';
 import { parseEnv, positiveInt, probability, redisEnv } from './env';
 
 export const workerConfigSchema = z
@@ -26,6 +27,7 @@ export const workerConfigSchema = z
     ACTION_AUTO_ROUTE: probability().optional(),
     ACTION_HUMAN_REVIEW: probability().optional(),
     SHUTDOWN_TIMEOUT_MS: positiveInt().default(30_000),
+    ...alertsEnv,
   })
   .refine(
     (c) => c.ACTION_AUTO_ROUTE === undefined || c.ACTION_HUMAN_REVIEW === undefined || c.ACTION_HUMAN_REVIEW <= c.ACTION_AUTO_ROUTE,

@@ -1,1 +1,2 @@
 export * from './ticket.schema';
+export * from './alert.schema';

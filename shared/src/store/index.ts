@@ -1,2 +1,3 @@
 export * from './ticket-store';
 export * from './worker-registry';
+export * from './alert-log';

@@ -1,0 +1,34 @@
+import { Router, type Request, type RequestHandler } from 'express';
+import { z } from 'zod';
+import { type AlertLog, type AlertLogEntry, type TicketStore, ticketAlertsResponseSchema } from '@triage/shared';
+import { HttpError } from '../http-errors';
+
+export interface AlertsRouteDeps {
+  store: TicketStore;
+  alertLog: AlertLog;
+  requireRedis: RequestHandler;
+}
+
+const ticketId = z.uuid();
+const ANY_URL = /\bhttps?:\/\/[^\s"'<>]+/gi;
+
+/** The worker already redacts; this second pass means a webhook URL can never leave through the API. */
+const redactEntry = (entry: AlertLogEntry): AlertLogEntry => ({
+  ...entry,
+  last_error: entry.last_error === null ? null : entry.last_error.replace(ANY_URL, '[redacted-url]'),
+});
+
+export function alertsRouter(deps: AlertsRouteDeps): Router {
+  const router = Router();
+
+  // Per destination delivery state of a ticket's alerts; [] when it never crossed a threshold.
+  router.get('/:id/alerts', deps.requireRedis, async (req: Request<{ id: string }>, res) => {
+    const parsed = ticketId.safeParse(req.params.id);
+    const ticket = parsed.success ? await deps.store.get(parsed.data.toLowerCase()) : null;
+    if (!ticket) throw new HttpError(404, `ticket ${req.params.id} not found`);
+    const alerts = (await deps.alertLog.list(ticket.ticket_id)).map(redactEntry);
+    res.json(ticketAlertsResponseSchema.parse({ ticket_id: ticket.ticket_id, alerts }));
+  });
+
+  return router;
+}

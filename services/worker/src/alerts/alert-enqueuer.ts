@@ -1,0 +1,99 @@
+import { randomUUID } from 'node:crypto';
+import type { JobsOptions, Queue } from 'bullmq';
+import {
+  ALERT_EXCERPT_CHARS,
+  type AlertJobData,
+  type AlertLog,
+  JobName,
+  type Logger,
+  type TicketAlert,
+  type TicketResponse,
+  type TriagePrediction,
+} from '@triage/shared';
+import type { AlertDestination } from './alert-destinations';
+import { truncate } from './alert-content';
+import type { StormAssignment, StormStore } from './storm-store';
+
+export interface AlertEnqueuerDeps {
+  destinations: readonly AlertDestination[];
+  queues: ReadonlyMap<string, Queue<AlertJobData>>;
+  log: AlertLog;
+  storm: StormStore;
+  attempts: number;
+  backoffMs: number;
+  stormSettleMs: number;
+  stormUpdateMs: number;
+  logger: Logger;
+}
+
+const DAY_S = 86_400;
+const LABEL_CHARS = 80;
+
+/** The snapshot an alert shows; null for tickets without a result (nothing to alert on). */
+export function toTicketAlert(ticket: TicketResponse): TicketAlert | null {
+  const { category, confidence, urgency_score: urgency, action } = ticket;
+  if (category === null || confidence === null || urgency === null || action === null) return null;
+  return {
+    ticket_id: ticket.ticket_id,
+    subject: ticket.subject,
+    excerpt: truncate(ticket.body, ALERT_EXCERPT_CHARS),
+    category,
+    confidence,
+    urgency_score: urgency,
+    action,
+    processed_at: ticket.processed_at,
+  };
+}
+
+export function wantsAlert(dest: AlertDestination, ticket: TicketAlert): boolean {
+  return ticket.urgency_score > dest.threshold && (dest.queues === null || dest.queues.includes(ticket.category));
+}
+
+/**
+ * The triage worker's `onProcessed` hook: one alert job per destination whose threshold and
+ * queue filter the ticket passes. It runs again whenever a triage job is retried or
+ * reprocessed, so every step is idempotent: the job id is ticket + destination, the log entry
+ * is created only once, and storm assignment returns its first answer.
+ */
+export function createAlertEnqueuer(deps: AlertEnqueuerDeps) {
+  const jobOptions: JobsOptions = {
+    attempts: deps.attempts,
+    // Jitter spreads the retries of a burst so a recovering receiver is not hit all at once.
+    backoff: { type: 'exponential', delay: deps.backoffMs, jitter: 0.5 },
+    // Completed jobs are kept a week so a re-add with the same id stays a no-op; after that
+    // the delivery log still stops a second send.
+    removeOnComplete: { age: 7 * DAY_S },
+    removeOnFail: { age: 30 * DAY_S },
+  };
+
+  async function enqueue(dest: AlertDestination, ticket: TicketAlert, storm: StormAssignment | null): Promise<void> {
+    const queue = deps.queues.get(dest.id)!;
+    if (storm === null || storm.decision === 'single') {
+      await deps.log.open(ticket.ticket_id, dest.id, dest.type, { status: 'queued' });
+      await queue.add(JobName.Alert, { kind: 'ticket', destination_id: dest.id, ticket }, { ...jobOptions, jobId: `${ticket.ticket_id}.${dest.id}` });
+      return;
+    }
+    await deps.log.open(ticket.ticket_id, dest.id, dest.type, { status: 'grouped', incidentId: storm.incidentId });
+    const data: AlertJobData = { kind: 'incident', destination_id: dest.id, incident_id: storm.incidentId, phase: storm.decision === 'open' ? 'open' : 'update' };
+    if (storm.decision === 'open') {
+      // The settle delay lets the first post count the burst instead of announcing "11".
+      await queue.add(JobName.Alert, data, { ...jobOptions, jobId: `incident.${storm.incidentId}.${dest.id}`, delay: deps.stormSettleMs });
+    } else {
+      // While an update is pending, further tickets add nothing: it reads the count when it runs.
+      await queue.add(JobName.Alert, data, { ...jobOptions, delay: deps.stormUpdateMs, deduplication: { id: `incident-update.${storm.incidentId}.${dest.id}` } });
+    }
+  }
+
+  return async function enqueueAlerts(ticket: TicketResponse, prediction?: TriagePrediction): Promise<void> {
+    const alert = toTicketAlert(ticket);
+    if (alert === null) return;
+    const label = truncate(alert.subject ?? alert.excerpt, LABEL_CHARS);
+    for (const dest of deps.destinations.filter((d) => wantsAlert(d, alert))) {
+      // Without an embedding (a retry that found the result already stored) the ticket cannot
+      // be compared, so it alerts on its own rather than not at all.
+      const storm = prediction ? await deps.storm.assign(dest.id, alert.ticket_id, prediction.embedding, label, randomUUID()) : null;
+      await enqueue(dest, alert, storm);
+      deps.logger.info('alert enqueued', { ticket_id: alert.ticket_id, destination: dest.id, storm: storm?.decision ?? 'single' });
+    }
+  };
+}

@@ -1,0 +1,96 @@
+import { Queue, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import {
+  type AlertJobData,
+  AlertLog,
+  type Logger,
+  type TicketResponse,
+  type TriagePrediction,
+  type WorkerConfig,
+  alertsQueueName,
+  redisKeys,
+} from '@triage/shared';
+import { createAlertProcessor } from '../processors/alert.processor';
+import type { AlertDestination } from './alert-destinations';
+import { createAlertEnqueuer } from './alert-enqueuer';
+import { createRedactor } from './redact';
+import { StormStore } from './storm-store';
+import { createWebhookHttp } from './webhook-delivery';
+
+export interface AlertsRuntime {
+  /** Pass to the triage worker as its `onProcessed` hook. */
+  onProcessed: (ticket: TicketResponse, prediction?: TriagePrediction) => Promise<void>;
+  readonly workers: ReadonlyMap<string, Worker>;
+  readonly queues: ReadonlyMap<string, Queue<AlertJobData>>;
+  close(): Promise<void>;
+}
+
+// Deliveries are I/O-bound and the limiter paces them; a few in flight hide a slow receiver.
+const ALERT_CONCURRENCY = 4;
+
+/**
+ * Queues and workers for every configured destination: one BullMQ queue each, because the
+ * limiter (and a 429's manual rate limit) applies per queue, and open-source BullMQ has no
+ * per-group limiter. Bursts wait in the queue instead of being dropped.
+ */
+export async function startAlerts(config: WorkerConfig, destinations: readonly AlertDestination[], logger: Logger): Promise<AlertsRuntime> {
+  const keys = redisKeys(config.REDIS_PREFIX);
+  const connection = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null });
+  connection.on('error', (err: Error) => logger.warn('redis error', { message: err.message }));
+  const log = new AlertLog(connection, keys);
+  const storm = new StormStore(connection, keys, { size: config.STORM_SIZE, windowMs: config.STORM_WINDOW_MS, similarity: config.STORM_SIMILARITY });
+  const redact = createRedactor(destinations);
+
+  const queues = new Map(destinations.map((d) => [d.id, new Queue<AlertJobData>(alertsQueueName(d.id), { connection, prefix: keys.bullPrefix })]));
+  const processor = createAlertProcessor({
+    destinations: new Map(destinations.map((d) => [d.id, d])),
+    log,
+    storm,
+    http: createWebhookHttp(),
+    timeoutMs: config.ALERT_TIMEOUT_MS,
+    render: { publicUrl: config.PUBLIC_URL },
+    incidentUpdateMs: config.STORM_UPDATE_MS,
+    rateLimit: (id, ms) => queues.get(id)!.rateLimit(ms),
+    redact,
+    logger,
+  });
+  const workers = new Map(
+    destinations.map((d) => {
+      const worker = new Worker(alertsQueueName(d.id), processor, {
+        connection,
+        prefix: keys.bullPrefix,
+        concurrency: ALERT_CONCURRENCY,
+        limiter: { max: d.rateLimit.max, duration: d.rateLimit.durationMs },
+        name: `${config.WORKER_ID}-alerts`,
+      });
+      worker.on('error', (err) => logger.error('alert worker error', { destination: d.id, message: redact(err.message) }));
+      worker.on('failed', (job, err) =>
+        logger.warn('alert attempt failed', { destination: d.id, job_id: job?.id, attempts: job?.attemptsMade, error: redact(err.message) }),
+      );
+      return [d.id, worker] as const;
+    }),
+  );
+  await Promise.all([...workers.values()].map((w) => w.waitUntilReady()));
+
+  const onProcessed = createAlertEnqueuer({
+    destinations,
+    queues,
+    log,
+    storm,
+    attempts: config.ALERT_ATTEMPTS,
+    backoffMs: config.ALERT_BACKOFF_MS,
+    stormSettleMs: config.STORM_SETTLE_MS,
+    stormUpdateMs: config.STORM_UPDATE_MS,
+    logger,
+  });
+
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      await Promise.all([...workers.values()].map((w) => w.close()));
+      await Promise.all([...queues.values()].map((q) => q.close()));
+      await connection.quit().catch(() => connection.disconnect());
+    })());
+
+  return { onProcessed, workers, queues, close };
+}

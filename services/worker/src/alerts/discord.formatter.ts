@@ -1,0 +1,87 @@
+import type { TicketAlert } from '@triage/shared';
+import {
+  INCIDENT_COLOUR,
+  type IncidentView,
+  NO_SUBJECT,
+  type RenderContext,
+  incidentTitle,
+  percent,
+  ticketUrl,
+  truncate,
+  urgencyBar,
+  urgencyColour,
+} from './alert-content';
+
+export interface DiscordEmbed {
+  title: string;
+  description: string;
+  url?: string;
+  color: number;
+  fields: { name: string; value: string; inline: boolean }[];
+  timestamp?: string;
+  footer: { text: string };
+}
+
+export interface DiscordMessage {
+  embeds: DiscordEmbed[];
+  /** Ticket text is untrusted: no @everyone / role pings from a customer's words. */
+  allowed_mentions: { parse: never[] };
+}
+
+// Discord limits: title 256, description 4096, field value 1024.
+const TITLE_MAX = 256;
+const DESCRIPTION_MAX = 4096;
+const FIELD_MAX = 1024;
+
+const field = (name: string, value: string, inline = true) => ({ name, value: truncate(value, FIELD_MAX), inline });
+
+export function discordTicketMessage(ticket: TicketAlert, ctx: RenderContext): DiscordMessage {
+  const url = ticketUrl(ctx, ticket.ticket_id);
+  return {
+    allowed_mentions: { parse: [] },
+    embeds: [
+      {
+        title: truncate(`Urgent: ${ticket.subject ?? NO_SUBJECT}`, TITLE_MAX),
+        description: truncate(ticket.excerpt, DESCRIPTION_MAX),
+        ...(url === undefined ? {} : { url }),
+        color: urgencyColour(ticket.urgency_score),
+        fields: [
+          field('Queue', ticket.category),
+          field('Urgency', `\`${urgencyBar(ticket.urgency_score)}\``),
+          field('Confidence', percent(ticket.confidence)),
+          field('Action', ticket.action),
+          field('Ticket', `\`${ticket.ticket_id}\``, false),
+        ],
+        ...(ticket.processed_at === null ? {} : { timestamp: ticket.processed_at }),
+        footer: { text: 'Triage' },
+      },
+    ],
+  };
+}
+
+export function discordIncidentMessage(incident: IncidentView, ctx: RenderContext): DiscordMessage {
+  const lines = incident.tickets.map((t) => {
+    const url = ticketUrl(ctx, t.ticket_id);
+    const label = truncate(t.label, 120);
+    return url === undefined ? `• ${label} (\`${t.ticket_id}\`)` : `• [${label}](${url})`;
+  });
+  const more = incident.count > incident.tickets.length ? `\n…and ${incident.count - incident.tickets.length} more` : '';
+  return {
+    allowed_mentions: { parse: [] },
+    embeds: [
+      {
+        title: truncate(incidentTitle(incident), TITLE_MAX),
+        description: truncate(`${lines.join('\n')}${more}`, DESCRIPTION_MAX),
+        color: INCIDENT_COLOUR,
+        fields: [
+          field('Tickets', String(incident.count)),
+          field('First seen', incident.first_at),
+          field('Last seen', incident.last_at),
+          field('Incident', `\`${incident.incident_id}\``, false),
+        ],
+        timestamp: incident.last_at,
+        footer: { text: 'Triage' },
+      },
+    ],
+  };
+}

@@ -1,0 +1,28 @@
+import { createHmac } from 'node:crypto';
+import type { TicketAlert } from '@triage/shared';
+import { type IncidentView, type RenderContext, ticketUrl } from './alert-content';
+
+export type GenericEvent =
+  | { event: 'ticket.urgent'; ticket: TicketAlert; url: string | null }
+  | { event: 'incident.opened' | 'incident.updated'; incident: IncidentView };
+
+export const SIGNATURE_HEADER = 'X-Triage-Signature';
+export const TIMESTAMP_HEADER = 'X-Triage-Timestamp';
+
+export function genericTicketEvent(ticket: TicketAlert, ctx: RenderContext): GenericEvent {
+  return { event: 'ticket.urgent', ticket, url: ticketUrl(ctx, ticket.ticket_id) ?? null };
+}
+
+export function genericIncidentEvent(incident: IncidentView): GenericEvent {
+  return { event: incident.phase === 'open' ? 'incident.opened' : 'incident.updated', incident };
+}
+
+/**
+ * Signs `timestamp + "." + body` (the exact bytes sent) so a receiver can check both integrity
+ * and freshness; the timestamp is in the signed string, so it cannot be swapped to replay.
+ */
+export function signatureHeaders(body: string, secret: string, nowMs = Date.now()): Record<string, string> {
+  const timestamp = String(Math.floor(nowMs / 1000));
+  const digest = createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex');
+  return { [SIGNATURE_HEADER]: `sha256=${digest}`, [TIMESTAMP_HEADER]: timestamp };
+}

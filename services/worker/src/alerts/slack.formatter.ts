@@ -1,0 +1,68 @@
+import type { TicketAlert } from '@triage/shared';
+import { type IncidentView, NO_SUBJECT, type RenderContext, incidentTitle, percent, ticketUrl, truncate, urgencyBar } from './alert-content';
+
+type TextObject = { type: 'mrkdwn' | 'plain_text'; text: string; emoji?: boolean };
+export type SlackBlock =
+  | { type: 'header'; text: TextObject }
+  | { type: 'section'; text?: TextObject; fields?: TextObject[] }
+  | { type: 'context'; elements: TextObject[] };
+
+/** An incoming-webhook payload: Block Kit blocks plus the `text` notifications and old clients show. */
+export interface SlackMessage {
+  text: string;
+  blocks: SlackBlock[];
+}
+
+// Slack limits: header text 150 chars, section text 3000, field text 2000.
+const HEADER_MAX = 150;
+const SECTION_MAX = 3000;
+
+/** Ticket text is untrusted: escaping &, <, > stops it from forming links or <!channel> pings. */
+export const escapeMrkdwn = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+const mrkdwn = (text: string): TextObject => ({ type: 'mrkdwn', text });
+const quote = (text: string) => text.split('\n').map((line) => `>${line}`).join('\n');
+
+function linkLine(ctx: RenderContext, ticketId: string): string {
+  const url = ticketUrl(ctx, ticketId);
+  return url === undefined ? `Ticket \`${ticketId}\`` : `Ticket \`${ticketId}\` · <${url}|open ticket>`;
+}
+
+export function slackTicketMessage(ticket: TicketAlert, ctx: RenderContext): SlackMessage {
+  const subject = ticket.subject ?? NO_SUBJECT;
+  return {
+    text: `Urgent ticket (urgency ${ticket.urgency_score.toFixed(2)}, ${ticket.category}): ${subject}`,
+    blocks: [
+      { type: 'header', text: { type: 'plain_text', text: truncate(`Urgent: ${subject}`, HEADER_MAX), emoji: true } },
+      {
+        type: 'section',
+        fields: [
+          mrkdwn(`*Queue*\n${escapeMrkdwn(ticket.category)}`),
+          mrkdwn(`*Urgency*\n\`${urgencyBar(ticket.urgency_score)}\``),
+          mrkdwn(`*Confidence*\n${percent(ticket.confidence)}`),
+          mrkdwn(`*Action*\n${ticket.action}`),
+        ],
+      },
+      { type: 'section', text: mrkdwn(truncate(quote(escapeMrkdwn(ticket.excerpt)), SECTION_MAX)) },
+      { type: 'context', elements: [mrkdwn(linkLine(ctx, ticket.ticket_id))] },
+    ],
+  };
+}
+
+export function slackIncidentMessage(incident: IncidentView, ctx: RenderContext): SlackMessage {
+  const title = incidentTitle(incident);
+  const lines = incident.tickets.map((t) => {
+    const url = ticketUrl(ctx, t.ticket_id);
+    const label = escapeMrkdwn(truncate(t.label, 120));
+    return url === undefined ? `• ${label} (\`${t.ticket_id}\`)` : `• <${url}|${label}>`;
+  });
+  const more = incident.count > incident.tickets.length ? `\n…and ${incident.count - incident.tickets.length} more` : '';
+  return {
+    text: `${title} (${incident.first_at} – ${incident.last_at})`,
+    blocks: [
+      { type: 'header', text: { type: 'plain_text', text: truncate(title, HEADER_MAX), emoji: true } },
+      { type: 'section', text: mrkdwn(truncate(`${lines.join('\n')}${more}`, SECTION_MAX)) },
+      { type: 'context', elements: [mrkdwn(`Incident \`${incident.incident_id}\` · first ${incident.first_at} · last ${incident.last_at}`)] },
+    ],
+  };
+}

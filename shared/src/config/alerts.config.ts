@@ -1,0 +1,32 @@
+import { z } from 'zod';
+import { positiveInt, probability } from './env';
+
+// An empty line in .env (`SLACK_WEBHOOK_URL=`) means "not configured", not "invalid URL".
+const unsetIfEmpty = <S extends z.ZodType>(schema: S) => z.preprocess((v) => (v === '' ? undefined : v), schema.optional());
+
+export const webhookUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
+// Short secrets make the HMAC guessable; 16 chars is the floor, 32 random bytes is the advice.
+export const webhookSecret = z.string().min(16, 'must be at least 16 characters');
+
+/** Alert settings of the worker's env; spread into its schema so they are parsed with it, once. */
+export const alertsEnv = {
+  SLACK_WEBHOOK_URL: unsetIfEmpty(webhookUrl),
+  DISCORD_WEBHOOK_URL: unsetIfEmpty(webhookUrl),
+  WEBHOOK_URL: unsetIfEmpty(webhookUrl),
+  WEBHOOK_SECRET: unsetIfEmpty(webhookSecret),
+  /** JSON or YAML file with any number of destinations (see README, "Alerts"). */
+  ALERTS_CONFIG: unsetIfEmpty(z.string().min(1)),
+  ALERT_THRESHOLD: probability().default(0.8),
+  /** Base of the ticket link in alerts; no link without it. */
+  PUBLIC_URL: unsetIfEmpty(webhookUrl),
+  ALERT_TIMEOUT_MS: positiveInt(120_000).default(5_000),
+  ALERT_ATTEMPTS: positiveInt(50).default(12),
+  ALERT_BACKOFF_MS: positiveInt(600_000).default(2_000),
+  STORM_SIZE: positiveInt(10_000).default(10),
+  STORM_WINDOW_MS: positiveInt().default(300_000),
+  STORM_SIMILARITY: probability().default(0.9),
+  /** How long an opened incident waits before posting, so its first message already counts the burst. */
+  STORM_SETTLE_MS: z.coerce.number().int().min(0).max(600_000).default(5_000),
+  /** At most one incident update per destination per this interval. */
+  STORM_UPDATE_MS: positiveInt().default(60_000),
+};

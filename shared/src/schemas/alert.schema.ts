@@ -1,0 +1,64 @@
+import { z } from 'zod';
+import { actionSchema } from './ticket.schema';
+
+/** Ends up in queue names, job ids and Redis keys, so no ':' or '.'. */
+export const destinationIdSchema = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, 'lowercase letters, digits, "_" or "-" (max 32)');
+
+export const DESTINATION_TYPES = ['slack', 'discord', 'generic'] as const;
+export const destinationTypeSchema = z.enum(DESTINATION_TYPES);
+export type DestinationType = z.infer<typeof destinationTypeSchema>;
+
+export const ALERT_STATUSES = ['queued', 'delivered', 'retrying', 'failed', 'grouped'] as const;
+export const alertStatusSchema = z.enum(ALERT_STATUSES);
+export type AlertStatus = z.infer<typeof alertStatusSchema>;
+
+export const ALERT_EXCERPT_CHARS = 300;
+
+/** What an alert says about a ticket: a snapshot taken when it was triaged. */
+export const ticketAlertSchema = z.strictObject({
+  ticket_id: z.uuid(),
+  subject: z.string().nullable(),
+  excerpt: z.string().max(ALERT_EXCERPT_CHARS + 1),
+  category: z.string(),
+  confidence: z.number().min(0).max(1),
+  urgency_score: z.number().min(0).max(1),
+  action: actionSchema,
+  processed_at: z.iso.datetime().nullable(),
+});
+export type TicketAlert = z.infer<typeof ticketAlertSchema>;
+
+/**
+ * Data of an `alert` job. It names the destination by id only: URLs and secrets stay in the
+ * worker's configuration and never pass through Redis.
+ */
+export const alertJobSchema = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('ticket'), destination_id: destinationIdSchema, ticket: ticketAlertSchema }),
+  z.strictObject({
+    kind: z.literal('incident'),
+    destination_id: destinationIdSchema,
+    incident_id: z.uuid(),
+    phase: z.enum(['open', 'update']),
+  }),
+]);
+export type AlertJobData = z.infer<typeof alertJobSchema>;
+
+/** One destination's line in a ticket's delivery log. */
+export const alertLogEntrySchema = z.object({
+  destination: destinationIdSchema,
+  type: destinationTypeSchema,
+  status: alertStatusSchema,
+  attempts: z.number().int().min(0),
+  last_error: z.string().nullable(),
+  delivered_at: z.iso.datetime().nullable(),
+  updated_at: z.iso.datetime(),
+  /** Set when the ticket was folded into a major-incident alert. */
+  incident_id: z.uuid().nullable(),
+});
+export type AlertLogEntry = z.infer<typeof alertLogEntrySchema>;
+
+/** GET /v2/tickets/:id/alerts */
+export const ticketAlertsResponseSchema = z.object({
+  ticket_id: z.uuid(),
+  alerts: z.array(alertLogEntrySchema),
+});
+export type TicketAlertsResponse = z.infer<typeof ticketAlertsResponseSchema>;

@@ -1,0 +1,47 @@
+import { ConfigError } from './env';
+import { loadGatewayConfig } from './gateway.config';
+import { loadLauncherConfig } from './launcher.config';
+import { loadWorkerConfig } from './worker.config';
+
+describe('service configuration', () => {
+  it('applies documented defaults', () => {
+    expect(loadGatewayConfig({})).toMatchObject({ PORT: 8000, REDIS_URL: 'redis://127.0.0.1:6379', REDIS_PREFIX: 'triage', LOG_LEVEL: 'info' });
+    const worker = loadWorkerConfig({});
+    expect(worker.MODEL_DIR.endsWith('models/triage')).toBe(true);
+    expect(worker.INTRA_OP_THREADS).toBe(1);
+    expect(worker.ACTION_AUTO_ROUTE).toBeUndefined();
+    expect(loadLauncherConfig({}).WORKERS).toBeGreaterThanOrEqual(1);
+  });
+
+  it('coerces numbers from strings', () => {
+    expect(loadGatewayConfig({ PORT: '9001' }).PORT).toBe(9001);
+    expect(loadWorkerConfig({ ACTION_AUTO_ROUTE: '0.9', ACTION_HUMAN_REVIEW: '0.6' })).toMatchObject({ ACTION_AUTO_ROUTE: 0.9, ACTION_HUMAN_REVIEW: 0.6 });
+  });
+
+  it('fails with one readable line per bad variable', () => {
+    let error: unknown;
+    try {
+      loadGatewayConfig({ PORT: 'eighty', REDIS_URL: 'http://x', LOG_LEVEL: 'loud' });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const message = (error as Error).message;
+    expect(message).toMatch(/^Invalid configuration:/);
+    expect(message).toMatch(/PORT: /);
+    expect(message).toMatch(/REDIS_URL: must be a redis:\/\/ or rediss:\/\/ URL/);
+    expect(message).toMatch(/LOG_LEVEL: /);
+  });
+
+  it.each([
+    [{ REDIS_PREFIX: 'has:colon' }, /REDIS_PREFIX/],
+    [{ WORKERS: '0' }, /WORKERS/],
+  ])('rejects %j', (env, pattern) => {
+    expect(() => loadLauncherConfig(env)).toThrow(pattern);
+  });
+
+  it('rejects inconsistent worker settings', () => {
+    expect(() => loadWorkerConfig({ ACTION_AUTO_ROUTE: '0.6', ACTION_HUMAN_REVIEW: '0.8' })).toThrow(/ACTION_HUMAN_REVIEW/);
+    expect(() => loadWorkerConfig({ HEARTBEAT_INTERVAL_MS: '20000', HEARTBEAT_TTL_MS: '10000' })).toThrow(/HEARTBEAT_INTERVAL_MS/);
+  });
+});

@@ -1,0 +1,80 @@
+import { TriageClient } from '../scripts/src/client';
+import { freePort } from '../scripts/src/embedded-redis';
+import { type Stack, startStack } from '../scripts/src/stack';
+import { loadSampleTickets } from '../scripts/src/ticket-samples';
+import { eventually, testRedisUrl, uniquePrefix } from './support/test-redis';
+import { modelDir } from './support/worker';
+
+/** The real processes (compiled gateway + two workers) against the test Redis. */
+let stack: Stack;
+let client: TriageClient;
+
+beforeAll(async () => {
+  stack = await startStack({
+    redisUrl: testRedisUrl(),
+    port: await freePort(),
+    workers: 2,
+    env: { REDIS_PREFIX: uniquePrefix('e2e'), MODEL_DIR: modelDir(), LOG_LEVEL: 'warn', WORKER_CONCURRENCY: '2' },
+    quiet: true,
+  });
+  client = new TriageClient(stack.url);
+});
+afterAll(() => stack?.stop());
+
+const json = async (path: string) => {
+  const res = await fetch(`${stack.url}${path}`);
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+};
+
+describe('gateway + worker processes', () => {
+  it('become ready with both workers on one model version', async () => {
+    const ready = await eventually(async () => {
+      const r = await json('/ready');
+      return r.status === 200 && r.body.workers === 2 ? r : undefined;
+    });
+    expect((ready.body.model_versions as string[]).length).toBe(1);
+  });
+
+  it('triage real tickets end to end and hand them out by urgency', async () => {
+    const { tickets } = loadSampleTickets(8);
+    const ids = await Promise.all(tickets.map((t) => client.submit(t.subject ? { subject: t.subject, body: t.body } : { body: t.body })));
+    const results = await Promise.all(ids.map((id) => client.settled(id)));
+    expect(results.map((r) => r.status)).toEqual(ids.map(() => 'processed'));
+
+    const popped = [];
+    for (let t = await client.next(); t; t = await client.next()) popped.push(t);
+    expect(popped.map((t) => t.ticket_id).sort()).toEqual([...ids].sort());
+    const urgencies = popped.map((t) => t.urgency_score!);
+    expect([...urgencies].sort((a, b) => b - a)).toEqual(urgencies);
+    expect((await json('/v2/tickets/status')).body).toMatchObject({ pending: 0, processing: 0, processed: 8, waiting_for_agent: 0 });
+  });
+
+  it('honours Idempotency-Key across requests', async () => {
+    const post = () =>
+      fetch(`${stack.url}/v2/tickets`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', 'Idempotency-Key': 'e2e-key' },
+        body: JSON.stringify({ body: 'My laptop will not boot' }),
+      });
+    const [a, b] = [await post(), await post()];
+    expect([a.status, b.status]).toEqual([202, 202]);
+    expect(b.headers.get('location')).toBe(a.headers.get('location'));
+  });
+
+  it('a worker stops cleanly on SIGTERM and leaves /ready', async () => {
+    const worker = stack.workers[0]!;
+    const exited = new Promise<number | null>((r) => worker.once('exit', (code) => r(code)));
+    worker.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    const ready = await json('/ready');
+    expect(ready.body.workers).toBe(1);
+    // The remaining worker still serves.
+    expect((await client.settled(await client.submit({ body: 'Still there?' }))).status).toBe('processed');
+  });
+
+  it('the gateway stops cleanly on SIGTERM', async () => {
+    const exited = new Promise<number | null>((r) => stack.gateway.once('exit', (code) => r(code)));
+    stack.gateway.kill('SIGTERM');
+    expect(await exited).toBe(0);
+  });
+});

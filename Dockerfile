@@ -1,0 +1,28 @@
+# One image for both services; the command picks gateway or worker.
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json .npmrc tsconfig.base.json tsconfig.json ./
+COPY shared/package.json shared/
+COPY services/gateway/package.json services/gateway/
+COPY services/worker/package.json services/worker/
+RUN npm ci --ignore-scripts
+COPY shared shared
+COPY services services
+COPY scripts scripts
+RUN npx tsc -b shared services/gateway services/worker && npm prune --omit=dev --ignore-scripts
+
+FROM node:20-bookworm-slim
+ENV NODE_ENV=production MODEL_DIR=/app/models/triage
+WORKDIR /app
+COPY --from=build /app/package.json ./
+COPY --from=build /app/node_modules node_modules
+COPY --from=build /app/shared/package.json shared/
+COPY --from=build /app/shared/dist shared/dist
+COPY --from=build /app/services/gateway/package.json services/gateway/
+COPY --from=build /app/services/gateway/dist services/gateway/dist
+COPY --from=build /app/services/worker/package.json services/worker/
+COPY --from=build /app/services/worker/dist services/worker/dist
+COPY models/triage models/triage
+USER node
+EXPOSE 8000
+CMD ["node", "services/gateway/dist/main.js"]

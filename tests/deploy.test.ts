@@ -1,0 +1,89 @@
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseAllDocuments, parse } from 'yaml';
+import { gatewayConfigSchema, workerConfigSchema } from '@triage/shared';
+
+const ROOT = join(__dirname, '..');
+// Manifests are free-form YAML; the assertions below are the schema.
+type Doc = Record<string, any>;
+
+const manifests: Doc[] = readdirSync(join(ROOT, 'k8s'))
+  .filter((f) => f.endsWith('.yaml'))
+  .flatMap((f) => parseAllDocuments(readFileSync(join(ROOT, 'k8s', f), 'utf8')).map((d) => d.toJS() as Doc));
+const byName = (kind: string, name: string) => {
+  const found = manifests.find((m) => m.kind === kind && m.metadata?.name === name);
+  if (!found) throw new Error(`k8s has no ${kind} ${name}`);
+  return found;
+};
+const configMap = byName('ConfigMap', 'triage-config').data as Record<string, string>;
+const container = (deployment: Doc) => deployment.spec.template.spec.containers[0] as Doc;
+
+/** The env a container would see: ConfigMap first, then its own literal values. */
+function containerEnv(c: Doc): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const from of c.envFrom ?? []) if (from.configMapRef?.name === 'triage-config') Object.assign(env, configMap);
+  for (const e of c.env ?? []) env[e.name] = e.value ?? (e.valueFrom ? 'from-field' : '');
+  return env;
+}
+
+describe('k8s manifests', () => {
+  it('are well-formed objects with apiVersion, kind and name', () => {
+    expect(manifests.length).toBeGreaterThanOrEqual(6);
+    for (const m of manifests) expect(m).toMatchObject({ apiVersion: expect.any(String), kind: expect.any(String), metadata: { name: expect.any(String) } });
+  });
+
+  it('select their own pods', () => {
+    for (const m of manifests.filter((x) => ['Deployment', 'StatefulSet'].includes(x.kind))) {
+      expect(m.spec.template.metadata.labels).toMatchObject(m.spec.selector.matchLabels);
+    }
+    for (const s of manifests.filter((x) => x.kind === 'Service')) {
+      const target = manifests.find((m) => m.kind !== 'Service' && m.spec?.template?.metadata?.labels?.['app.kubernetes.io/name'] === s.spec.selector['app.kubernetes.io/name']);
+      expect(target).toBeDefined();
+    }
+  });
+
+  it('run the gateway with an env the gateway config accepts, on the probed port', () => {
+    const c = container(byName('Deployment', 'triage-gateway'));
+    expect(c.image).toMatch(/^triage:\d+\.\d+\.\d+$/);
+    expect(c.command).toEqual(['node', 'services/gateway/dist/main.js']);
+    const config = gatewayConfigSchema.parse(containerEnv(c));
+    expect(c.ports).toEqual([{ name: 'http', containerPort: config.PORT }]);
+    expect(c.livenessProbe.httpGet).toEqual({ path: '/health', port: 'http' });
+    expect(c.readinessProbe.httpGet).toEqual({ path: '/ready', port: 'http' });
+    const grace = byName('Deployment', 'triage-gateway').spec.template.spec.terminationGracePeriodSeconds as number;
+    expect(grace * 1000).toBeGreaterThan(config.SHUTDOWN_TIMEOUT_MS);
+  });
+
+  it('run workers with a valid env and enough grace to finish in-flight tickets', () => {
+    const deployment = byName('Deployment', 'triage-worker');
+    const c = container(deployment);
+    expect(c.image).toBe(container(byName('Deployment', 'triage-gateway')).image);
+    expect(c.command).toEqual(['node', 'services/worker/dist/main.js']);
+    const config = workerConfigSchema.parse({ ...containerEnv(c), WORKER_ID: 'pod-1' });
+    expect(config.MODEL_DIR).toBe('/app/models/triage');
+    expect(deployment.spec.template.spec.terminationGracePeriodSeconds * 1000).toBeGreaterThan(config.SHUTDOWN_TIMEOUT_MS);
+  });
+
+  it('point REDIS_URL at the Redis service, which persists with AOF', () => {
+    const url = new URL(configMap.REDIS_URL!);
+    const service = byName('Service', url.hostname);
+    expect(service.spec.ports[0].port).toBe(Number(url.port));
+    const redis = container(byName('StatefulSet', 'triage-redis'));
+    expect(redis.args).toEqual(expect.arrayContaining(['--appendonly', 'yes']));
+    expect(redis.readinessProbe).toBeDefined();
+  });
+});
+
+describe('docker-compose.yml', () => {
+  const compose = parse(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8')) as Doc;
+
+  it('wires gateway and worker to the redis service with valid env', () => {
+    expect(Object.keys(compose.services).sort()).toEqual(['gateway', 'redis', 'worker']);
+    const gateway = gatewayConfigSchema.parse(compose.services.gateway.environment);
+    const worker = workerConfigSchema.parse(compose.services.worker.environment);
+    for (const url of [gateway.REDIS_URL, worker.REDIS_URL]) expect(new URL(url).hostname).toBe('redis');
+    expect(compose.services.gateway.ports).toEqual([`${gateway.PORT}:${gateway.PORT}`]);
+    expect(compose.services.redis.command).toEqual(expect.arrayContaining(['--appendonly', 'yes']));
+    expect(compose.services.worker.image).toBe(compose.services.gateway.image);
+  });
+});

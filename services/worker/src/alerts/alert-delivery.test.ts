@@ -1,0 +1,225 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AlertLog, redisKeys } from '@triage/shared';
+import { capturingLogger, processedTicket, startTestAlerts } from '../../../../tests/support/alerts';
+import { eventually, plainRedis, uniquePrefix } from '../../../../tests/support/test-redis';
+import { type WebhookReceiver, ok, startReceiver } from '../../../../tests/support/webhook-receiver';
+import type { AlertsRuntime } from './alerts-runtime';
+
+jest.setTimeout(120_000);
+
+const redis = plainRedis();
+const receivers: WebhookReceiver[] = [];
+const runtimes: AlertsRuntime[] = [];
+
+async function receiver(...args: Parameters<typeof startReceiver>) {
+  const r = await startReceiver(...args);
+  receivers.push(r);
+  return r;
+}
+
+async function alerts(prefix: string, env: Record<string, string>, logger = capturingLogger().logger) {
+  const runtime = await startTestAlerts(prefix, env, logger);
+  runtimes.push(runtime);
+  return runtime;
+}
+
+const logOf = (prefix: string) => new AlertLog(redis, redisKeys(prefix));
+
+async function jobState(runtime: AlertsRuntime, destination: string, jobId: string) {
+  return (await runtime.queues.get(destination)!.getJob(jobId))?.getState();
+}
+
+/** Waits until the job reached a final state and returns it. */
+const settled = (runtime: AlertsRuntime, destination: string, jobId: string) =>
+  eventually(async () => {
+    const state = await jobState(runtime, destination, jobId);
+    return state === 'completed' || state === 'failed' ? state : undefined;
+  });
+
+afterEach(async () => {
+  await Promise.all(runtimes.splice(0).map((r) => r.close()));
+  await Promise.all(receivers.splice(0).map((r) => r.close()));
+});
+afterAll(() => redis.quit());
+
+describe('alert delivery', () => {
+  it('delivers once per ticket and destination, however often the ticket is processed', async () => {
+    const slack = await receiver();
+    const discord = await receiver('/api/webhooks/1/tok', () => ({ status: 204 }));
+    const prefix = uniquePrefix('alert-once');
+    const runtime = await alerts(prefix, { SLACK_WEBHOOK_URL: slack.url, DISCORD_WEBHOOK_URL: discord.url });
+    const ticket = processedTicket();
+
+    await Promise.all([runtime.onProcessed(ticket), runtime.onProcessed(ticket)]);
+    await runtime.onProcessed(ticket);
+    expect(await settled(runtime, 'slack', `${ticket.ticket_id}.slack`)).toBe('completed');
+    expect(await settled(runtime, 'discord', `${ticket.ticket_id}.discord`)).toBe('completed');
+    await runtime.onProcessed(ticket);
+
+    expect(slack.requests).toHaveLength(1);
+    expect(discord.requests).toHaveLength(1);
+    expect(JSON.parse(slack.requests[0]!.body)).toMatchObject({ text: expect.stringContaining('Production database'), blocks: expect.any(Array) });
+    expect(JSON.parse(discord.requests[0]!.body).embeds[0]).toMatchObject({ title: 'Urgent: Production database unreachable' });
+    const entries = await logOf(prefix).list(ticket.ticket_id);
+    expect(entries.map((e) => [e.destination, e.status, e.attempts])).toEqual([
+      ['discord', 'delivered', 1],
+      ['slack', 'delivered', 1],
+    ]);
+    expect(entries[0]!.delivered_at).not.toBeNull();
+    const counts = await runtime.queues.get('slack')!.getJobCounts('waiting', 'delayed', 'active', 'completed');
+    expect(counts).toEqual({ waiting: 0, delayed: 0, active: 0, completed: 1 });
+
+    // Once the completed job has aged out, a re-add runs again, and the delivery log stops it.
+    await runtime.queues.get('slack')!.remove(`${ticket.ticket_id}.slack`);
+    await runtime.onProcessed(ticket);
+    expect(await settled(runtime, 'slack', `${ticket.ticket_id}.slack`)).toBe('completed');
+    expect((await runtime.queues.get('slack')!.getJob(`${ticket.ticket_id}.slack`))!.returnvalue).toEqual({ outcome: 'already-delivered' });
+    expect(slack.requests).toHaveLength(1);
+  });
+
+  it('retries 5xx and timeouts with backoff and delivers exactly once', async () => {
+    const replies = ['hang', { status: 500, body: 'boom' }, { status: 503 }, { status: 200, body: 'ok' }] as const;
+    const hook = await receiver(undefined, (_req, i) => replies[Math.min(i, replies.length - 1)]!);
+    const prefix = uniquePrefix('alert-retry');
+    const runtime = await alerts(prefix, { SLACK_WEBHOOK_URL: hook.url, ALERT_TIMEOUT_MS: '500' });
+    const ticket = processedTicket();
+
+    await runtime.onProcessed(ticket);
+    expect(await settled(runtime, 'slack', `${ticket.ticket_id}.slack`)).toBe('completed');
+    expect(hook.requests).toHaveLength(4);
+    expect(hook.delivered()).toHaveLength(1);
+    expect(await logOf(prefix).get(ticket.ticket_id, 'slack')).toMatchObject({ status: 'delivered', attempts: 4, last_error: null });
+  });
+
+  it('reports retrying with the reason, then failed after the last attempt', async () => {
+    const hook = await receiver(undefined, () => ({ status: 502, body: 'bad gateway' }));
+    const prefix = uniquePrefix('alert-exhaust');
+    const runtime = await alerts(prefix, { SLACK_WEBHOOK_URL: hook.url, ALERT_ATTEMPTS: '3' });
+    const ticket = processedTicket();
+
+    await runtime.onProcessed(ticket);
+    expect(await settled(runtime, 'slack', `${ticket.ticket_id}.slack`)).toBe('failed');
+    expect(hook.requests).toHaveLength(3);
+    expect(await logOf(prefix).get(ticket.ticket_id, 'slack')).toMatchObject({ status: 'failed', attempts: 3, last_error: 'HTTP 502: bad gateway' });
+  });
+
+  it('fails a permanent 4xx at once with the reason and never retries it', async () => {
+    const hook = await receiver(undefined, () => ({ status: 404, body: 'no_service' }));
+    const prefix = uniquePrefix('alert-4xx');
+    const runtime = await alerts(prefix, { SLACK_WEBHOOK_URL: hook.url, ALERT_ATTEMPTS: '5' });
+    const ticket = processedTicket();
+
+    await runtime.onProcessed(ticket);
+    expect(await settled(runtime, 'slack', `${ticket.ticket_id}.slack`)).toBe('failed');
+    const job = await runtime.queues.get('slack')!.getJob(`${ticket.ticket_id}.slack`);
+    expect(job!.attemptsMade).toBe(1);
+    expect(job!.failedReason).toBe('HTTP 404: no_service');
+    expect(hook.requests).toHaveLength(1);
+    expect(await logOf(prefix).get(ticket.ticket_id, 'slack')).toMatchObject({ status: 'failed', attempts: 1, last_error: 'HTTP 404: no_service' });
+  });
+
+  it("honours Slack's Retry-After header without spending an attempt", async () => {
+    const hook = await receiver(undefined, (_req, i) => (i === 0 ? { status: 429, headers: { 'Retry-After': '2' }, body: 'rate_limited' } : { status: 200 }));
+    const prefix = uniquePrefix('alert-429-slack');
+    // One attempt: if the 429 spent it, the job would fail instead of being delivered.
+    const runtime = await alerts(prefix, { SLACK_WEBHOOK_URL: hook.url, ALERT_ATTEMPTS: '1' });
+    const ticket = processedTicket();
+
+    await runtime.onProcessed(ticket);
+    expect(await settled(runtime, 'slack', `${ticket.ticket_id}.slack`)).toBe('completed');
+    expect(hook.requests).toHaveLength(2);
+    expect(hook.requests[1]!.receivedAt - hook.requests[0]!.receivedAt).toBeGreaterThanOrEqual(1900);
+    expect(await logOf(prefix).get(ticket.ticket_id, 'slack')).toMatchObject({ status: 'delivered', attempts: 2 });
+  });
+
+  it("honours Discord's retry_after body field for the whole destination queue", async () => {
+    const hook = await receiver('/api/webhooks/1/tok', (_req, i) =>
+      i === 0 ? { status: 429, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ message: 'You are being rate limited.', retry_after: 1.5, global: false }) } : { status: 204 },
+    );
+    const prefix = uniquePrefix('alert-429-discord');
+    const runtime = await alerts(prefix, { DISCORD_WEBHOOK_URL: hook.url, ALERT_ATTEMPTS: '1' });
+    const [a, b] = [processedTicket(), processedTicket()];
+
+    await runtime.onProcessed(a);
+    await eventually(async () => (hook.requests.length >= 1 ? true : undefined));
+    await runtime.onProcessed(b);
+    expect(await settled(runtime, 'discord', `${a.ticket_id}.discord`)).toBe('completed');
+    expect(await settled(runtime, 'discord', `${b.ticket_id}.discord`)).toBe('completed');
+    expect(hook.requests).toHaveLength(3);
+    // Nothing reached the receiver during the pause it asked for.
+    expect(hook.requests[1]!.receivedAt - hook.requests[0]!.receivedAt).toBeGreaterThanOrEqual(1400);
+    expect(hook.delivered()).toHaveLength(2);
+  });
+
+  it('survives a worker stopped mid-retry: the restarted one delivers once', async () => {
+    const hook = await receiver(undefined, () => ({ status: 500 }));
+    const prefix = uniquePrefix('alert-restart');
+    // A long backoff keeps the job parked in Redis while the first worker goes away.
+    const first = await alerts(prefix, { SLACK_WEBHOOK_URL: hook.url, ALERT_BACKOFF_MS: '1500' });
+    const ticket = processedTicket();
+    await first.onProcessed(ticket);
+    await eventually(async () => (hook.requests.length >= 1 ? true : undefined));
+    await first.close();
+
+    hook.respondWith(ok);
+    const second = await alerts(prefix, { SLACK_WEBHOOK_URL: hook.url });
+    // The restarted worker's triage side reprocesses the ticket too: still one job, one post.
+    await second.onProcessed(ticket);
+    expect(await settled(second, 'slack', `${ticket.ticket_id}.slack`)).toBe('completed');
+    await second.onProcessed(ticket);
+    expect(hook.delivered()).toHaveLength(1);
+    expect(await second.queues.get('slack')!.getJobCounts('waiting', 'delayed', 'completed')).toEqual({ waiting: 0, delayed: 0, completed: 1 });
+    expect(await logOf(prefix).get(ticket.ticket_id, 'slack')).toMatchObject({ status: 'delivered', attempts: 2 });
+  });
+
+  it('sends nothing below the threshold and respects per-destination thresholds and queue filters', async () => {
+    const slack = await receiver();
+    const billing = await receiver('/hooks/billing');
+    const prefix = uniquePrefix('alert-threshold');
+    const config = join(mkdtempSync(join(tmpdir(), 'alerts-')), 'alerts.yaml');
+    writeFileSync(config, `destinations:\n  - { id: billing, type: slack, url: "${billing.url}", threshold: 0.5, queues: [Billing and Payments] }\n`);
+    const runtime = await alerts(prefix, { SLACK_WEBHOOK_URL: slack.url, ALERTS_CONFIG: config });
+
+    const calm = processedTicket({ urgency_score: 0.8 }); // not above 0.8
+    const billingOnly = processedTicket({ urgency_score: 0.6, category: 'Billing and Payments' });
+    const technical = processedTicket({ urgency_score: 0.95 });
+    for (const t of [calm, billingOnly, technical]) await runtime.onProcessed(t);
+
+    expect(await settled(runtime, 'slack', `${technical.ticket_id}.slack`)).toBe('completed');
+    expect(await settled(runtime, 'billing', `${billingOnly.ticket_id}.billing`)).toBe('completed');
+    expect(await logOf(prefix).list(calm.ticket_id)).toEqual([]);
+    expect((await logOf(prefix).list(billingOnly.ticket_id)).map((e) => e.destination)).toEqual(['billing']);
+    expect((await logOf(prefix).list(technical.ticket_id)).map((e) => e.destination)).toEqual(['slack']);
+    expect(slack.requests).toHaveLength(1);
+    expect(billing.requests).toHaveLength(1);
+    const all = await Promise.all([...runtime.queues.values()].map((q) => q.getJobCountByTypes('waiting', 'delayed', 'active', 'completed', 'failed')));
+    expect(all.reduce((a, b) => a + b, 0)).toBe(2);
+  });
+
+  it('signs generic deliveries and keeps webhook URLs and secrets out of logs and the delivery log', async () => {
+    const secret = 'generic-secret-0123456789abcdef';
+    const hook = await receiver('/triage/s3cr3t-path');
+    const dead = await receiver('/hooks/T999/B999/dead-token');
+    const deadUrl = dead.url;
+    await dead.close(); // connection refused from now on
+    const prefix = uniquePrefix('alert-redact');
+    const { logger, lines } = capturingLogger();
+    const runtime = await alerts(prefix, { WEBHOOK_URL: hook.url, WEBHOOK_SECRET: secret, SLACK_WEBHOOK_URL: deadUrl, ALERT_ATTEMPTS: '2' }, logger);
+    const ticket = processedTicket();
+
+    await runtime.onProcessed(ticket);
+    expect(await settled(runtime, 'webhook', `${ticket.ticket_id}.webhook`)).toBe('completed');
+    expect(await settled(runtime, 'slack', `${ticket.ticket_id}.slack`)).toBe('failed');
+
+    const req = hook.requests[0]!;
+    expect(req.headers['x-triage-signature']).toMatch(/^sha256=[0-9a-f]{64}$/);
+    expect(req.headers['x-triage-timestamp']).toMatch(/^\d+$/);
+    const entry = await logOf(prefix).get(ticket.ticket_id, 'slack');
+    expect(entry).toMatchObject({ status: 'failed', attempts: 2, last_error: expect.stringContaining('ECONNREFUSED') });
+    const everything = `${lines.join('\n')}\n${JSON.stringify(await logOf(prefix).list(ticket.ticket_id))}`;
+    expect(lines.length).toBeGreaterThan(0);
+    for (const leaked of [secret, 'dead-token', 's3cr3t-path', 'T999/B999']) expect(everything).not.toContain(leaked);
+  });
+});

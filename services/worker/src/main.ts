@@ -16,7 +16,11 @@ async function main(): Promise<void> {
     alert_destinations: alertDestinations.map((d) => `${d.id} (${d.type})`),
   });
 
+  let stopping = false;
   const shutdown = async (signal: string) => {
+    // A terminal Ctrl-C reaches both the launcher and this process; act on the first signal only.
+    if (stopping) return;
+    stopping = true;
     logger.info('shutting down: finishing in-flight jobs', { signal });
     const force = setTimeout(() => {
       logger.error('shutdown timed out, exiting');

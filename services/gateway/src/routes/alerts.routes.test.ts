@@ -1,0 +1,80 @@
+import { randomUUID } from 'node:crypto';
+import request from 'supertest';
+import { ticketAlertsResponseSchema } from '@triage/shared';
+import { processedTicket, startTestAlerts } from '../../../../tests/support/alerts';
+import { type TestGateway, buildGateway } from '../../../../tests/support/gateway';
+import { eventually, uniquePrefix } from '../../../../tests/support/test-redis';
+import { startReceiver } from '../../../../tests/support/webhook-receiver';
+
+jest.setTimeout(120_000);
+
+let gw: TestGateway;
+let prefix: string;
+
+beforeEach(async () => {
+  prefix = uniquePrefix('gw-alerts');
+  gw = buildGateway(prefix);
+  await gw.ready();
+});
+afterEach(() => gw.close());
+
+async function createTicket(): Promise<string> {
+  const res = await request(gw.app).post('/v2/tickets').send({ subject: 'Site down', body: 'Nothing loads since 9:00' });
+  expect(res.status).toBe(202);
+  return res.body.ticket_id as string;
+}
+
+describe('GET /v2/tickets/:id/alerts', () => {
+  it('reports per destination status, attempts, last error and delivered_at, without URLs or secrets', async () => {
+    const slack = await startReceiver('/hooks/T1/B1/slack-token');
+    // A revoked Discord webhook answers 404 and echoes what it was called with.
+    const discord = await startReceiver('/api/webhooks/9/discord-token', (req) => ({ status: 404, body: `Unknown Webhook http://127.0.0.1${req.url}` }));
+    const alerts = await startTestAlerts(prefix, { SLACK_WEBHOOK_URL: slack.url, DISCORD_WEBHOOK_URL: discord.url });
+    try {
+      const ticketId = await createTicket();
+      await alerts.onProcessed(processedTicket({ ticket_id: ticketId }));
+
+      const body = await eventually(async () => {
+        const res = await request(gw.app).get(`/v2/tickets/${ticketId}/alerts`);
+        expect(res.status).toBe(200);
+        const done = res.body.alerts.every((a: { status: string }) => a.status === 'delivered' || a.status === 'failed');
+        return done && res.body.alerts.length === 2 ? res.body : undefined;
+      }, 100);
+
+      expect(ticketAlertsResponseSchema.parse(body)).toEqual(body);
+      expect(body.ticket_id).toBe(ticketId);
+      expect(body.alerts).toEqual([
+        expect.objectContaining({ destination: 'discord', type: 'discord', status: 'failed', attempts: 1, delivered_at: null, incident_id: null }),
+        expect.objectContaining({ destination: 'slack', type: 'slack', status: 'delivered', attempts: 1, last_error: null, incident_id: null }),
+      ]);
+      expect(body.alerts[0].last_error).toMatch(/^HTTP 404: Unknown Webhook/);
+      expect(Date.parse(body.alerts[1].delivered_at)).not.toBeNaN();
+      const text = JSON.stringify(body);
+      for (const leaked of ['slack-token', 'discord-token', '/hooks/', '/api/webhooks/']) expect(text).not.toContain(leaked);
+    } finally {
+      await alerts.close();
+      await Promise.all([slack.close(), discord.close()]);
+    }
+  });
+
+  it('strips any URL that reached the log', async () => {
+    const ticketId = await createTicket();
+    await gw.alertLog.open(ticketId, 'pager', 'generic', { status: 'queued' });
+    await gw.alertLog.update(ticketId, 'pager', { status: 'retrying', attempts: 1, last_error: 'connect to https://pager.example.com/hook?token=abc failed' });
+
+    const res = await request(gw.app).get(`/v2/tickets/${ticketId}/alerts`);
+    expect(res.status).toBe(200);
+    expect(res.body.alerts[0]).toMatchObject({ destination: 'pager', status: 'retrying', attempts: 1, last_error: 'connect to [redacted-url] failed' });
+  });
+
+  it('is an empty list for a ticket without alerts and 404 JSON for an unknown or malformed id', async () => {
+    const ticketId = await createTicket();
+    expect((await request(gw.app).get(`/v2/tickets/${ticketId}/alerts`)).body).toEqual({ ticket_id: ticketId, alerts: [] });
+
+    for (const id of [randomUUID(), 'not-a-uuid']) {
+      const res = await request(gw.app).get(`/v2/tickets/${id}/alerts`);
+      expect(res.status).toBe(404);
+      expect(res.body).toEqual({ error: `ticket ${id} not found` });
+    }
+  });
+});

@@ -227,7 +227,8 @@ export async function loadTriageModel(dir: string, options: LoadTriageModelOptio
       if (ngram && blend) {
         const ng = ngram.predict(text);
         const w = blend.queue_encoder_weight;
-        p = normalizeProbs(p.map((pe, k) => Math.pow(Math.max(0, w * pe + (1 - w) * (ng.proba[ngramIndex[k] as number] ?? 0)), 1 / blend.temperature)));
+        // as training/metrics.power_calibrate: clip to [1e-12, 1], power 1/t, renormalise
+        p = normalizeProbs(p.map((pe, k) => Math.pow(Math.min(1, Math.max(1e-12, w * pe + (1 - w) * (ng.proba[ngramIndex[k] as number] ?? 0))), 1 / blend.temperature)));
         u = blend.urgency_encoder_weight * u + (1 - blend.urgency_encoder_weight) * ng.urgency;
       } else {
         p = normalizeProbs(p);

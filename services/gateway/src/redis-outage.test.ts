@@ -33,6 +33,8 @@ describe('when Redis goes away', () => {
       expect({ path, status: res.status, retryAfter: res.headers['retry-after'] }).toEqual({ path, status: 503, retryAfter: '5' });
     }
     expect((await request(gw.app).get('/health')).status).toBe(200);
+    // Requests that are wrong anyway still learn why.
+    expect((await request(gw.app).post('/v2/tickets').send({ subject: 'no body' })).status).toBe(400);
 
     // Same port, fresh (empty) Redis: the producer connection reconnects on its own.
     server = await startRedisServer({ port: server.port });

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import express, { Router, type RequestHandler } from 'express';
 import type { Queue } from 'bullmq';
 import {
+  type CreateTicketRequest,
   type CreateTicketResponse,
   JobName,
   type TicketResponse,
@@ -47,17 +48,25 @@ export function ticketsRouter(deps: TicketsRouteDeps): Router {
   const enqueue = (data: TriageJobData) => ticketsQueue.add(JobName.Triage, data, { jobId: data.ticket_id });
   const router = Router();
 
-  router.post('/', requireJson, express.json({ limit: BODY_LIMIT }), requireRedis, async (req, res) => {
+  // Validation needs no Redis, so a bad request gets its 400 even during an outage.
+  const validateCreate: RequestHandler = (req, res, next) => {
     const keyHeader = req.get('idempotency-key');
     const key = keyHeader === undefined ? undefined : idempotencyKeySchema.safeParse(keyHeader);
-    if (key && !key.success) throw validationError(key.error, 'invalid Idempotency-Key header');
+    if (key && !key.success) return next(validationError(key.error, 'invalid Idempotency-Key header'));
     const input = createTicketRequestSchema.safeParse(req.body);
-    if (!input.success) throw validationError(input.error);
+    if (!input.success) return next(validationError(input.error));
+    res.locals.input = input.data;
+    res.locals.idempotencyKey = key?.data;
+    next();
+  };
 
+  router.post('/', requireJson, express.json({ limit: BODY_LIMIT }), validateCreate, requireRedis, async (_req, res) => {
+    const input = res.locals.input as CreateTicketRequest;
+    const idempotencyKey = res.locals.idempotencyKey as string | undefined;
     const ticketId = randomUUID();
     const acceptedAt = new Date().toISOString();
-    const idempotency = key?.data === undefined ? undefined : { key: key.data, ttlSeconds: deps.idempotencyTtlSeconds };
-    const created = await store.create({ ticket_id: ticketId, accepted_at: acceptedAt, ...input.data }, idempotency);
+    const idempotency = idempotencyKey === undefined ? undefined : { key: idempotencyKey, ttlSeconds: deps.idempotencyTtlSeconds };
+    const created = await store.create({ ticket_id: ticketId, accepted_at: acceptedAt, ...input }, idempotency);
     const requestId = res.locals.requestId as string;
 
     if (!created.created) {
@@ -70,7 +79,7 @@ export function ticketsRouter(deps: TicketsRouteDeps): Router {
       return;
     }
 
-    await enqueue(jobData({ ticket_id: ticketId, subject: input.data.subject ?? null, body: input.data.body, accepted_at: acceptedAt }, requestId));
+    await enqueue(jobData({ ticket_id: ticketId, subject: input.subject ?? null, body: input.body, accepted_at: acceptedAt }, requestId));
     res.status(202).location(`/v2/tickets/${ticketId}`).json(accepted(ticketId, acceptedAt, 'ticket accepted for triage'));
   });
 

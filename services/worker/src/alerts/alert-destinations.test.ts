@@ -22,8 +22,8 @@ describe('alert destinations', () => {
       ALERT_THRESHOLD: '0.7',
     });
     expect(dests.map((d) => [d.id, d.type, d.threshold, d.rateLimit])).toEqual([
-      ['slack', 'slack', 0.7, { max: 1, durationMs: 1000 }],
-      ['discord', 'discord', 0.7, { max: 5, durationMs: 2000 }],
+      ['slack', 'slack', 0.7, { max: 1, durationMs: 1100 }],
+      ['discord', 'discord', 0.7, { max: 1, durationMs: 440 }],
       ['webhook', 'generic', 0.7, { max: 10, durationMs: 1000 }],
     ]);
     expect(load({ SLACK_WEBHOOK_URL: '' })).toEqual([]);
@@ -48,7 +48,7 @@ describe('alert destinations', () => {
     );
     const dests = load({ ALERTS_CONFIG: path, SLACK_WEBHOOK_URL: 'https://hooks.slack.com/services/T/B/x' });
     expect(dests.map((d) => d.id)).toEqual(['slack', 'billing-oncall', 'partner']);
-    expect(dests[1]).toMatchObject({ threshold: 0.9, queues: ['Billing and Payments'], rateLimit: { max: 1, durationMs: 1000 } });
+    expect(dests[1]).toMatchObject({ threshold: 0.9, queues: ['Billing and Payments'], rateLimit: { max: 1, durationMs: 1100 } });
     expect(dests[2]).toMatchObject({ threshold: 0.8, queues: null, rateLimit: { max: 2, durationMs: 1000 } });
   });
 

@@ -18,7 +18,7 @@ export const ALERT_EXCERPT_CHARS = 300;
 export const ticketAlertSchema = z.strictObject({
   ticket_id: z.uuid(),
   subject: z.string().nullable(),
-  excerpt: z.string().max(ALERT_EXCERPT_CHARS + 1),
+  excerpt: z.string().max(ALERT_EXCERPT_CHARS),
   category: z.string(),
   confidence: z.number().min(0).max(1),
   urgency_score: z.number().min(0).max(1),

@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AlertLog, redisKeys } from '@triage/shared';
+import { AlertLog, JobName, redisKeys } from '@triage/shared';
 import { capturingLogger, processedTicket, startTestAlerts } from '../../../../tests/support/alerts';
 import { eventually, plainRedis, uniquePrefix } from '../../../../tests/support/test-redis';
 import { type WebhookReceiver, ok, startReceiver } from '../../../../tests/support/webhook-receiver';
@@ -172,6 +172,24 @@ describe('alert delivery', () => {
     expect(hook.delivered()).toHaveLength(1);
     expect(await second.queues.get('slack')!.getJobCounts('waiting', 'delayed', 'completed')).toEqual({ waiting: 0, delayed: 0, completed: 1 });
     expect(await logOf(prefix).get(ticket.ticket_id, 'slack')).toMatchObject({ status: 'delivered', attempts: 2 });
+  });
+
+  it('fails malformed jobs and unknown destinations permanently with the reason, sending nothing', async () => {
+    const hook = await receiver();
+    const prefix = uniquePrefix('alert-bad');
+    const runtime = await alerts(prefix, { SLACK_WEBHOOK_URL: hook.url, ALERT_ATTEMPTS: '5' });
+    const queue = runtime.queues.get('slack')!;
+    const ticket = processedTicket();
+    await queue.add(JobName.Alert, { kind: 'ticket', destination_id: 'slack', ticket: { ticket_id: 'nope' } } as never, { jobId: 'bad', attempts: 5 });
+    await queue.add(JobName.Alert, { kind: 'incident', destination_id: 'elsewhere', incident_id: ticket.ticket_id, phase: 'open' }, { jobId: 'unknown', attempts: 5 });
+
+    expect(await settled(runtime, 'slack', 'bad')).toBe('failed');
+    expect(await settled(runtime, 'slack', 'unknown')).toBe('failed');
+    const [bad, unknown] = await Promise.all([queue.getJob('bad'), queue.getJob('unknown')]);
+    expect(bad!.failedReason).toMatch(/^invalid alert job payload: ticket\.ticket_id/);
+    expect(unknown!.failedReason).toBe('alert destination "elsewhere" is not configured on this worker');
+    expect([bad!.attemptsMade, unknown!.attemptsMade]).toEqual([1, 1]);
+    expect(hook.requests).toHaveLength(0);
   });
 
   it('sends nothing below the threshold and respects per-destination thresholds and queue filters', async () => {

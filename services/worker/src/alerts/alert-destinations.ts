@@ -53,7 +53,7 @@ const fileDestinationSchema = z
   })
   .refine((d) => d.type !== 'generic' || d.secret !== undefined, { message: 'generic destinations need a secret', path: ['secret'] });
 
-export const alertsFileSchema = z.strictObject({ destinations: z.array(fileDestinationSchema) });
+const alertsFileSchema = z.strictObject({ destinations: z.array(fileDestinationSchema) });
 
 function fromEnv(config: WorkerConfig): AlertDestination[] {
   const base = (id: string, type: DestinationType, url: string): AlertDestination => ({

@@ -30,7 +30,7 @@ const DAY_S = 86_400;
 const LABEL_CHARS = 80;
 
 /** The snapshot an alert shows; null for tickets without a result (nothing to alert on). */
-export function toTicketAlert(ticket: TicketResponse): TicketAlert | null {
+function toTicketAlert(ticket: TicketResponse): TicketAlert | null {
   const { category, confidence, urgency_score: urgency, action } = ticket;
   if (category === null || confidence === null || urgency === null || action === null) return null;
   return {
@@ -45,7 +45,7 @@ export function toTicketAlert(ticket: TicketResponse): TicketAlert | null {
   };
 }
 
-export function wantsAlert(dest: AlertDestination, ticket: TicketAlert): boolean {
+function wantsAlert(dest: AlertDestination, ticket: TicketAlert): boolean {
   return ticket.urgency_score > dest.threshold && (dest.queues === null || dest.queues.includes(ticket.category));
 }
 

@@ -18,7 +18,7 @@ const HEADER_MAX = 150;
 const SECTION_MAX = 3000;
 
 /** Ticket text is untrusted: escaping &, <, > stops it from forming links or <!channel> pings. */
-export const escapeMrkdwn = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+const escapeMrkdwn = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 const mrkdwn = (text: string): TextObject => ({ type: 'mrkdwn', text });
 const quote = (text: string) => text.split('\n').map((line) => `>${line}`).join('\n');

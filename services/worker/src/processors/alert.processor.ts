@@ -53,7 +53,7 @@ export function createAlertProcessor(deps: AlertProcessorDeps) {
    * Turns a non-delivered outcome into what BullMQ should do. A 429 pauses the whole queue
    * for the receiver's Retry-After and puts the job back without spending an attempt.
    */
-  async function raise(job: Job, dest: AlertDestination, outcome: Exclude<DeliveryOutcome, { kind: 'delivered' }>): Promise<never> {
+  async function raise(dest: AlertDestination, outcome: Exclude<DeliveryOutcome, { kind: 'delivered' }>): Promise<never> {
     const reason = redact(outcome.reason);
     if (outcome.kind === 'rate-limited') {
       await deps.rateLimit(dest.id, outcome.retryAfterMs);
@@ -79,7 +79,7 @@ export function createAlertProcessor(deps: AlertProcessorDeps) {
     }
     const final = outcome.kind === 'permanent' || (outcome.kind === 'retryable' && isLastAttempt(job));
     await log.update(ticketId, dest.id, { status: final ? 'failed' : 'retrying', attempts, last_error: redact(outcome.reason) });
-    return raise(job, dest, outcome);
+    return raise(dest, outcome);
   }
 
   async function processIncident(job: Job, token: string | undefined, data: IncidentJob, dest: AlertDestination): Promise<AlertJobResult> {
@@ -99,7 +99,7 @@ export function createAlertProcessor(deps: AlertProcessorDeps) {
     const editId = data.phase === 'update' && dest.type === 'discord' ? (delivery.messageId ?? undefined) : undefined;
     const request = buildWebhookRequest(dest, { kind: 'incident', incident: view }, deps.render, editId);
     const outcome = await send(request);
-    if (outcome.kind !== 'delivered') return raise(job, dest, outcome);
+    if (outcome.kind !== 'delivered') return raise(dest, outcome);
     await storm.recordDelivery(dest.id, data.incident_id, view.count, dest.type === 'discord' ? (editId ?? messageIdOf(outcome.body)) : undefined);
     return { outcome: 'delivered', status: outcome.status };
   }

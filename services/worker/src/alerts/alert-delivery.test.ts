@@ -1,9 +1,10 @@
+import { type ChildProcess, fork } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AlertLog, JobName, redisKeys } from '@triage/shared';
 import { capturingLogger, processedTicket, startTestAlerts } from '../../../../tests/support/alerts';
-import { eventually, plainRedis, uniquePrefix } from '../../../../tests/support/test-redis';
+import { eventually, plainRedis, testRedisUrl, uniquePrefix } from '../../../../tests/support/test-redis';
 import { type WebhookReceiver, ok, startReceiver } from '../../../../tests/support/webhook-receiver';
 import type { AlertsRuntime } from './alerts-runtime';
 
@@ -12,6 +13,7 @@ jest.setTimeout(120_000);
 const redis = plainRedis();
 const receivers: WebhookReceiver[] = [];
 const runtimes: AlertsRuntime[] = [];
+const children: ChildProcess[] = [];
 
 async function receiver(...args: Parameters<typeof startReceiver>) {
   const r = await startReceiver(...args);
@@ -27,6 +29,19 @@ async function alerts(prefix: string, env: Record<string, string>, logger = capt
 
 const logOf = (prefix: string) => new AlertLog(redis, redisKeys(prefix));
 
+const alertsTestConfigEnv = (prefix: string) => ({ REDIS_URL: testRedisUrl(), REDIS_PREFIX: prefix, ALERT_BACKOFF_MS: '100', LOG_LEVEL: 'error' });
+
+/** A separate worker process running the compiled alert side; resolves once its workers are up. */
+async function alertsProcess(env: NodeJS.ProcessEnv): Promise<ChildProcess> {
+  const child = fork(join(__dirname, '..', '..', '..', '..', 'tests', 'support', 'alerts-process.js'), [], { env, stdio: 'inherit' });
+  children.push(child);
+  await new Promise<void>((resolve, reject) => {
+    child.once('message', () => resolve());
+    child.once('exit', (code) => reject(new Error(`alerts process exited with ${code}`)));
+  });
+  return child;
+}
+
 async function jobState(runtime: AlertsRuntime, destination: string, jobId: string) {
   return (await runtime.queues.get(destination)!.getJob(jobId))?.getState();
 }
@@ -39,6 +54,7 @@ const settled = (runtime: AlertsRuntime, destination: string, jobId: string) =>
   });
 
 afterEach(async () => {
+  for (const child of children.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   await Promise.all(runtimes.splice(0).map((r) => r.close()));
   await Promise.all(receivers.splice(0).map((r) => r.close()));
 });
@@ -172,6 +188,36 @@ describe('alert delivery', () => {
     expect(hook.delivered()).toHaveLength(1);
     expect(await second.queues.get('slack')!.getJobCounts('waiting', 'delayed', 'completed')).toEqual({ waiting: 0, delayed: 0, completed: 1 });
     expect(await logOf(prefix).get(ticket.ticket_id, 'slack')).toMatchObject({ status: 'delivered', attempts: 2 });
+  });
+
+  it('delivers once when a worker is SIGKILLed mid-request and another one recovers the job', async () => {
+    // The first request never gets an answer: the process dies while it is in flight.
+    const hook = await receiver(undefined, (_req, i) => (i === 0 ? 'hang' : { status: 200 }));
+    const prefix = uniquePrefix('alert-kill');
+    const env = { ...process.env, ...alertsTestConfigEnv(prefix), SLACK_WEBHOOK_URL: hook.url, ALERT_TIMEOUT_MS: '60000' };
+    const first = await alertsProcess(env);
+    const runtime = await alerts(prefix, { SLACK_WEBHOOK_URL: hook.url });
+    await runtime.workers.get('slack')!.close(); // this one only enqueues, like a triage-only worker
+    const ticket = processedTicket();
+    await runtime.onProcessed(ticket);
+    await eventually(async () => (hook.requests.length >= 1 ? true : undefined));
+    first.kill('SIGKILL');
+    await new Promise((resolve) => first.once('exit', resolve));
+
+    // The replacement finds the job stalled once its lock expires (BullMQ: 30 s) and runs it again.
+    const second = await alertsProcess(env);
+    try {
+      await runtime.onProcessed(ticket);
+      const entry = await eventually(async () => {
+        const e = await logOf(prefix).get(ticket.ticket_id, 'slack');
+        return e?.status === 'delivered' ? e : undefined;
+      }, 250);
+      expect(entry.attempts).toBe(1);
+      expect(hook.requests).toHaveLength(2);
+      expect(hook.delivered()).toHaveLength(1);
+    } finally {
+      second.kill('SIGTERM');
+    }
   });
 
   it('fails malformed jobs and unknown destinations permanently with the reason, sending nothing', async () => {

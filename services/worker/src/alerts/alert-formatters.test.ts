@@ -141,6 +141,8 @@ describe('response classification', () => {
     expect(retryAfterMs(res(429, JSON.stringify({ retry_after: 1.25, global: false }), { 'retry-after': '2' }))).toBe(1250);
     expect(retryAfterMs(res(429, '', { 'retry-after': 'Sun, 22 Nov 2026 10:00:05 GMT' }), Date.parse('Sun, 22 Nov 2026 10:00:00 GMT'))).toBe(5000);
     expect(retryAfterMs(res(429, 'not json'))).toBe(1000);
+    expect(retryAfterMs(res(429, '', { 'retry-after': '0' }))).toBe(250);
+    expect(retryAfterMs(res(429, '', { 'retry-after': '86400' }))).toBe(15 * 60_000);
   });
 });
 

@@ -9,7 +9,8 @@ export type DeliveryOutcome =
 
 /** Without a usable Retry-After we wait a second: both Slack and Discord windows are that short. */
 const DEFAULT_RETRY_AFTER_MS = 1_000;
-/** A receiver asking for more than this is treated as this, so one bad header cannot park a queue for days. */
+/** Bounds on what a receiver may ask for: no busy loop on "Retry-After: 0", no queue parked for days by one bad header. */
+const MIN_RETRY_AFTER_MS = 250;
 const MAX_RETRY_AFTER_MS = 15 * 60_000;
 const REASON_BODY_CHARS = 200;
 
@@ -46,7 +47,7 @@ export function retryAfterMs(response: Pick<AxiosResponse<string>, 'headers' | '
   const json = parseJson(response.data) as { retry_after?: unknown } | undefined;
   const fromBody = typeof json?.retry_after === 'number' ? json.retry_after * 1000 : undefined;
   const ms = fromBody ?? parseRetryAfterHeader(response.headers['retry-after'], nowMs) ?? DEFAULT_RETRY_AFTER_MS;
-  return Math.min(MAX_RETRY_AFTER_MS, Math.max(0, Math.ceil(ms)));
+  return Math.min(MAX_RETRY_AFTER_MS, Math.max(MIN_RETRY_AFTER_MS, Math.ceil(ms)));
 }
 
 const bodySnippet = (body: string) => body.replace(/\s+/g, ' ').trim().slice(0, REASON_BODY_CHARS);

@@ -89,9 +89,9 @@ export function createAlertEnqueuer(deps: AlertEnqueuerDeps) {
     if (alert === null) return;
     const label = truncate(alert.subject ?? alert.excerpt, LABEL_CHARS);
     for (const dest of deps.destinations.filter((d) => wantsAlert(d, alert))) {
-      // Without an embedding (a retry that found the result already stored) the ticket cannot
-      // be compared, so it alerts on its own rather than not at all.
-      const storm = prediction ? await deps.storm.assign(dest.id, alert.ticket_id, prediction.embedding, label, randomUUID()) : null;
+      // Without an embedding (a retry that found the result already stored, or a model that has
+      // none) the ticket cannot be compared, so it alerts on its own rather than not at all.
+      const storm = prediction?.embedding.length ? await deps.storm.assign(dest.id, alert.ticket_id, prediction.embedding, label, randomUUID()) : null;
       await enqueue(dest, alert, storm);
       deps.logger.info('alert enqueued', { ticket_id: alert.ticket_id, destination: dest.id, storm: storm?.decision ?? 'single' });
     }

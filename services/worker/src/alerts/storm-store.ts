@@ -20,6 +20,8 @@ export interface StormSettings {
 /** Incident state outlives its window by a day, so late retries and updates still find it. */
 const STATE_TTL_MS = 24 * 60 * 60_000;
 const LISTED_TICKETS = 10;
+/** Keeps one assignment under ~3 ms of Redis time even with hundreds of distinct urgent topics. */
+const MAX_CLUSTERS_COMPARED = 64;
 
 type AssignFn = (...args: (string | number)[]) => Promise<string>;
 
@@ -58,6 +60,7 @@ export class StormStore {
       JSON.stringify(embedding.map((x) => Math.round(x * 1e6) / 1e6)),
       label,
       Math.max(STATE_TTL_MS, this.settings.windowMs * 2),
+      MAX_CLUSTERS_COMPARED,
     );
     const [incidentId, decision] = reply.split('|') as [string, StormDecision];
     return { incidentId, decision };

@@ -78,6 +78,7 @@ function urgentTicket(i: number, dim: number): { ticket: TicketResponse; predict
       urgency_score: 0.95,
       action: 'AUTO_ROUTE',
       model_version: 'burst',
+      model_used: 'encoder',
       accepted_at: now,
       processed_at: now,
       timings: { queue_ms: 0, inference_ms: 0 },

@@ -39,6 +39,12 @@ export function redisKeys(prefix: string) {
     alertLog: (ticketId: string) => `${prefix}:alerts:${ticketId}`,
     /** Near-duplicate grouping state of one destination (see the worker's storm-scripts). */
     storm: (destinationId: string) => `${prefix}:storm:${destinationId}`,
+    /** ZSET ticket id → urgency_level·1e13 + arrival sequence: the synchronous /v1 queue. */
+    v1Queue: `${prefix}:v1:queue`,
+    /** HASH ticket id → JSON record of a ticket in the /v1 queue. */
+    v1Tickets: `${prefix}:v1:tickets`,
+    /** Counter giving /v1 tickets their arrival order (milliseconds can tie). */
+    v1Sequence: `${prefix}:v1:seq`,
   };
 }
 

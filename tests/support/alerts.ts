@@ -52,6 +52,7 @@ export function processedTicket(overrides: Partial<TicketResponse> = {}): Ticket
     urgency_score: 0.93,
     action: 'AUTO_ROUTE',
     model_version: 'test',
+    model_used: 'encoder',
     accepted_at: new Date().toISOString(),
     processed_at: new Date().toISOString(),
     timings: { queue_ms: 1, inference_ms: 1 },

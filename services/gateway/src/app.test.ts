@@ -27,6 +27,7 @@ async function processTicket(ticketId: string, urgency: number): Promise<void> {
     urgency_score: urgency,
     action: 'AUTO_ROUTE',
     model_version: 'sha256:test',
+    model_used: 'encoder',
     processed_at: new Date().toISOString(),
     queue_ms: 1,
     inference_ms: 2,

@@ -1,38 +1,56 @@
 import { Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import {
+  type BreakerSnapshot,
   type Logger,
   QueueName,
   TicketStore,
+  type TriageModel,
   type WorkerConfig,
   WorkerRegistry,
+  loadFallbackModel,
   redisKeys,
 } from '@triage/shared';
 import { resolveActionThresholds } from './action-policy';
+import { CircuitBreaker } from './circuit-breaker';
 import { startHeartbeat } from './heartbeat';
-import { InferenceClient } from './inference/inference-client';
+import { startThreadedEncoder } from './inference/inference-client';
+import { ServedModel } from './inference/served-model';
 import { type TriageProcessorDeps, createTriageProcessor } from './processors/triage.processor';
 
 export interface TriageWorkerHooks {
   onProcessed?: TriageProcessorDeps['onProcessed'];
 }
 
+export interface TriageWorkerDeps {
+  /** The encoder; by default the bundle's ONNX model on an inference thread. */
+  loadEncoder?: () => Promise<TriageModel>;
+}
+
 export interface TriageWorkerHandle {
   readonly workerId: string;
   readonly modelVersion: string;
   readonly worker: Worker;
+  breaker(): BreakerSnapshot;
   /** Stops taking jobs, lets in-flight ones finish, then releases the model and Redis. */
   close(): Promise<void>;
 }
 
-export async function startTriageWorker(config: WorkerConfig, logger: Logger, hooks: TriageWorkerHooks = {}): Promise<TriageWorkerHandle> {
-  const inference = await InferenceClient.start({
-    modelDir: config.MODEL_DIR,
-    intraOpThreads: config.INTRA_OP_THREADS,
-    maxBatch: config.INFERENCE_MAX_BATCH,
-  });
-  const thresholds = resolveActionThresholds(config, inference.modelConfig.action_thresholds);
-  logger.info('model loaded', { model_version: inference.modelVersion, model_dir: config.MODEL_DIR, thresholds });
+export async function startTriageWorker(
+  config: WorkerConfig,
+  logger: Logger,
+  hooks: TriageWorkerHooks = {},
+  deps: TriageWorkerDeps = {},
+): Promise<TriageWorkerHandle> {
+  // Without the fallback there is nothing to serve when the encoder fails, so it is required.
+  const fallback = loadFallbackModel(config.MODEL_DIR);
+  const breaker = new CircuitBreaker({ failureThreshold: config.BREAKER_FAILURE_THRESHOLD, cooldownMs: config.BREAKER_COOLDOWN_MS });
+  const loadEncoder =
+    deps.loadEncoder ??
+    (() => startThreadedEncoder({ modelDir: config.MODEL_DIR, intraOpThreads: config.INTRA_OP_THREADS, maxBatch: config.INFERENCE_MAX_BATCH }));
+  const model = await ServedModel.start({ loadEncoder, fallback, breaker, latencyBudgetMs: config.ENCODER_LATENCY_BUDGET_MS });
+  const thresholds = resolveActionThresholds(config, fallback.actionThresholds);
+  logger.info('model loaded', { model_version: model.modelVersion, model_dir: config.MODEL_DIR, thresholds, breaker: breaker.snapshot() });
 
   const keys = redisKeys(config.REDIS_PREFIX);
   // Workers wait out Redis outages instead of failing commands (BullMQ production guide).
@@ -42,7 +60,7 @@ export async function startTriageWorker(config: WorkerConfig, logger: Logger, ho
 
   const processor = createTriageProcessor({
     store,
-    predict: (text) => inference.predict(text),
+    predict: (text) => model.predict(text),
     thresholds,
     lockTtlMs: config.LOCK_TTL_MS,
     lockBusyDelayMs: config.LOCK_BUSY_DELAY_MS,
@@ -59,25 +77,38 @@ export async function startTriageWorker(config: WorkerConfig, logger: Logger, ho
   worker.on('failed', (job, err) => logger.warn('job failed', { job_id: job?.id, error: err.message, attempts: job?.attemptsMade }));
   await worker.waitUntilReady();
 
-  const stopHeartbeat = await startHeartbeat(
+  const heartbeat = await startHeartbeat(
     new WorkerRegistry(connection, keys),
     {
       workerId: config.WORKER_ID,
-      modelVersion: inference.modelVersion,
       intervalMs: config.HEARTBEAT_INTERVAL_MS,
       ttlMs: config.HEARTBEAT_TTL_MS,
+      status: () => ({ modelVersion: model.modelVersion, breaker: breaker.snapshot() }),
     },
     logger,
   );
+  breaker.onChange((snapshot, previous) => {
+    const level = snapshot.state === 'closed' ? 'info' : 'warn';
+    logger.log(level, `encoder circuit breaker ${previous} → ${snapshot.state}`, { breaker: snapshot });
+    heartbeat.beatNow();
+  });
 
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
-      await stopHeartbeat().catch((err: Error) => logger.warn('heartbeat removal failed', { message: err.message }));
+      await heartbeat.stop().catch((err: Error) => logger.warn('heartbeat removal failed', { message: err.message }));
       await worker.close();
-      await inference.dispose();
+      await model.dispose();
       await connection.quit().catch(() => connection.disconnect());
     })());
 
-  return { workerId: config.WORKER_ID, modelVersion: inference.modelVersion, worker, close };
+  return {
+    workerId: config.WORKER_ID,
+    get modelVersion() {
+      return model.modelVersion;
+    },
+    worker,
+    breaker: () => breaker.snapshot(),
+    close,
+  };
 }

@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { z } from 'zod';
 
 export class ConfigError extends Error {
@@ -31,6 +32,13 @@ export const redisPrefix = z
   .string()
   .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, "_", "." or "-" (max 64)')
   .default('triage');
+
+/** The model bundle (docs/model-contract.md); relative paths resolve against the working directory. */
+export const modelDir = z
+  .string()
+  .min(1)
+  .default('models/triage')
+  .transform((dir) => resolve(dir));
 
 export const redisEnv = {
   REDIS_URL: redisUrl.default('redis://127.0.0.1:6379'),

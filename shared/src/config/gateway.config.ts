@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseEnv, port, positiveInt, redisEnv } from './env';
+import { modelDir, parseEnv, port, positiveInt, redisEnv } from './env';
 
 export const gatewayConfigSchema = z.object({
   ...redisEnv,
@@ -12,6 +12,8 @@ export const gatewayConfigSchema = z.object({
   JOB_BACKOFF_MS: positiveInt(600_000).default(1000),
   IDEMPOTENCY_TTL_SECONDS: positiveInt().default(86_400),
   SHUTDOWN_TIMEOUT_MS: positiveInt().default(10_000),
+  // The /v1 path serves the bundle's n-gram model in-process; /metrics reads its metrics.json.
+  MODEL_DIR: modelDir,
 });
 
 export type GatewayConfig = z.output<typeof gatewayConfigSchema>;

@@ -1,17 +1,12 @@
 import { hostname } from 'node:os';
-import { resolve } from 'node:path';
 import { z } from 'zod';
 import { alertsEnv } from './alerts.config';
-import { parseEnv, positiveInt, probability, redisEnv } from './env';
+import { modelDir, parseEnv, positiveInt, probability, redisEnv } from './env';
 
 export const workerConfigSchema = z
   .object({
     ...redisEnv,
-    MODEL_DIR: z
-      .string()
-      .min(1)
-      .default('models/triage')
-      .transform((dir) => resolve(dir)),
+    MODEL_DIR: modelDir,
     WORKER_ID: z
       .string()
       .regex(/^[A-Za-z0-9_.-]{1,128}$/)
@@ -27,6 +22,11 @@ export const workerConfigSchema = z
     ACTION_AUTO_ROUTE: probability().optional(),
     ACTION_HUMAN_REVIEW: probability().optional(),
     SHUTDOWN_TIMEOUT_MS: positiveInt().default(30_000),
+    // Circuit breaker: this many consecutive encoder failures (errors or answers slower than the
+    // budget) switch the worker to the n-gram fallback; after the cool-down one ticket probes the encoder.
+    ENCODER_LATENCY_BUDGET_MS: positiveInt(600_000).default(500),
+    BREAKER_FAILURE_THRESHOLD: positiveInt(1_000).default(3),
+    BREAKER_COOLDOWN_MS: positiveInt().default(30_000),
     ...alertsEnv,
   })
   .refine(

@@ -1,2 +1,3 @@
 export * from './ticket.schema';
 export * from './alert.schema';
+export * from './v1.schema';

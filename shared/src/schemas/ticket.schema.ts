@@ -43,6 +43,11 @@ export const triageJobSchema = z.strictObject({
 });
 export type TriageJobData = z.output<typeof triageJobSchema>;
 
+/** Which model produced a result: the ONNX encoder, or the n-gram fallback while its circuit breaker is open. */
+export const MODELS_USED = ['encoder', 'fallback'] as const;
+export const modelUsedSchema = z.enum(MODELS_USED);
+export type ModelUsed = z.infer<typeof modelUsedSchema>;
+
 export const queueProbabilitySchema = z.object({ category: z.string(), probability: z.number() });
 
 export const createTicketResponseSchema = z.object({
@@ -68,6 +73,7 @@ export const ticketResponseSchema = z.object({
   urgency_score: z.number().nullable(),
   action: actionSchema.nullable(),
   model_version: z.string().nullable(),
+  model_used: modelUsedSchema.nullable(),
   accepted_at: z.iso.datetime(),
   processed_at: z.iso.datetime().nullable(),
   timings: z.object({ queue_ms: z.number(), inference_ms: z.number() }).nullable(),

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { RedisKeys } from '../queues';
 import {
+  type ModelUsed,
   type StatusCountsResponse,
   type TicketResponse,
   type TicketStatus,
@@ -26,6 +27,7 @@ export interface TriageResult {
   urgency_score: number;
   action: TriageAction;
   model_version: string;
+  model_used: ModelUsed;
   processed_at: string;
   queue_ms: number;
   inference_ms: number;
@@ -78,6 +80,7 @@ export function toTicketResponse(hash: Record<string, string>): TicketResponse {
     urgency_score: num(hash.urgency_score),
     action: hash.action ?? null,
     model_version: hash.model_version ?? null,
+    model_used: hash.model_used ?? null,
     accepted_at: hash.accepted_at,
     processed_at: hash.processed_at ?? null,
     timings: queueMs === null || inferenceMs === null ? null : { queue_ms: queueMs, inference_ms: inferenceMs },

@@ -2,6 +2,19 @@ import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import type { RedisKeys } from '../queues';
 
+export const BREAKER_STATES = ['closed', 'open', 'half_open'] as const;
+export const breakerStateSchema = z.enum(BREAKER_STATES);
+export type BreakerState = z.infer<typeof breakerStateSchema>;
+
+/** A worker's encoder circuit breaker: closed = the encoder serves, open/half_open = the n-gram fallback does. */
+export const breakerSnapshotSchema = z.object({
+  state: breakerStateSchema,
+  since: z.iso.datetime(),
+  consecutive_failures: z.number().int().min(0),
+  reason: z.string().nullable(),
+});
+export type BreakerSnapshot = z.infer<typeof breakerSnapshotSchema>;
+
 export const workerHeartbeatSchema = z.object({
   worker_id: z.string(),
   model_version: z.string(),
@@ -9,6 +22,8 @@ export const workerHeartbeatSchema = z.object({
   host: z.string(),
   started_at: z.iso.datetime(),
   beat_at: z.iso.datetime(),
+  // Optional so a worker from before the breaker still counts as live during a rolling update.
+  breaker: breakerSnapshotSchema.optional(),
 });
 export type WorkerHeartbeat = z.infer<typeof workerHeartbeatSchema>;
 

@@ -8,7 +8,6 @@ import {
   type Logger,
   type TicketAlert,
   type TicketResponse,
-  type TriagePrediction,
 } from '@triage/shared';
 import type { AlertDestination } from './alert-destinations';
 import { truncate } from './alert-content';
@@ -84,14 +83,15 @@ export function createAlertEnqueuer(deps: AlertEnqueuerDeps) {
     }
   }
 
-  return async function enqueueAlerts(ticket: TicketResponse, prediction?: TriagePrediction): Promise<void> {
+  return async function enqueueAlerts(ticket: TicketResponse, prediction?: { embedding?: readonly number[] }): Promise<void> {
     const alert = toTicketAlert(ticket);
     if (alert === null) return;
     const label = truncate(alert.subject ?? alert.excerpt, LABEL_CHARS);
     for (const dest of deps.destinations.filter((d) => wantsAlert(d, alert))) {
-      // Without an embedding (a retry that found the result already stored, or a model that has
-      // none) the ticket cannot be compared, so it alerts on its own rather than not at all.
-      const storm = prediction?.embedding.length ? await deps.storm.assign(dest.id, alert.ticket_id, prediction.embedding, label, randomUUID()) : null;
+      // Without an embedding (a retry that found the result already stored, or a result of the
+      // n-gram fallback) the ticket cannot be compared, so it alerts on its own rather than not at all.
+      const embedding = prediction?.embedding;
+      const storm = embedding?.length ? await deps.storm.assign(dest.id, alert.ticket_id, embedding, label, randomUUID()) : null;
       await enqueue(dest, alert, storm);
       deps.logger.info('alert enqueued', { ticket_id: alert.ticket_id, destination: dest.id, storm: storm?.decision ?? 'single' });
     }

@@ -5,7 +5,6 @@ import {
   AlertLog,
   type Logger,
   type TicketResponse,
-  type TriagePrediction,
   type WorkerConfig,
   alertsQueueName,
   redisKeys,
@@ -19,7 +18,7 @@ import { createWebhookHttp } from './webhook-delivery';
 
 export interface AlertsRuntime {
   /** Pass to the triage worker as its `onProcessed` hook. */
-  onProcessed: (ticket: TicketResponse, prediction?: TriagePrediction) => Promise<void>;
+  onProcessed: (ticket: TicketResponse, prediction?: { embedding?: readonly number[] }) => Promise<void>;
   readonly workers: ReadonlyMap<string, Worker>;
   readonly queues: ReadonlyMap<string, Queue<AlertJobData>>;
   close(): Promise<void>;

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { ModelConfig, TriagePrediction } from '@triage/shared';
+import type { ModelConfig, TriageModel, TriagePrediction } from '@triage/shared';
 import type { FromThread, InferenceThreadInit, ToThread } from './inference.protocol';
 
 export interface InferenceOptions {
@@ -165,4 +165,16 @@ async function spawnThread(options: InferenceOptions) {
     thread.off('error', onError).off('exit', onExit).off('message', onMessage);
   });
   return { thread, ready };
+}
+
+/** The inference thread behind the TriageModel interface, so the served model treats it like any encoder. */
+export async function startThreadedEncoder(options: InferenceOptions): Promise<TriageModel> {
+  const client = await InferenceClient.start(options);
+  return {
+    modelVersion: client.modelVersion,
+    labels: client.modelConfig.labels,
+    config: client.modelConfig,
+    predict: (texts) => Promise.all(texts.map((text) => client.predict(text))),
+    dispose: () => client.dispose(),
+  };
 }

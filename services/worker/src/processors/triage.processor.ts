@@ -5,15 +5,15 @@ import {
   type TicketResponse,
   type TicketStore,
   type TriageJobData,
-  type TriagePrediction,
   ticketText,
   triageJobSchema,
 } from '@triage/shared';
 import { type ActionThresholds, actionFor } from '../action-policy';
+import type { ServedPrediction } from '../inference/served-model';
 
 export interface TriageProcessorDeps {
   store: TicketStore;
-  predict: (text: string) => Promise<TriagePrediction>;
+  predict: (text: string) => Promise<ServedPrediction>;
   thresholds: ActionThresholds;
   lockTtlMs: number;
   /** How long a job waits before looking again when another worker holds its ticket. */
@@ -22,9 +22,10 @@ export interface TriageProcessorDeps {
   /**
    * Runs after a ticket's result is stored — also when a retry finds it already stored, so
    * the hook must be idempotent (issue 4 enqueues alerts here with deterministic job ids).
-   * `prediction` (with the embedding) is passed only when this attempt ran the model.
+   * `prediction` is passed only when this attempt ran the model (it has an embedding only when
+   * the encoder, not the fallback, produced it).
    */
-  onProcessed?: (ticket: TicketResponse, prediction?: TriagePrediction) => Promise<void>;
+  onProcessed?: (ticket: TicketResponse, prediction?: ServedPrediction) => Promise<void>;
 }
 
 export interface TriageJobResult {
@@ -55,7 +56,7 @@ export function createTriageProcessor(deps: TriageProcessorDeps) {
     await store.transition(ticketId, ['pending', 'processing'], 'failed', { error: reason, failed_at: new Date().toISOString() });
   }
 
-  async function finish(ticketId: string, outcome: TriageJobResult['outcome'], prediction?: TriagePrediction): Promise<TriageJobResult> {
+  async function finish(ticketId: string, outcome: TriageJobResult['outcome'], prediction?: ServedPrediction): Promise<TriageJobResult> {
     const ticket = await store.get(ticketId);
     if (ticket && deps.onProcessed) await deps.onProcessed(ticket, prediction);
     return { ticket_id: ticketId, outcome };
@@ -79,6 +80,7 @@ export function createTriageProcessor(deps: TriageProcessorDeps) {
       urgency_score: prediction.urgency,
       action: actionFor(prediction.confidence, deps.thresholds),
       model_version: prediction.modelVersion,
+      model_used: prediction.modelUsed,
       processed_at: new Date().toISOString(),
       queue_ms: Math.max(0, startedAt - Date.parse(data.accepted_at)),
       inference_ms: Math.round(inferenceMs * 10) / 10,

@@ -1,7 +1,20 @@
 import { AlertLog, TicketStore, WorkerRegistry, gatewayConfigSchema, redisKeys, silentLogger } from '@triage/shared';
 import { createApp } from '../../services/gateway/src/app';
 import { connectProducerRedis, createTicketsQueue } from '../../services/gateway/src/connections';
+import { type ModelMetrics, loadModelMetrics } from '../../services/gateway/src/metrics/model-metrics';
+import { type FallbackState, loadFallbackState } from '../../services/gateway/src/v1/fallback-state';
 import { testRedisUrl } from './test-redis';
+
+// Decoding ngram.json takes a while; a test file builds many gateways on the same model directory.
+const fallbacks = new Map<string, FallbackState>();
+
+function modelMetricsOrNull(modelDir: string): ModelMetrics | null {
+  try {
+    return loadModelMetrics(modelDir);
+  } catch {
+    return null;
+  }
+}
 
 /** A gateway app wired exactly like main.ts, on its own prefix. */
 export function buildGateway(prefix: string, redisUrl = testRedisUrl(), env: Record<string, string> = {}) {
@@ -14,15 +27,20 @@ export function buildGateway(prefix: string, redisUrl = testRedisUrl(), env: Rec
   const store = new TicketStore(redis, keys);
   const registry = new WorkerRegistry(redis, keys);
   const alertLog = new AlertLog(redis, keys);
+  if (!fallbacks.has(config.MODEL_DIR)) fallbacks.set(config.MODEL_DIR, loadFallbackState(config.MODEL_DIR));
+  const fallback = fallbacks.get(config.MODEL_DIR)!;
   const app = createApp({
     redis,
     store,
     alertLog,
     registry,
+    keys,
     ticketsQueue,
     logger: silentLogger(),
     retryAfterSeconds: config.RETRY_AFTER_SECONDS,
     idempotencyTtlSeconds: config.IDEMPOTENCY_TTL_SECONDS,
+    fallback,
+    modelMetrics: modelMetricsOrNull(config.MODEL_DIR),
   });
   const ready = async () => {
     if (redis.status !== 'ready') await new Promise((resolve) => redis.once('ready', resolve));

@@ -1,23 +1,34 @@
 import express, { type Express, type RequestHandler } from 'express';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { AlertLog, Logger, TicketStore, TriageJobData, WorkerRegistry } from '@triage/shared';
+import type { AlertLog, Logger, RedisKeys, TicketStore, TriageJobData, WorkerRegistry } from '@triage/shared';
 import { serviceUnavailable } from './http-errors';
+import type { ModelMetrics } from './metrics/model-metrics';
+import { ROUTE_BASE, createPrometheus } from './metrics/prometheus';
 import { errorHandler, notFound } from './middleware/errors.middleware';
 import { requestContext } from './middleware/request-id.middleware';
 import { alertsRouter } from './routes/alerts.routes';
 import { healthRouter } from './routes/health.routes';
+import { metricsRouter } from './routes/metrics.routes';
 import { ticketsRouter } from './routes/tickets.routes';
+import { v1TicketsRouter } from './routes/v1-tickets.routes';
+import type { FallbackState } from './v1/fallback-state';
+import { V1Queue } from './v1/v1-queue';
 
 export interface AppDeps {
   redis: Redis;
   store: TicketStore;
   alertLog: AlertLog;
   registry: WorkerRegistry;
+  keys: RedisKeys;
   ticketsQueue: Queue<TriageJobData>;
   logger: Logger;
   retryAfterSeconds: number;
   idempotencyTtlSeconds: number;
+  /** The n-gram model for /v1, loaded once at start-up (see loadFallbackState). */
+  fallback: FallbackState;
+  /** metrics.json of the model directory; null when missing (GET /metrics JSON answers 503). */
+  modelMetrics: ModelMetrics | null;
 }
 
 export function createApp(deps: AppDeps): Express {
@@ -30,10 +41,22 @@ export function createApp(deps: AppDeps): Express {
     next(deps.redis.status === 'ready' ? undefined : serviceUnavailable(deps.retryAfterSeconds));
   };
 
+  const v1Queue = new V1Queue(deps.redis, deps.keys);
+  const prometheus = createPrometheus({ ...deps, v1Queue });
+  // Remembers the mount point so request metrics can label a route by its full pattern.
+  const mount = (base: string, router: express.Router) =>
+    app.use(base, (_req, res, next) => {
+      res.locals[ROUTE_BASE] = base;
+      next();
+    }, router);
+
   app.use(requestContext(deps.logger));
-  app.use(healthRouter(deps));
-  app.use('/v2/tickets', ticketsRouter({ ...deps, requireRedis }));
-  app.use('/v2/tickets', alertsRouter({ ...deps, requireRedis }));
+  app.use(prometheus.middleware);
+  app.use(healthRouter({ ...deps, v1Queue }));
+  app.use(metricsRouter({ prometheus, modelMetrics: deps.modelMetrics }));
+  mount('/v1/tickets', v1TicketsRouter({ ...deps, v1Queue, requireRedis }));
+  mount('/v2/tickets', ticketsRouter({ ...deps, requireRedis }));
+  mount('/v2/tickets', alertsRouter({ ...deps, requireRedis }));
   app.use(notFound);
   app.use(errorHandler(deps.retryAfterSeconds));
   return app;

@@ -2,6 +2,8 @@ import type { Server } from 'node:http';
 import { AlertLog, TicketStore, WorkerRegistry, createLogger, loadConfigOrExit, loadGatewayConfig, redisKeys } from '@triage/shared';
 import { createApp } from './app';
 import { connectProducerRedis, createTicketsQueue } from './connections';
+import { type ModelMetrics, loadModelMetrics } from './metrics/model-metrics';
+import { loadFallbackState } from './v1/fallback-state';
 
 const config = loadConfigOrExit(() => loadGatewayConfig());
 const logger = createLogger('gateway', config.LOG_LEVEL);
@@ -12,15 +14,29 @@ const ticketsQueue = createTicketsQueue(redis, config);
 redis.on('error', (err: Error) => logger.warn('redis error', { message: err.message }));
 ticketsQueue.on('error', (err: Error) => logger.warn('queue error', { message: err.message }));
 
+const fallback = loadFallbackState(config.MODEL_DIR);
+if (fallback.status === 'ready') logger.info('v1 model loaded', { model_version: fallback.model.modelVersion, model_dir: config.MODEL_DIR });
+else logger.error('v1 model unavailable: /v1 answers 503', { error: fallback.error });
+
+let modelMetrics: ModelMetrics | null = null;
+try {
+  modelMetrics = loadModelMetrics(config.MODEL_DIR);
+} catch (err) {
+  logger.warn('model metrics unavailable: GET /metrics (JSON) answers 503', { error: (err as Error).message });
+}
+
 const app = createApp({
   redis,
   store: new TicketStore(redis, keys),
   alertLog: new AlertLog(redis, keys),
   registry: new WorkerRegistry(redis, keys),
+  keys,
   ticketsQueue,
   logger,
   retryAfterSeconds: config.RETRY_AFTER_SECONDS,
   idempotencyTtlSeconds: config.IDEMPOTENCY_TTL_SECONDS,
+  fallback,
+  modelMetrics,
 });
 
 const server: Server = app.listen(config.PORT, config.HOST, () => {

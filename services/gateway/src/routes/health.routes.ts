@@ -1,19 +1,29 @@
 import { Router } from 'express';
 import type { Redis } from 'ioredis';
-import type { WorkerRegistry } from '@triage/shared';
+import type { TicketStore, WorkerRegistry } from '@triage/shared';
+import { breakerCounts } from '../metrics/breaker-counts';
+import type { ModelMetrics } from '../metrics/model-metrics';
+import type { FallbackState } from '../v1/fallback-state';
+import type { V1Queue } from '../v1/v1-queue';
 
 export interface HealthRouteDeps {
   redis: Redis;
   registry: WorkerRegistry;
+  store: TicketStore;
+  v1Queue: V1Queue;
+  fallback: FallbackState;
+  modelMetrics: ModelMetrics | null;
   retryAfterSeconds: number;
 }
 
 export function healthRouter(deps: HealthRouteDeps): Router {
   const router = Router();
 
-  // Liveness only says the process serves HTTP; Redis trouble must not get the pod killed.
-  router.get('/health', (_req, res) => {
-    res.json({ status: 'ok', uptime_s: Math.round(process.uptime()) });
+  // Liveness: always 200 while the process serves HTTP (Redis trouble must not get the pod
+  // killed). The seed API's fields ride along; Redis is only asked when connected, and every
+  // command is bounded by REDIS_COMMAND_TIMEOUT_MS, so an outage shows up here instead of hanging.
+  router.get('/health', async (_req, res) => {
+    res.json({ status: 'ok', uptime_s: Math.round(process.uptime()), ...modelReport(deps), ...(await brokerReport(deps)) });
   });
 
   router.get('/ready', async (_req, res) => {
@@ -25,24 +35,53 @@ export function healthRouter(deps: HealthRouteDeps): Router {
   return router;
 }
 
-async function readiness({ redis, registry }: HealthRouteDeps) {
-  if (redis.status !== 'ready') {
-    return { ready: false, body: { redis: 'unreachable', workers: 0, model_versions: [] as string[] } };
+function modelReport({ fallback, modelMetrics }: HealthRouteDeps) {
+  return {
+    m1: fallback.status,
+    m1_model_version: fallback.status === 'ready' ? fallback.model.modelVersion : null,
+    ...(fallback.status === 'unavailable' ? { m1_error: fallback.error } : {}),
+    m1_accuracy: modelMetrics?.m1.accuracy ?? null,
+  };
+}
+
+async function brokerReport({ redis, registry, store, v1Queue }: HealthRouteDeps) {
+  const unreachable = {
+    m2_broker: { status: 'unreachable', workers: 0, encoder_breakers: null },
+    redis: { status: 'unreachable', pending: null, processed: null },
+    m1_queue: null,
+  };
+  if (redis.status !== 'ready') return unreachable;
+  try {
+    const [workers, counts, depth] = await Promise.all([registry.live(), store.statusCounts(), v1Queue.depth()]);
+    return {
+      m2_broker: { status: workers.length > 0 ? 'ok' : 'no_workers', workers: workers.length, encoder_breakers: breakerCounts(workers) },
+      redis: { status: 'ok', pending: counts.pending, processed: counts.processed },
+      m1_queue: depth,
+    };
+  } catch {
+    return unreachable;
   }
+}
+
+async function readiness({ redis, registry }: HealthRouteDeps) {
+  const down = { ready: false, body: { redis: 'unreachable', workers: 0, model_versions: [] as string[], encoder_breakers: [] } };
+  if (redis.status !== 'ready') return down;
   try {
     await redis.ping();
     const workers = await registry.live();
     const modelVersions = [...new Set(workers.map((w) => w.model_version))].sort();
     return {
+      // Workers whose breaker is open still triage (with the fallback), so they count as ready.
       ready: workers.length > 0,
       body: {
         redis: 'ok',
         workers: workers.length,
         model_versions: modelVersions,
+        encoder_breakers: workers.map((w) => ({ worker_id: w.worker_id, ...(w.breaker ?? { state: 'closed' }) })),
         ...(workers.length === 0 ? { reason: 'no worker heartbeat' } : {}),
       },
     };
   } catch {
-    return { ready: false, body: { redis: 'unreachable', workers: 0, model_versions: [] as string[] } };
+    return down;
   }
 }

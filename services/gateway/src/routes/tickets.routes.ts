@@ -12,6 +12,7 @@ import {
   idempotencyKeySchema,
 } from '@triage/shared';
 import { HttpError, validationError } from '../http-errors';
+import { jsonBody } from '../middleware/json-body.middleware';
 
 export interface TicketsRouteDeps {
   store: TicketStore;
@@ -21,12 +22,7 @@ export interface TicketsRouteDeps {
   requireRedis: RequestHandler;
 }
 
-const BODY_LIMIT = '1mb';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-const requireJson: RequestHandler = (req, _res, next) => {
-  next(req.is('application/json') ? undefined : new HttpError(415, 'Content-Type must be application/json'));
-};
 
 function jobData(ticket: Pick<TicketResponse, 'ticket_id' | 'subject' | 'body' | 'accepted_at'>, requestId?: string): TriageJobData {
   return {
@@ -60,7 +56,7 @@ export function ticketsRouter(deps: TicketsRouteDeps): Router {
     next();
   };
 
-  router.post('/', requireJson, express.json({ limit: BODY_LIMIT }), validateCreate, requireRedis, async (_req, res) => {
+  router.post('/', ...jsonBody, validateCreate, requireRedis, async (_req, res) => {
     const input = res.locals.input as CreateTicketRequest;
     const idempotencyKey = res.locals.idempotencyKey as string | undefined;
     const ticketId = randomUUID();

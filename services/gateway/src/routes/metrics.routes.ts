@@ -8,7 +8,10 @@ export interface MetricsRouteDeps {
   modelMetrics: ModelMetrics | null;
 }
 
-const EXPOSITION_TYPES = new Set(['text/plain', 'application/openmetrics-text']);
+const JSON_TYPE = 'application/json';
+// Versioned offers: Accept negotiation only matches a client's `;version=` parameter against an
+// offer carrying the same one (Prometheus sends OpenMetrics 1.0.0 or 0.0.1, then text 0.0.4).
+const OFFERS = [JSON_TYPE, 'text/plain; version=0.0.4', 'application/openmetrics-text; version=1.0.0', 'application/openmetrics-text; version=0.0.1'];
 
 /**
  * The seed API's clients read model metrics as JSON here; Prometheus scrapes the same path and says
@@ -18,9 +21,9 @@ const EXPOSITION_TYPES = new Set(['text/plain', 'application/openmetrics-text'])
 export function metricsRouter({ prometheus, modelMetrics }: MetricsRouteDeps): Router {
   const router = Router();
   router.get('/metrics', async (req, res) => {
-    const preferred = req.accepts(['application/json', 'text/plain', 'application/openmetrics-text']);
+    const preferred = req.accepts(OFFERS);
     res.vary('Accept');
-    if (typeof preferred === 'string' && EXPOSITION_TYPES.has(preferred)) {
+    if (preferred && preferred !== JSON_TYPE) {
       res.type(prometheus.register.contentType).send(await prometheus.register.metrics());
       return;
     }

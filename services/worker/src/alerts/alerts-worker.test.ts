@@ -53,9 +53,9 @@ describe('alerts through the real worker and the shipped model', () => {
     }
 
     const latest = await eventually(async () => {
-      const incidents = hook.delivered().filter(isIncident);
-      const last = incidents.at(-1);
-      return last && JSON.parse(last.body).incident.count === 30 ? last : undefined;
+      const last = hook.delivered().filter(isIncident).at(-1);
+      const singles = hook.delivered().filter((r) => !isIncident(r));
+      return last && JSON.parse(last.body).incident.count === 30 && singles.length >= 10 ? last : undefined;
     }, 200);
     expect(JSON.parse(latest.body).incident.tickets.length).toBeGreaterThan(0);
     expect(hook.delivered().filter((r) => r.body.includes('"incident.opened"'))).toHaveLength(1);

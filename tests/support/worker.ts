@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createLogger, silentLogger, workerConfigSchema } from '@triage/shared';
-import { type TriageWorkerHooks, startTriageWorker } from '../../services/worker/src/triage-worker';
+import { type TriageWorkerDeps, type TriageWorkerHooks, startTriageWorker } from '../../services/worker/src/triage-worker';
 import { testRedisUrl } from './test-redis';
 
 export const REPO_ROOT = resolve(__dirname, '..', '..');
@@ -27,8 +27,8 @@ export function testWorkerConfig(prefix: string, env: Record<string, string> = {
   });
 }
 
-export function startTestWorker(prefix: string, env: Record<string, string> = {}, hooks: TriageWorkerHooks = {}) {
+export function startTestWorker(prefix: string, env: Record<string, string> = {}, hooks: TriageWorkerHooks = {}, deps: TriageWorkerDeps = {}) {
   // TEST_LOG_LEVEL=debug shows the worker's logs while debugging a test.
   const logger = process.env.TEST_LOG_LEVEL ? createLogger('test-worker', process.env.TEST_LOG_LEVEL) : silentLogger();
-  return startTriageWorker(testWorkerConfig(prefix, env), logger, hooks);
+  return startTriageWorker(testWorkerConfig(prefix, env), logger, hooks, deps);
 }

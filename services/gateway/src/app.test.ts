@@ -234,7 +234,7 @@ describe('GET /v2/tickets/status', () => {
 });
 
 describe('health and readiness', () => {
-  it('/health is live without Redis work', async () => {
+  it('/health is live (200, status ok)', async () => {
     const res = await request(gw.app).get('/health');
     expect(res.status).toBe(200);
     expect(res.body.status).toBe('ok');
@@ -250,7 +250,13 @@ describe('health and readiness', () => {
     await gw.registry.beat({ worker_id: 'w1', model_version: 'sha256:abc', pid: 1, host: 'h', started_at: now, beat_at: now }, 10_000);
     const ready = await request(gw.app).get('/ready');
     expect(ready.status).toBe(200);
-    expect(ready.body).toEqual({ status: 'ready', redis: 'ok', workers: 1, model_versions: ['sha256:abc'] });
+    expect(ready.body).toEqual({
+      status: 'ready',
+      redis: 'ok',
+      workers: 1,
+      model_versions: ['sha256:abc'],
+      encoder_breakers: [{ worker_id: 'w1', state: 'closed' }],
+    });
   });
 
   it('/ready forgets a worker whose heartbeat expired', async () => {

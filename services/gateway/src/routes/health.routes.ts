@@ -16,12 +16,25 @@ export interface HealthRouteDeps {
   retryAfterSeconds: number;
 }
 
+/**
+ * /health's Redis reads give up after this long: well inside a liveness probe's default 1 s
+ * timeout, so a frozen Redis is reported as unreachable instead of getting the pod restarted.
+ */
+const HEALTH_REDIS_BUDGET_MS = 500;
+
+function within<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
+
 export function healthRouter(deps: HealthRouteDeps): Router {
   const router = Router();
 
   // Liveness: always 200 while the process serves HTTP (Redis trouble must not get the pod
-  // killed). The seed API's fields ride along; Redis is only asked when connected, and every
-  // command is bounded by REDIS_COMMAND_TIMEOUT_MS, so an outage shows up here instead of hanging.
+  // killed). The seed API's fields ride along; Redis is only asked when connected, and only briefly.
   router.get('/health', async (_req, res) => {
     res.json({ status: 'ok', uptime_s: Math.round(process.uptime()), ...modelReport(deps), ...(await brokerReport(deps)) });
   });
@@ -52,7 +65,7 @@ async function brokerReport({ redis, registry, store, v1Queue }: HealthRouteDeps
   };
   if (redis.status !== 'ready') return unreachable;
   try {
-    const [workers, counts, depth] = await Promise.all([registry.live(), store.statusCounts(), v1Queue.depth()]);
+    const [workers, counts, depth] = await within(Promise.all([registry.live(), store.statusCounts(), v1Queue.depth()]), HEALTH_REDIS_BUDGET_MS);
     return {
       m2_broker: { status: workers.length > 0 ? 'ok' : 'no_workers', workers: workers.length, encoder_breakers: breakerCounts(workers) },
       redis: { status: 'ok', pending: counts.pending, processed: counts.processed },

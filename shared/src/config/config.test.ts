@@ -13,6 +13,12 @@ describe('service configuration', () => {
     expect(loadLauncherConfig({}).WORKERS).toBeGreaterThanOrEqual(1);
   });
 
+  it('has circuit-breaker and /v1 model defaults', () => {
+    expect(loadWorkerConfig({})).toMatchObject({ ENCODER_LATENCY_BUDGET_MS: 500, BREAKER_FAILURE_THRESHOLD: 3, BREAKER_COOLDOWN_MS: 30_000 });
+    expect(loadGatewayConfig({}).MODEL_DIR).toBe(loadWorkerConfig({}).MODEL_DIR);
+    expect(() => loadWorkerConfig({ ENCODER_LATENCY_BUDGET_MS: '0' })).toThrow(/ENCODER_LATENCY_BUDGET_MS/);
+  });
+
   it('coerces numbers from strings', () => {
     expect(loadGatewayConfig({ PORT: '9001' }).PORT).toBe(9001);
     expect(loadWorkerConfig({ ACTION_AUTO_ROUTE: '0.9', ACTION_HUMAN_REVIEW: '0.6' })).toMatchObject({ ACTION_AUTO_ROUTE: 0.9, ACTION_HUMAN_REVIEW: 0.6 });

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
 import {
+  AlertLog,
   type FallbackModel,
   type ModelConfig,
   type TicketResponse,
@@ -11,11 +12,13 @@ import {
   loadFallbackModel,
   ticketResponseSchema,
 } from '@triage/shared';
-import { capturingLogger } from '../../../tests/support/alerts';
+import { capturingLogger, startTestAlerts } from '../../../tests/support/alerts';
 import { type TestGateway, buildGateway } from '../../../tests/support/gateway';
 import { eventually, uniquePrefix } from '../../../tests/support/test-redis';
+import { startReceiver } from '../../../tests/support/webhook-receiver';
 import { modelDir, testWorkerConfig } from '../../../tests/support/worker';
-import { type TriageWorkerHandle, startTriageWorker } from './triage-worker';
+import type { AlertsRuntime } from './alerts/alerts-runtime';
+import { type TriageWorkerHandle, type TriageWorkerHooks, startTriageWorker } from './triage-worker';
 
 const fallback: FallbackModel = loadFallbackModel(modelDir());
 
@@ -65,12 +68,12 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0)) cleanup();
 });
 
-async function worker(env: Record<string, string>, encoder?: TriageModel) {
+async function worker(env: Record<string, string>, encoder?: TriageModel, hooks: TriageWorkerHooks = {}) {
   const { logger, lines } = capturingLogger();
   const handle = await startTriageWorker(
     testWorkerConfig(gw.config.REDIS_PREFIX, { WORKER_CONCURRENCY: '1', ...env }),
     logger,
-    {},
+    hooks,
     encoder ? { loadEncoder: async () => encoder } : {},
   );
   workers.push(handle);
@@ -168,5 +171,40 @@ describe('a worker whose model directory has a broken encoder', () => {
     const ready = await request(gw.app).get('/ready');
     expect(ready.status).toBe(200);
     expect(ready.body.encoder_breakers).toEqual([expect.objectContaining({ worker_id: handle.workerId, state: 'open', reason: expect.stringMatching(reason) })]);
+  });
+});
+
+describe('alerts for fallback results', () => {
+  it('go out one by one: without an embedding, identical tickets are never grouped into a storm', async () => {
+    const receiver = await startReceiver('/triage');
+    cleanups.push(() => void receiver.close());
+    // Threshold 0 so every ticket alerts; storm size 2 so three encoder results would form an incident.
+    const alerts: AlertsRuntime = await startTestAlerts(gw.config.REDIS_PREFIX, {
+      WEBHOOK_URL: receiver.url,
+      WEBHOOK_SECRET: 'fallback-secret-0123456789',
+      ALERT_THRESHOLD: '0',
+      STORM_SIZE: '2',
+    });
+    try {
+      const broken = join(mkdtempSync(join(tmpdir(), 'triage-broken-')), 'model');
+      mkdirSync(broken);
+      cleanups.push(() => rmSync(join(broken, '..'), { recursive: true, force: true }));
+      for (const file of ['config.json', 'ngram.json']) copyFileSync(join(modelDir(), file), join(broken, file));
+      await worker({ MODEL_DIR: broken }, undefined, { onProcessed: alerts.onProcessed });
+
+      const body = 'Production database unreachable, all customers affected, urgent!';
+      const tickets: TicketResponse[] = [];
+      for (let i = 0; i < 4; i++) tickets.push(await triage(body));
+      for (const t of tickets) expect(t).toMatchObject({ model_used: 'fallback' });
+      const log = new AlertLog(gw.redis, gw.keys);
+      const entries = await eventually(async () => {
+        const all = await Promise.all(tickets.map((t) => log.list(t.ticket_id)));
+        return all.every((e) => e[0]?.status === 'delivered') ? all.map((e) => e[0]!) : undefined;
+      });
+      expect(entries.map((e) => e.incident_id)).toEqual([null, null, null, null]);
+      expect(receiver.delivered()).toHaveLength(4);
+    } finally {
+      await alerts.close();
+    }
   });
 });

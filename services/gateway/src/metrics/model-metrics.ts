@@ -6,7 +6,9 @@ const weightedAvgSchema = z.object({ precision: z.number(), recall: z.number(), 
 const classificationSchema = z.looseObject({
   accuracy: z.number(),
   macro_f1: z.number(),
-  weighted_avg: weightedAvgSchema,
+  // Written by newer trainers; for older metrics.json it is derived from per_class (below).
+  weighted_avg: weightedAvgSchema.optional(),
+  per_class: z.record(z.string(), weightedAvgSchema.extend({ support: z.number().int().min(0) })),
 });
 const urgencySchema = z.looseObject({ rmse: z.number(), mae: z.number() });
 
@@ -41,12 +43,23 @@ export const modelMetricsSchema = z.object({
 });
 export type ModelMetrics = z.infer<typeof modelMetricsSchema>;
 
+/** sklearn's "weighted avg": per-class metrics averaged with the class supports as weights. */
+function supportWeighted(perClass: Classification['per_class']): z.infer<typeof weightedAvgSchema> {
+  const rows = Object.values(perClass);
+  const total = rows.reduce((n, r) => n + r.support, 0) || 1;
+  const mean = (key: 'precision' | 'recall' | 'f1') => rows.reduce((acc, r) => acc + r[key] * r.support, 0) / total;
+  return { precision: mean('precision'), recall: mean('recall'), f1: mean('f1') };
+}
+
 // sklearn's classification_report spelling, which the seed API's clients read.
-const report = (c: Classification) => ({
-  accuracy: c.accuracy,
-  macro_f1: c.macro_f1,
-  'weighted avg': { precision: c.weighted_avg.precision, recall: c.weighted_avg.recall, 'f1-score': c.weighted_avg.f1 },
-});
+const report = (c: Classification) => {
+  const weighted = c.weighted_avg ?? supportWeighted(c.per_class);
+  return {
+    accuracy: c.accuracy,
+    macro_f1: c.macro_f1,
+    'weighted avg': { precision: weighted.precision, recall: weighted.recall, 'f1-score': weighted.f1 },
+  };
+};
 
 /** Reads `<dir>/metrics.json`; throws with the file's name when it is missing or lacks a field. */
 export function loadModelMetrics(modelDir: string): ModelMetrics {

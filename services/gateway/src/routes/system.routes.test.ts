@@ -8,12 +8,33 @@ import { eventually, uniquePrefix } from '../../../../tests/support/test-redis';
 import { modelDir } from '../../../../tests/support/worker';
 import { modelMetricsSchema } from '../metrics/model-metrics';
 
+interface Averages {
+  precision: number;
+  recall: number;
+  f1: number;
+}
+interface Classification {
+  accuracy: number;
+  macro_f1: number;
+  weighted_f1: number;
+  weighted_avg?: Averages;
+  per_class: Record<string, Averages & { support: number }>;
+}
 interface MetricsFile {
-  comparison: Record<'ngram' | 'served', { accuracy: number; macro_f1: number; weighted_avg: { precision: number; recall: number; f1: number } }>;
+  comparison: Record<'ngram' | 'served', Classification>;
   urgency: Record<'ngram' | 'served', { rmse: number; mae: number }>;
   served: { ece: number };
 }
 const metricsFile = JSON.parse(readFileSync(join(modelDir(), 'metrics.json'), 'utf8')) as MetricsFile;
+
+/** The file's weighted averages, or (older trainers) the same computed from its per-class rows. */
+function weightedAvg(c: Classification): Averages {
+  if (c.weighted_avg) return c.weighted_avg;
+  const rows = Object.values(c.per_class);
+  const n = rows.reduce((acc, r) => acc + r.support, 0);
+  const avg = (k: keyof Averages) => rows.reduce((acc, r) => acc + r[k] * r.support, 0) / n;
+  return { precision: avg('precision'), recall: avg('recall'), f1: avg('f1') };
+}
 const modelVersion = loadFallbackModel(modelDir()).modelVersion;
 const PROMETHEUS_ACCEPT = 'application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5,*/*;q=0.1';
 
@@ -118,11 +139,12 @@ describe('GET /metrics', () => {
       expect(res.type).toBe('application/json');
       const body = modelMetricsSchema.parse(res.body);
       const { ngram, served } = metricsFile.comparison;
+      const [m1Avg, m2Avg] = [weightedAvg(ngram), weightedAvg(served)];
       expect(body.m1).toEqual({
         model: 'ngram',
         accuracy: ngram.accuracy,
         macro_f1: ngram.macro_f1,
-        'weighted avg': { precision: ngram.weighted_avg.precision, recall: ngram.weighted_avg.recall, 'f1-score': ngram.weighted_avg.f1 },
+        'weighted avg': { precision: m1Avg.precision, recall: m1Avg.recall, 'f1-score': expect.closeTo(m1Avg.f1, 12) },
         rmse: metricsFile.urgency.ngram.rmse,
         mae: metricsFile.urgency.ngram.mae,
       });
@@ -130,11 +152,14 @@ describe('GET /metrics', () => {
         model: 'encoder',
         accuracy: served.accuracy,
         macro_f1: served.macro_f1,
-        'weighted avg': { precision: served.weighted_avg.precision, recall: served.weighted_avg.recall, 'f1-score': served.weighted_avg.f1 },
+        'weighted avg': { precision: m2Avg.precision, recall: m2Avg.recall, 'f1-score': expect.closeTo(m2Avg.f1, 12) },
         rmse: metricsFile.urgency.served.rmse,
         mae: metricsFile.urgency.served.mae,
         ece: metricsFile.served.ece,
       });
+      // Cross-check against the file's own weighted F1 (sklearn average="weighted").
+      expect(body.m1['weighted avg']['f1-score']).toBeCloseTo(ngram.weighted_f1, 9);
+      expect(body.m2['weighted avg']['f1-score']).toBeCloseTo(served.weighted_f1, 9);
     }
   });
 

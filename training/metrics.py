@@ -49,7 +49,9 @@ def ece(probs: np.ndarray, y: np.ndarray, bins: int = 15) -> float:
 def classification(y: np.ndarray, pred: np.ndarray, labels: list[str]) -> dict:
     ids = list(range(len(labels)))
     p, r, f, s = precision_recall_fscore_support(y, pred, labels=ids, zero_division=0)
+    wp, wr, wf, _ = precision_recall_fscore_support(y, pred, labels=ids, average="weighted", zero_division=0)
     return {
+        "weighted_avg": {"precision": float(wp), "recall": float(wr), "f1": float(wf)},
         "accuracy": float(accuracy_score(y, pred)),
         "macro_f1": float(f1_score(y, pred, labels=ids, average="macro", zero_division=0)),
         "weighted_f1": float(f1_score(y, pred, labels=ids, average="weighted", zero_division=0)),

@@ -29,6 +29,13 @@ function summary(label: string, values: number[]): string {
   return `${label.padEnd(34)} p50 ${percentile(s, 50).toFixed(1).padStart(8)} ms   p95 ${percentile(s, 95).toFixed(1).padStart(8)} ms   max ${s.at(-1)!.toFixed(1).padStart(8)} ms   mean ${mean.toFixed(1).padStart(8)} ms`;
 }
 
+/** The encoder's circuit breaker may hand tickets to the n-gram fallback under load. */
+function servedBy(tickets: TicketResponse[]): string {
+  const counts = new Map<string, number>();
+  for (const t of tickets) counts.set(t.model_used ?? 'unknown', (counts.get(t.model_used ?? 'unknown') ?? 0) + 1);
+  return [...counts].map(([model, n]) => `${model} ${n}`).join(', ');
+}
+
 async function inParallel<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
   const out: R[] = new Array(items.length);
   let next = 0;
@@ -70,6 +77,7 @@ async function main(): Promise<void> {
     console.log(summary('accept → processed', sequential.map(latency)));
     console.log(summary('  of which queue wait', sequential.map((t) => t.timings!.queue_ms)));
     console.log(summary('  of which inference', sequential.map((t) => t.timings!.inference_ms)));
+    console.log(`served by: ${servedBy(sequential)}`);
 
     const postMs: number[] = [];
     const started = Date.now();
@@ -88,7 +96,7 @@ async function main(): Promise<void> {
     console.log(summary('accept → processed', burst.map(latency)));
     console.log(summary('  of which inference', burst.map((t) => t.timings!.inference_ms)));
     console.log(`throughput: ${(ids.length / seconds).toFixed(1)} tickets/s (${ids.length} in ${seconds.toFixed(2)} s, first POST → last result)`);
-    console.log(`failed: ${burst.filter((t) => t.status === 'failed').length}`);
+    console.log(`failed: ${burst.filter((t) => t.status === 'failed').length}; served by: ${servedBy(burst)}`);
   } finally {
     await stack.stop();
     rmSync(dataDir, { recursive: true, force: true });

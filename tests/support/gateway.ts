@@ -17,12 +17,15 @@ function modelMetricsOrNull(modelDir: string): ModelMetrics | null {
 }
 
 /** A gateway app wired exactly like main.ts, on its own prefix. */
-export function buildGateway(prefix: string, redisUrl = testRedisUrl(), env: Record<string, string> = {}) {
+/** `queueRedisUrl` puts the job queue on another Redis, to fail the enqueue alone. */
+export function buildGateway(prefix: string, redisUrl = testRedisUrl(), env: Record<string, string> = {}, queueRedisUrl?: string) {
   const config = gatewayConfigSchema.parse({ REDIS_URL: redisUrl, REDIS_PREFIX: prefix, ...env });
   const keys = redisKeys(prefix);
   const redis = connectProducerRedis(config);
   redis.on('error', () => undefined);
-  const ticketsQueue = createTicketsQueue(redis, config);
+  const queueRedis = queueRedisUrl ? connectProducerRedis({ ...config, REDIS_URL: queueRedisUrl }) : redis;
+  queueRedis.on('error', () => undefined);
+  const ticketsQueue = createTicketsQueue(queueRedis, config);
   ticketsQueue.on('error', () => undefined);
   const store = new TicketStore(redis, keys);
   const registry = new WorkerRegistry(redis, keys);
@@ -48,6 +51,7 @@ export function buildGateway(prefix: string, redisUrl = testRedisUrl(), env: Rec
   const close = async () => {
     await ticketsQueue.close().catch(() => undefined);
     redis.disconnect();
+    queueRedis.disconnect();
   };
   return { app, redis, ticketsQueue, store, alertLog, registry, keys, config, ready, close };
 }

@@ -53,4 +53,22 @@ describe('when Redis goes away', () => {
       server.process.kill('SIGCONT');
     }
   }, 20_000);
+
+  it('leaves no pending ticket behind when only the enqueue fails', async () => {
+    const queueServer = await startRedisServer();
+    const split = buildGateway(uniquePrefix('split'), undefined, {}, queueServer.url);
+    try {
+      await split.ready();
+      await split.ticketsQueue.waitUntilReady();
+      await queueServer.stop();
+
+      const res = await request(split.app).post('/v2/tickets').set('Idempotency-Key', 'split-1').send({ body: 'lost enqueue' });
+      expect(res.status).toBe(503);
+      expect(await split.store.statusCounts()).toMatchObject({ pending: 0 });
+      expect(await split.redis.keys(`${split.config.REDIS_PREFIX}:*`)).toEqual([`${split.config.REDIS_PREFIX}:status-counts`]);
+    } finally {
+      await split.close();
+      await queueServer.stop();
+    }
+  }, 20_000);
 });

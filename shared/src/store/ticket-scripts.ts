@@ -20,6 +20,19 @@ return {1, ARGV[1]}
 `;
 
 /**
+ * Undoes CREATE_TICKET for a ticket that never reached the queue, so a 503 leaves nothing
+ * behind and a retry with the same Idempotency-Key creates the ticket afresh.
+ * KEYS: ticket hash, status counts[, idempotency key]; ARGV: ticket id → 1 when removed.
+ */
+export const DISCARD_PENDING_TICKET = `
+if redis.call('HGET', KEYS[1], 'status') ~= 'pending' then return 0 end
+redis.call('DEL', KEYS[1])
+redis.call('HINCRBY', KEYS[2], 'pending', -1)
+if KEYS[3] and redis.call('GET', KEYS[3]) == ARGV[1] then redis.call('DEL', KEYS[3]) end
+return 1
+`;
+
+/**
  * KEYS: ticket hash, status counts
  * ARGV: new status, comma-separated statuses allowed to move, field/value pairs…
  * → {applied 0|1, previous status} or nil when the ticket does not exist.

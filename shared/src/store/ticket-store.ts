@@ -8,7 +8,7 @@ import {
   type TriageAction,
   ticketResponseSchema,
 } from '../schemas';
-import { COMMIT_RESULT, CREATE_TICKET, POP_MOST_URGENT, RELEASE_LOCK, TRANSITION_STATUS } from './ticket-scripts';
+import { COMMIT_RESULT, CREATE_TICKET, DISCARD_PENDING_TICKET, POP_MOST_URGENT, RELEASE_LOCK, TRANSITION_STATUS } from './ticket-scripts';
 
 export interface NewTicket {
   ticket_id: string;
@@ -91,6 +91,7 @@ export function toTicketResponse(hash: Record<string, string>): TicketResponse {
 /** Ticket records, status counters, the agents' urgency queue and per-ticket locks. */
 export class TicketStore {
   private readonly createScript: ScriptFn;
+  private readonly discardScript: ScriptFn;
   private readonly transitionScript: ScriptFn;
   private readonly commitScript: ScriptFn;
   private readonly popScript: ScriptFn;
@@ -101,6 +102,7 @@ export class TicketStore {
     private readonly keys: RedisKeys,
   ) {
     this.createScript = defineScript(redis, 'triageCreateTicket', CREATE_TICKET);
+    this.discardScript = defineScript(redis, 'triageDiscardPendingTicket', DISCARD_PENDING_TICKET);
     this.transitionScript = defineScript(redis, 'triageTransitionStatus', TRANSITION_STATUS);
     this.commitScript = defineScript(redis, 'triageCommitResult', COMMIT_RESULT);
     this.popScript = defineScript(redis, 'triagePopMostUrgent', POP_MOST_URGENT);
@@ -132,6 +134,13 @@ export class TicketStore {
       string,
     ];
     return { ticketId: reply[1], created: reply[0] === 1 };
+  }
+
+  /** Removes a still-pending ticket (and its idempotency key) whose job could not be queued. */
+  async discardPending(ticketId: string, idempotencyKey?: string): Promise<boolean> {
+    const keys = [this.keys.ticket(ticketId), this.keys.statusCounts];
+    if (idempotencyKey !== undefined) keys.push(this.keys.idempotency(idempotencyKey));
+    return (await this.discardScript(keys.length, ...keys, ticketId)) === 1;
   }
 
   async get(ticketId: string): Promise<TicketResponse | null> {

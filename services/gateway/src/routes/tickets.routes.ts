@@ -75,7 +75,13 @@ export function ticketsRouter(deps: TicketsRouteDeps): Router {
       return;
     }
 
-    await enqueue(jobData({ ticket_id: ticketId, subject: input.subject ?? null, body: input.body, accepted_at: acceptedAt }, requestId));
+    try {
+      await enqueue(jobData({ ticket_id: ticketId, subject: input.subject ?? null, body: input.body, accepted_at: acceptedAt }, requestId));
+    } catch (err) {
+      // Best effort: when Redis is gone entirely this fails too, and an Idempotency-Key replay heals it.
+      await store.discardPending(ticketId, idempotencyKey).catch(() => undefined);
+      throw err;
+    }
     res.status(202).location(`/v2/tickets/${ticketId}`).json(accepted(ticketId, acceptedAt, 'ticket accepted for triage'));
   });
 

@@ -11,7 +11,10 @@ def test_q4_0_round_trip_of_a_synthetic_tensor():
     back = dequantize_q4_0(quantize_q4_0(w), w.size)
     blocks, back_blocks = w.reshape(-1, QK), back.reshape(-1, QK)
     step = np.abs(blocks).max(axis=1, keepdims=True) / 8
-    assert np.all(np.abs(back_blocks - blocks) <= step * 0.5 + 1e-3 * step)
+    err = np.abs(back_blocks - blocks)
+    # Q4_0 spans -8..7 steps: rounding costs half a step, clipping the far side at +7 at most one.
+    assert np.all(err <= step * (1 + 1e-2))
+    assert np.mean(err <= step * (0.5 + 1e-2)) > 0.95
     # Values on the grid survive exactly, nibble order included (j low, j+16 high).
     again = dequantize_q4_0(quantize_q4_0(back), back.size)
     np.testing.assert_allclose(again, back, rtol=0, atol=1e-6)

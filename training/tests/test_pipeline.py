@@ -5,6 +5,7 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 
+from training.data import load_csv
 from training.pipeline import main
 
 from .conftest import DATA, TOPICS
@@ -66,6 +67,6 @@ def test_another_taxonomy_trains_with_the_same_command(tiny_bert, tmp_path):
     out = tmp_path / "model"
     run(tiny_bert, out, tmp_path / "work", data=TOPICS, rows=400)
     config = json.loads((out / "config.json").read_text())
-    assert set(config["urgency_mapping"]) <= {"very_low", "low", "medium", "high", "critical"}
-    assert len(config["urgency_mapping"]) == 5
+    present = {p for p in load_csv(TOPICS).priorities[:400]}
+    assert set(config["urgency_mapping"]) == present and len(present) >= 3
     assert all("/" in label for label in config["labels"])

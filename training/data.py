@@ -134,7 +134,7 @@ def stratified_split(ds: Dataset, *, val: float = 0.1, test: float = 0.15, seed:
         strata = _rare_merged(ds.queues.astype(str))
     train_val, test_idx = train_test_split(idx, test_size=test, random_state=seed, stratify=strata)
     rel_val = val / (1.0 - test)
-    sub = _rare_merged(strata[train_val])
+    sub = None if strata is None else _rare_merged(strata[train_val])
     train_idx, val_idx = train_test_split(train_val, test_size=rel_val, random_state=seed, stratify=sub)
     return Split(np.sort(train_idx), np.sort(val_idx), np.sort(test_idx))
 

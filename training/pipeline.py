@@ -9,6 +9,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 from transformers import AutoTokenizer
 
@@ -48,7 +49,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--vocab-size", type=int, default=40000, help="pieces kept by vocabulary trimming (Unigram tokenizers)")
     p.add_argument("--seed", type=int, default=13)
     p.add_argument("--threads", type=int, default=max(1, torch.get_num_threads()))
-    p.add_argument("--limit-rows", type=int, default=0, help="use only the first N rows (smoke tests)")
+    p.add_argument("--limit-rows", type=int, default=0, help="use a seeded random sample of N rows (smoke tests)")
     p.add_argument("--minilm", type=Path, default=DEFAULT_MINILM, help="English MiniLM directory for the comparison row")
     p.add_argument("--no-minilm", action="store_true", help="skip the MiniLM comparison")
     return p.parse_args(argv)
@@ -57,8 +58,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def prepare(args: argparse.Namespace) -> Prepared:
     ds = load_csv(args.data)
     if args.limit_rows:
-        ds = ds.subset(list(range(min(args.limit_rows, len(ds)))))
-        ds = _relabel(ds)
+        rng = np.random.default_rng(args.seed)
+        ds = _relabel(ds.subset(np.sort(rng.choice(len(ds), size=min(args.limit_rows, len(ds)), replace=False))))
     split = stratified_split(ds, seed=args.seed)
     log.info("data %s: %d rows, %d queues, split train %d / val %d / test %d", args.data, len(ds), len(ds.labels),
              len(split.train), len(split.val), len(split.test))
@@ -76,8 +77,6 @@ def prepare(args: argparse.Namespace) -> Prepared:
 
 def _relabel(ds: Dataset) -> Dataset:
     """After --limit-rows, keep only the labels that still occur (the heads size to the data)."""
-    import numpy as np
-
     present = sorted(set(ds.queues.tolist()))
     remap = {old: new for new, old in enumerate(present)}
     ds.labels = [ds.labels[i] for i in present]

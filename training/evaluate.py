@@ -16,6 +16,7 @@ from .bases import resolve_base
 from .baselines import embedding_probe, tfidf_svm
 from .data import URGENCY_MAPPING, Dataset
 from .export import OnnxPredictor, export_onnx, quantize
+from .smoothing import smooth_encoder
 from .finetune import Finetuner, encode_texts
 from .import_base import base_name
 from .metrics import (alert_quality, classification, coverage, ece, fit_power_temperature, fit_temperature, nll,
@@ -126,13 +127,9 @@ def finalize(args, prep, ft: Finetuner, log) -> dict:
     temperature = fit_temperature(torch_val["queue_logits"], val.queues)
     log(f"temperature {temperature:.3f}")
 
-    serving = ServingModel(ft.model, temperature, scores)
-    fp32 = args.work_dir / "model.fp32.onnx"
-    names = export_onnx(serving, fp32, ft.pad_id)
     int8 = out_dir / "onnx" / "model_quantized.onnx"
-    quantize(fp32, int8)
-    for stale in (fp32.parent / (fp32.name + ".data"),):
-        stale.unlink(missing_ok=True)
+    smoothing = choose_smoothing(ft, temperature, scores, torch_val, args.work_dir, int8, args.threads, log)
+    fp32, names = smoothing.pop("fp32"), smoothing.pop("names")
     predictor = OnnxPredictor(int8, names, ft.pad_id, threads=args.threads)
     enc_val, enc_test = predictor.predict(ft.val_ids), predictor.predict(test_ids)
     fp32_test = OnnxPredictor(fp32, names, ft.pad_id, threads=args.threads).predict(test_ids)
@@ -187,6 +184,7 @@ def finalize(args, prep, ft: Finetuner, log) -> dict:
         "blend": blend,
         "agreement_int8_vs_pytorch": agreement,
         "fp32_onnx_max_abs_diff": fp32_max_diff,
+        "smoothing": smoothing,
         "comparison": comparison,
         "served": {
             **classification(test.queues, rows["served"], ds.labels),
@@ -223,6 +221,39 @@ def finalize(args, prep, ft: Finetuner, log) -> dict:
     write_config(out_dir, args, prep, ft, names, temperature, threshold, blend, served_train, train_ids, train, ds)
     (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=1))
     return metrics
+
+
+SMOOTHING_ALPHAS = (None, 0.5, 0.6, 0.7, 0.8, 0.9)
+
+
+def choose_smoothing(ft: Finetuner, temperature: float, scores: list[float], torch_val: dict[str, np.ndarray],
+                     work_dir: Path, int8: Path, threads: int, log) -> dict:
+    """Exports and quantizes the serving graph with each smoothing strength (None = plain dynamic int8) and
+    keeps the one whose int8 top-1 agrees best with PyTorch on the validation split."""
+    reference = torch_val["queue_logits"].argmax(1)
+    calibration = ft.train_ids[:: max(1, len(ft.train_ids) // 256)]
+    by_alpha: dict[str, float] = {}
+    best: tuple[float, str] | None = None
+    for alpha in SMOOTHING_ALPHAS:
+        model = copy.deepcopy(ft.model).eval()
+        if alpha is not None:
+            smooth_encoder(model.encoder, model.pooled, calibration, ft.pad_id, alpha=alpha)
+        tag = "none" if alpha is None else f"{alpha:.2f}"
+        fp32 = work_dir / f"model-smooth-{tag}.fp32.onnx"
+        names = export_onnx(ServingModel(model, temperature, scores), fp32, ft.pad_id)
+        candidate = work_dir / f"model-smooth-{tag}.int8.onnx"
+        quantize(fp32, candidate)
+        pred = OnnxPredictor(candidate, names, ft.pad_id, threads=threads).predict(ft.val_ids)["queue_probs"].argmax(1)
+        by_alpha[tag] = float((pred == reference).mean())
+        log(f"smoothing alpha {tag}: int8 vs PyTorch agreement on validation {by_alpha[tag]:.4f}")
+        if best is None or by_alpha[tag] > best[0]:
+            best = (by_alpha[tag], tag)
+    assert best is not None
+    tag = best[1]
+    int8.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(work_dir / f"model-smooth-{tag}.int8.onnx", int8)
+    return {"alpha": None if tag == "none" else float(tag), "validation_agreement": by_alpha,
+            "fp32": work_dir / f"model-smooth-{tag}.fp32.onnx", "names": names}
 
 
 def _emergencies(ft: Finetuner, predictor: OnnxPredictor, ngram: NgramModel, blend, max_length: int) -> list[dict]:

@@ -4,3 +4,4 @@ export * from './queues';
 export * from './logger';
 export * from './store';
 export * from './model';
+export * from './shutdown';

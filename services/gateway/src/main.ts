@@ -1,5 +1,14 @@
 import type { Server } from 'node:http';
-import { AlertLog, TicketStore, WorkerRegistry, createLogger, loadConfigOrExit, loadGatewayConfig, redisKeys } from '@triage/shared';
+import {
+  AlertLog,
+  TicketStore,
+  WorkerRegistry,
+  createLogger,
+  loadConfigOrExit,
+  loadGatewayConfig,
+  redisKeys,
+  stopOnSignals,
+} from '@triage/shared';
 import { createApp } from './app';
 import { connectProducerRedis, createTicketsQueue } from './connections';
 import { type ModelMetrics, loadModelMetrics } from './metrics/model-metrics';
@@ -43,24 +52,10 @@ const server: Server = app.listen(config.PORT, config.HOST, () => {
   logger.info('gateway listening', { url: `http://${config.HOST}:${config.PORT}`, prefix: config.REDIS_PREFIX });
 });
 
-let stopping = false;
-async function shutdown(signal: string): Promise<void> {
-  if (stopping) return;
-  stopping = true;
-  logger.info('shutting down', { signal });
-  const force = setTimeout(() => {
-    logger.error('shutdown timed out, exiting');
-    process.exit(1);
-  }, config.SHUTDOWN_TIMEOUT_MS).unref();
+stopOnSignals(logger, config.SHUTDOWN_TIMEOUT_MS, async () => {
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   server.closeIdleConnections();
   await closed;
   await ticketsQueue.close();
   await redis.quit().catch(() => redis.disconnect());
-  clearTimeout(force);
-  logger.info('gateway stopped');
-}
-
-for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-  process.once(signal, () => void shutdown(signal).then(() => process.exit(0)));
-}
+});

@@ -1,4 +1,4 @@
-import { createLogger, loadConfigOrExit, loadWorkerConfig } from '@triage/shared';
+import { createLogger, loadConfigOrExit, loadWorkerConfig, stopOnSignals } from '@triage/shared';
 import { loadAlertDestinations } from './alerts/alert-destinations';
 import { startAlerts } from './alerts/alerts-runtime';
 import { startTriageWorker } from './triage-worker';
@@ -16,24 +16,11 @@ async function main(): Promise<void> {
     alert_destinations: alertDestinations.map((d) => `${d.id} (${d.type})`),
   });
 
-  let stopping = false;
-  const shutdown = async (signal: string) => {
-    // A terminal Ctrl-C reaches both the launcher and this process; act on the first signal only.
-    if (stopping) return;
-    stopping = true;
-    logger.info('shutting down: finishing in-flight jobs', { signal });
-    const force = setTimeout(() => {
-      logger.error('shutdown timed out, exiting');
-      process.exit(1);
-    }, config.SHUTDOWN_TIMEOUT_MS).unref();
+  stopOnSignals(logger, config.SHUTDOWN_TIMEOUT_MS, async () => {
     // Triage first: its last tickets may still enqueue alerts.
     await handle.close();
     await alerts.close();
-    clearTimeout(force);
-    logger.info('worker stopped');
-    process.exit(0);
-  };
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => void shutdown(signal));
+  });
 }
 
 main().catch((err: unknown) => {

@@ -12,7 +12,7 @@ from sklearn.pipeline import FeatureUnion
 from sklearn.svm import LinearSVC
 from transformers import AutoTokenizer
 
-from .finetune import collate
+from .finetune import by_length, collate
 from .model import load_encoder, mean_pool
 
 
@@ -33,10 +33,8 @@ def frozen_embeddings(base: Path, texts: Sequence[str], max_length: int, batch_s
     encoder = load_encoder(base).eval()
     ids_list = tokenizer(list(texts), truncation=True, max_length=max_length)["input_ids"]
     pad = tokenizer.pad_token_id or 0
-    order = sorted(range(len(ids_list)), key=lambda i: len(ids_list[i]))
     out = np.zeros((len(ids_list), encoder.config.hidden_size), dtype=np.float32)
-    for b in range(0, len(order), batch_size):
-        idx = order[b : b + batch_size]
+    for idx in by_length(ids_list, batch_size):
         ids, mask = collate([ids_list[i] for i in idx], pad)
         pooled = mean_pool(encoder(input_ids=ids, attention_mask=mask).last_hidden_state, mask)
         out[idx] = torch.nn.functional.normalize(pooled, dim=-1).numpy()

@@ -171,7 +171,7 @@ def finalize(args, prep, ft: Finetuner, log) -> dict:
     train_ids = ft.train_ids
     enc_train = predictor.predict(train_ids)
     served_train = serve(enc_train, ngram.predict_proba(train.texts), ngram.predict_urgency(train.texts), blend)
-    latency = predictor_latency(int8, names, ft.pad_id, test_ids)
+    latency = OnnxPredictor(int8, names, ft.pad_id, threads=1).latency_ms(test_ids[:200])
 
     metrics = {
         "data": {"path": str(args.data), "sha256": ds.sha256, "rows": len(ds), "labels": ds.labels,
@@ -263,10 +263,6 @@ def _emergencies(ft: Finetuner, predictor: OnnxPredictor, ngram: NgramModel, ble
     labels = ft.train.labels
     return [{"language": lang, "subject": s, "urgency": float(u), "queue": labels[int(p.argmax())]}
             for (lang, s, _), u, p in zip(EMERGENCIES, served["urgency"], served["queue_probs"])]
-
-
-def predictor_latency(path: Path, names: list[str], pad_id: int, ids_list: list[list[int]]) -> dict[str, float]:
-    return OnnxPredictor(path, names, pad_id, threads=1).latency_ms(ids_list[:200])
 
 
 def write_config(out_dir: Path, args, prep, ft: Finetuner, names: list[str], temperature: float, threshold: float,

@@ -12,7 +12,7 @@ import onnxruntime as ort
 import torch
 from onnxruntime.quantization import QuantType, quantize_dynamic
 
-from .finetune import collate
+from .finetune import by_length, collate
 from .model import ServingModel, encoder_input_names
 
 OUTPUTS = ["queue_probs", "urgency", "embedding"]
@@ -68,10 +68,8 @@ class OnnxPredictor:
         return feed
 
     def predict(self, ids_list: list[list[int]], batch_size: int = 16) -> dict[str, np.ndarray]:
-        order = sorted(range(len(ids_list)), key=lambda i: len(ids_list[i]))
         outs = {k: [None] * len(ids_list) for k in OUTPUTS}
-        for b in range(0, len(order), batch_size):
-            idx = order[b : b + batch_size]
+        for idx in by_length(ids_list, batch_size):
             res = self.session.run(OUTPUTS, self._feed([ids_list[i] for i in idx]))
             for name, value in zip(OUTPUTS, res):
                 for j, i in enumerate(idx):

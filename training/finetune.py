@@ -16,7 +16,7 @@ from tqdm import tqdm
 from transformers import get_linear_schedule_with_warmup
 
 from .data import Dataset
-from .metrics import classification, regression
+from .metrics import classification, regression, softmax
 from .model import TicketModel
 
 
@@ -66,6 +66,12 @@ def collate(batch_ids: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torc
         ids[i, : len(x)] = torch.tensor(x)
         mask[i, : len(x)] = 1
     return ids, mask
+
+
+def by_length(ids_list: list[list[int]], batch_size: int) -> list[list[int]]:
+    """Index batches of similar length, shortest first: inference pads little and scatters back by index."""
+    order = sorted(range(len(ids_list)), key=lambda i: len(ids_list[i]))
+    return [order[b : b + batch_size] for b in range(0, len(order), batch_size)]
 
 
 def length_bucketed_batches(lengths: list[int], batch_size: int, rng: random.Random) -> list[list[int]]:
@@ -223,18 +229,14 @@ class Finetuner:
     @torch.no_grad()
     def predict(self, ids_list: list[list[int]], batch_size: int = 32) -> dict[str, np.ndarray]:
         self.model.eval()
-        order = sorted(range(len(ids_list)), key=lambda i: len(ids_list[i]))
         queue, prio, pooled = [None] * len(ids_list), [None] * len(ids_list), [None] * len(ids_list)
-        for b in range(0, len(order), batch_size):
-            idx = order[b : b + batch_size]
+        for idx in by_length(ids_list, batch_size):
             ids, mask = collate([ids_list[i] for i in idx], self.pad_id)
             out = self.model(ids, mask)
             for j, i in enumerate(idx):
                 queue[i], prio[i], pooled[i] = out["queue"][j].numpy(), out["priority"][j].numpy(), out["pooled"][j].numpy()
-        prio_logits = np.stack(prio)
-        p = np.exp(prio_logits - prio_logits.max(1, keepdims=True))
-        p /= p.sum(1, keepdims=True)
-        return {"queue_logits": np.stack(queue), "urgency": p @ self.priority_scores.numpy(), "pooled": np.stack(pooled)}
+        urgency = softmax(np.stack(prio)) @ self.priority_scores.numpy()
+        return {"queue_logits": np.stack(queue), "urgency": urgency, "pooled": np.stack(pooled)}
 
     def evaluate_val(self) -> dict[str, float]:
         out = self.predict(self.val_ids)

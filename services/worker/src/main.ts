@@ -13,7 +13,7 @@ async function main(): Promise<void> {
   logger.info('worker ready', {
     model_version: handle.modelVersion,
     concurrency: config.WORKER_CONCURRENCY,
-    alert_destinations: alertDestinations.map((d) => `${d.id} (${d.type})`),
+    alert_destinations: alertDestinations.map((d) => `${d.id} (${d.type}, threshold ${d.threshold})`),
   });
 
   stopOnSignals(logger, config.SHUTDOWN_TIMEOUT_MS, async () => {

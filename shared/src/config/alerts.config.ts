@@ -16,7 +16,8 @@ export const alertsEnv = {
   WEBHOOK_SECRET: unsetIfEmpty(webhookSecret),
   /** JSON or YAML file with any number of destinations (see README, "Alerts"). */
   ALERTS_CONFIG: unsetIfEmpty(z.string().min(1)),
-  ALERT_THRESHOLD: probability().default(0.8),
+  /** Unset: the threshold the model's card picked on validation (`alert_threshold` in its config.json). */
+  ALERT_THRESHOLD: unsetIfEmpty(probability()),
   /** Base of the ticket link in alerts; no link without it. */
   PUBLIC_URL: unsetIfEmpty(webhookUrl),
   ALERT_TIMEOUT_MS: positiveInt(120_000).default(5_000),

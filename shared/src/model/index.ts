@@ -1,6 +1,6 @@
 export { ModelLoadError } from './errors';
 export { ticketText } from './text';
-export { loadTriageModel } from './triage-model';
+export { loadTriageModel, readModelConfig } from './triage-model';
 export type { LoadTriageModelOptions, ModelConfig, QueueProbability, TriageModel, TriagePrediction } from './triage-model';
 export { loadNgramModel, ngramModelFromJson } from './ngram-model';
 export type { NgramModel } from './ngram-model';

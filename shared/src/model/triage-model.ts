@@ -77,7 +77,8 @@ const TOKENIZER_CHARS_PER_TOKEN = 64;
 const MAX_BATCH = 16;
 const REQUIRED_OUTPUTS = ['queue_probs', 'urgency', 'embedding'] as const;
 
-function readConfig(dir: string): ModelConfig & z.infer<typeof configSchema> {
+/** Reads and validates a model directory's config.json; throws ModelLoadError naming what is wrong. */
+export function readModelConfig(dir: string): ModelConfig & z.infer<typeof configSchema> {
   const path = join(dir, 'config.json');
   if (!existsSync(path)) throw new ModelLoadError(`model config missing: ${path}`);
   let doc: unknown;
@@ -130,7 +131,7 @@ export async function loadTriageModel(dir: string, options: LoadTriageModelOptio
   if (!existsSync(root) || !statSync(root).isDirectory()) {
     throw new ModelLoadError(`model directory not found: ${root}`);
   }
-  const config = readConfig(root);
+  const config = readModelConfig(root);
   const labels = Object.freeze(config.labels.slice());
   const modelInputs = config.model_inputs ?? ['input_ids', 'attention_mask'];
   const feedTokenTypes = modelInputs.includes('token_type_ids');

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, workerConfigSchema } from '@triage/shared';
-import { loadAlertDestinations } from './alert-destinations';
+import { FALLBACK_ALERT_THRESHOLD, loadAlertDestinations } from './alert-destinations';
 
 const dir = mkdtempSync(join(tmpdir(), 'alerts-config-'));
 const file = (name: string, text: string) => {
@@ -10,7 +10,14 @@ const file = (name: string, text: string) => {
   writeFileSync(path, text);
   return path;
 };
-const load = (env: Record<string, string>) => loadAlertDestinations(workerConfigSchema.parse(env));
+const modelDir = (config: object) => {
+  const path = mkdtempSync(join(dir, 'model-'));
+  writeFileSync(join(path, 'config.json'), JSON.stringify(config));
+  return path;
+};
+// A model directory whose card picked 0.65, so the default threshold is visible in every test.
+const MODEL_DIR = modelDir({ model_version: 'sha256:test', labels: ['A', 'B'], max_length: 64, alert_threshold: 0.65 });
+const load = (env: Record<string, string>) => loadAlertDestinations(workerConfigSchema.parse({ MODEL_DIR, ...env }));
 
 describe('alert destinations', () => {
   it('come from the env shortcuts with the global threshold and per-type rate limits', () => {
@@ -49,7 +56,16 @@ describe('alert destinations', () => {
     const dests = load({ ALERTS_CONFIG: path, SLACK_WEBHOOK_URL: 'https://hooks.slack.com/services/T/B/x' });
     expect(dests.map((d) => d.id)).toEqual(['slack', 'billing-oncall', 'partner']);
     expect(dests[1]).toMatchObject({ threshold: 0.9, queues: ['Billing and Payments'], rateLimit: { max: 1, durationMs: 1100 } });
-    expect(dests[2]).toMatchObject({ threshold: 0.8, queues: null, rateLimit: { max: 2, durationMs: 1000 } });
+    expect(dests[2]).toMatchObject({ threshold: 0.65, queues: null, rateLimit: { max: 2, durationMs: 1000 } });
+  });
+
+  it("default to the model directory's alert_threshold, then to 0.8 when the model names none", () => {
+    const slack = { SLACK_WEBHOOK_URL: 'https://hooks.slack.com/services/T/B/x' };
+    expect(load(slack)[0]?.threshold).toBe(0.65);
+    expect(load({ ...slack, ALERT_THRESHOLD: '' })[0]?.threshold).toBe(0.65);
+    expect(load({ ...slack, ALERT_THRESHOLD: '0.9' })[0]?.threshold).toBe(0.9);
+    expect(load({ ...slack, MODEL_DIR: join(dir, 'no-such-model') })[0]?.threshold).toBe(FALLBACK_ALERT_THRESHOLD);
+    expect(load({ ...slack, MODEL_DIR: modelDir({ labels: ['A'] }) })[0]?.threshold).toBe(FALLBACK_ALERT_THRESHOLD);
   });
 
   it('reads JSON files too', () => {

@@ -7,6 +7,7 @@ import {
   type WorkerConfig,
   destinationIdSchema,
   destinationTypeSchema,
+  readModelConfig,
   webhookSecret,
   webhookUrl,
 } from '@triage/shared';
@@ -55,12 +56,29 @@ const fileDestinationSchema = z
 
 const alertsFileSchema = z.strictObject({ destinations: z.array(fileDestinationSchema) });
 
-function fromEnv(config: WorkerConfig): AlertDestination[] {
+/** Only when neither ALERT_THRESHOLD nor the model directory names a threshold. */
+export const FALLBACK_ALERT_THRESHOLD = 0.8;
+
+/**
+ * ALERT_THRESHOLD when set, else the model's own `alert_threshold`: urgency scales differ between models
+ * (the shipped one's p95 is ≈ 0.8), so a fixed number would silence one model and flood with another.
+ */
+export function defaultAlertThreshold(config: WorkerConfig): number {
+  if (config.ALERT_THRESHOLD !== undefined) return config.ALERT_THRESHOLD;
+  try {
+    return readModelConfig(config.MODEL_DIR).alert_threshold;
+  } catch {
+    // The triage worker reports an unreadable model directory itself, with the file at fault.
+    return FALLBACK_ALERT_THRESHOLD;
+  }
+}
+
+function fromEnv(config: WorkerConfig, threshold: number): AlertDestination[] {
   const base = (id: string, type: DestinationType, url: string): AlertDestination => ({
     id,
     type,
     url,
-    threshold: config.ALERT_THRESHOLD,
+    threshold,
     queues: null,
     rateLimit: DEFAULT_RATE_LIMITS[type],
   });
@@ -100,7 +118,8 @@ function fromFile(path: string, defaultThreshold: number): AlertDestination[] {
 
 /** Every alert destination, from env and ALERTS_CONFIG; called once at worker start-up. */
 export function loadAlertDestinations(config: WorkerConfig): AlertDestination[] {
-  const all = [...fromEnv(config), ...(config.ALERTS_CONFIG ? fromFile(config.ALERTS_CONFIG, config.ALERT_THRESHOLD) : [])];
+  const threshold = defaultAlertThreshold(config);
+  const all = [...fromEnv(config, threshold), ...(config.ALERTS_CONFIG ? fromFile(config.ALERTS_CONFIG, threshold) : [])];
   const seen = new Set<string>();
   for (const d of all) {
     if (seen.has(d.id)) throw new ConfigError(`Invalid configuration:\n  alert destination id "${d.id}" is used twice`);

@@ -89,6 +89,9 @@ def render(m: dict, cfg: dict) -> str:
     w("## Model\n")
     w(f"- Base encoder: {cfg['base_model']} (`{cfg['base_model_type']}`), fine-tuned end to end (multi-task: queue, "
       "priority → urgency, plus auxiliary `type` and `tags` heads used only in training).")
+    if cfg.get("encoder_layers", cfg.get("base_layers")) != cfg.get("base_layers"):
+        w(f"- Layers: the base's first {cfg['encoder_layers']} of {cfg['base_layers']} (layer dropping before fine-tuning, "
+          "for latency; Sajjad et al., 2023).")
     w(f"- Vocabulary: {cfg['vocab_size']} pieces after trimming (see below); max length {cfg['max_length']} tokens.")
     w(f"- Served prediction: encoder{blend_txt or ' alone (no blend: the n-gram model did not help on validation)'}.")
     w(f"- Calibration: temperature {m['temperature']:.3f} fitted on the validation split (inside the ONNX graph).")

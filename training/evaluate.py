@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from transformers import AutoTokenizer
+from transformers import AutoConfig, AutoTokenizer
 
 from .bases import resolve_base
 from .baselines import embedding_probe, tfidf_svm
@@ -286,6 +286,8 @@ def write_config(out_dir: Path, args, prep, ft: Finetuner, names: list[str], tem
         "blend": blend,
         "base_model": base_name(prep.source_base),
         "base_model_type": encoder_cfg.model_type,
+        "encoder_layers": encoder_cfg.num_hidden_layers,
+        "base_layers": AutoConfig.from_pretrained(prep.base, local_files_only=True).num_hidden_layers,
         "vocab_size": encoder_cfg.vocab_size,
         "training_data": {"file": Path(args.data).name, "sha256": ds.sha256, "rows": len(ds)},
         "drift_reference": {

@@ -46,6 +46,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--lr", type=float, default=FinetuneConfig.lr)
     p.add_argument("--patience", type=int, default=FinetuneConfig.patience)
     p.add_argument("--max-length", type=int, default=256)
+    p.add_argument("--layers", type=int, default=0, help="keep only the base encoder's first N layers (0 = all)")
     p.add_argument("--vocab-size", type=int, default=40000, help="pieces kept by vocabulary trimming (Unigram tokenizers)")
     p.add_argument("--seed", type=int, default=13)
     p.add_argument("--threads", type=int, default=max(1, torch.get_num_threads()))
@@ -89,7 +90,7 @@ def finetune(args: argparse.Namespace, prep: Prepared) -> tuple[Finetuner, list[
     train, val = ds.subset(split.train), ds.subset(split.val)
     tags = tag_vocabulary(train.tags, FinetuneConfig.max_tags)
     tokenizer = AutoTokenizer.from_pretrained(prep.base, local_files_only=True)
-    model = TicketModel(load_encoder(prep.base), len(ds.labels), len(prep.priority_levels), len(ds.type_labels), len(tags))
+    model = TicketModel(load_encoder(prep.base, args.layers), len(ds.labels), len(prep.priority_levels), len(ds.type_labels), len(tags))
     cfg = FinetuneConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, patience=args.patience, seed=args.seed)
     args.work_dir.mkdir(parents=True, exist_ok=True)
     ft = Finetuner(model, tokenizer, train, val, prep.priority_levels,

@@ -2,18 +2,20 @@
 import json
 
 import numpy as np
+import onnx
 import onnxruntime as ort
 import pytest
 
 from training.data import load_csv
+from training.model import load_encoder
 from training.pipeline import main
 
 from .conftest import DATA, TOPICS
 
 
-def run(base, out, work, data=DATA, rows=200):
+def run(base, out, work, data=DATA, rows=200, extra=()):
     main(["--data", str(data), "--base", str(base), "--out", str(out), "--work-dir", str(work), "--limit-rows",
-          str(rows), "--epochs", "1", "--batch-size", "16", "--max-length", "64", "--no-minilm", "--threads", "1"])
+          str(rows), "--epochs", "1", "--batch-size", "16", "--max-length", "64", "--no-minilm", "--threads", "1", *extra])
 
 
 def feed(session, n_tokens=12, batch=2):
@@ -71,3 +73,18 @@ def test_another_taxonomy_trains_with_the_same_command(tiny_bert, tmp_path):
     data = load_csv(TOPICS)
     assert set(config["labels"]) <= set(data.labels)
     assert len(config["labels"]) > 20  # the 52-queue taxonomy, not the default 10
+
+
+def test_layer_dropping_keeps_the_first_layers(tiny_bert, tmp_path):
+    out = tmp_path / "model"
+    run(tiny_bert, out, tmp_path / "work", extra=["--layers", "1"])
+    config = json.loads((out / "config.json").read_text())
+    assert (config["encoder_layers"], config["base_layers"]) == (1, 2)
+    graph = onnx.load(str(out / "onnx" / "model_quantized.onnx")).graph
+    layers = {n.name.split("/")[3] for n in graph.node if n.name.startswith("/encoder/encoder/layer.")}
+    assert layers == {"layer.0"}
+
+
+def test_layer_dropping_cannot_add_layers(tiny_bert):
+    with pytest.raises(ValueError, match="has only 2 layers"):
+        load_encoder(tiny_bert, 3)

@@ -15,7 +15,7 @@ from transformers import AutoConfig, AutoTokenizer
 from .bases import resolve_base
 from .baselines import embedding_probe, tfidf_svm
 from .data import URGENCY_MAPPING, Dataset
-from .export import OnnxPredictor, export_onnx, quantize
+from .export import FFN_OUTPUT, OnnxPredictor, export_onnx, quantize
 from .smoothing import smooth_encoder
 from .finetune import Finetuner, encode_texts
 from .import_base import base_name
@@ -136,6 +136,8 @@ def finalize(args, prep, ft: Finetuner, log) -> dict:
     agreement = float((enc_test["queue_probs"].argmax(1) == torch_test["queue_logits"].argmax(1)).mean())
     fp32_max_diff = float(np.abs(fp32_test["queue_probs"] - softmax(torch_test["queue_logits"], temperature)).max())
     log(f"int8 vs PyTorch top-1 agreement on test: {agreement:.4f}; fp32 ONNX max |Δp| {fp32_max_diff:.2e}")
+    mixed = mixed_precision(fp32, names, ft.pad_id, args.work_dir, test_ids, torch_test)
+    log(f"int8 with float FFN outputs: agreement {mixed['agreement']:.4f}, median {mixed['latency_ms']['median']:.1f} ms")
 
     ngram = train_ngram(train.texts, train.queues, ds.labels, train.urgency, seed=args.seed)
     ng = {name: (ngram.predict_proba(d.texts), ngram.predict_urgency(d.texts)) for name, d in (("val", val), ("test", test))}
@@ -154,6 +156,7 @@ def finalize(args, prep, ft: Finetuner, log) -> dict:
     rows = {
         "served": served_test["queue_probs"].argmax(1),
         "encoder_int8": enc_test["queue_probs"].argmax(1),
+        "encoder_fp32": torch_test["queue_logits"].argmax(1),
         "ngram": ng["test"][0].argmax(1),
         "tfidf_svm": tfidf_svm(train.texts, train.queues, test.texts, args.seed),
     }
@@ -175,7 +178,9 @@ def finalize(args, prep, ft: Finetuner, log) -> dict:
 
     metrics = {
         "data": {"path": str(args.data), "sha256": ds.sha256, "rows": len(ds), "labels": ds.labels,
-                 "split": {"train": len(train), "val": len(val), "test": len(test), "seed": args.seed},
+                 "split": {"train": len(train), "val": len(val), "test": len(test), "seed": args.seed,
+                           # which CSV rows the card's figures come from: demos and checks use exactly these
+                           "test_rows": [int(r) for r in prep.source_rows[split.test]]},
                  "priorities": prep.priority_levels},
         "training": {"base": str(prep.source_base), "trimmed_base": str(prep.base), "max_length": args.max_length,
                      "history": [asdict(h) for h in ft.state.history], "best_epoch": ft.state.best_epoch,
@@ -183,6 +188,7 @@ def finalize(args, prep, ft: Finetuner, log) -> dict:
         "temperature": temperature,
         "blend": blend,
         "agreement_int8_vs_pytorch": agreement,
+        "mixed_precision_ffn_output_float": mixed,
         "fp32_onnx_max_abs_diff": fp32_max_diff,
         "smoothing": smoothing,
         "comparison": comparison,
@@ -254,6 +260,18 @@ def choose_smoothing(ft: Finetuner, temperature: float, scores: list[float], tor
     shutil.copy2(work_dir / f"model-smooth-{tag}.int8.onnx", int8)
     return {"alpha": None if tag == "none" else float(tag), "validation_agreement": by_alpha,
             "fp32": work_dir / f"model-smooth-{tag}.fp32.onnx", "names": names}
+
+
+def mixed_precision(fp32: Path, names: list[str], pad_id: int, work_dir: Path, test_ids: list[list[int]],
+                    torch_test: dict[str, np.ndarray]) -> dict:
+    """The alternative the card weighs against the shipped file: the same graph with the feed-forward output
+    projections left in float, measured for agreement, latency and size."""
+    path = work_dir / "model-ffn-output-float.onnx"
+    quantize(fp32, path, keep_float=FFN_OUTPUT)
+    predictor = OnnxPredictor(path, names, pad_id, threads=1)
+    pred = predictor.predict(test_ids)["queue_probs"].argmax(1)
+    return {"agreement": float((pred == torch_test["queue_logits"].argmax(1)).mean()),
+            "latency_ms": predictor.latency_ms(test_ids[:200]), "size_bytes": path.stat().st_size}
 
 
 def _emergencies(ft: Finetuner, predictor: OnnxPredictor, ngram: NgramModel, blend, max_length: int) -> list[dict]:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
 from pathlib import Path
 from typing import Sequence
@@ -35,16 +36,23 @@ def export_onnx(serving: ServingModel, path: Path, pad_id: int) -> list[str]:
 QUANTIZED_OPS = ("MatMul", "Gemm", "Gather")
 
 
-def quantize(fp32: Path, int8: Path) -> None:
+# The feed-forward output projections (BERT `output.dense`, DistilBERT `ffn.lin2`): their input is the GELU
+# output, the activation that per-tensor int8 resolves worst.
+FFN_OUTPUT = re.compile(r"layer\.\d+/(output/dense|ffn/lin2)/")
+
+
+def quantize(fp32: Path, int8: Path, keep_float: re.Pattern[str] | None = None) -> None:
     """Dynamic int8 for the encoder's weights; the small heads (calibrated probabilities, the
-    priority → urgency expectation) stay in float so quantization cannot move them."""
+    priority → urgency expectation) stay in float so quantization cannot move them, as do encoder
+    nodes matching `keep_float`."""
     int8.parent.mkdir(parents=True, exist_ok=True)
     graph = onnx.load(str(fp32), load_external_data=False).graph
-    heads = [n.name for n in graph.node if n.op_type in QUANTIZED_OPS and "/encoder/" not in n.name]
+    excluded = [n.name for n in graph.node if n.op_type in QUANTIZED_OPS
+                and ("/encoder/" not in n.name or (keep_float is not None and keep_float.search(n.name)))]
     logging.getLogger().setLevel(logging.WARNING)  # the quantizer logs every tensor at INFO
     try:
         quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8, per_channel=True,
-                         op_types_to_quantize=list(QUANTIZED_OPS), nodes_to_exclude=heads)
+                         op_types_to_quantize=list(QUANTIZED_OPS), nodes_to_exclude=excluded)
     finally:
         logging.getLogger().setLevel(logging.INFO)
 
@@ -76,8 +84,10 @@ class OnnxPredictor:
                     outs[name][i] = value[j]
         return {k: np.stack(v) for k, v in outs.items()}
 
-    def latency_ms(self, ids_list: list[list[int]]) -> dict[str, float]:
-        """Per-ticket latency, one ticket per run() as the worker does it."""
+    def latency_ms(self, ids_list: list[list[int]], warmup: int = 20) -> dict[str, float]:
+        """Per-ticket latency, one ticket per run() as the worker does it, after `warmup` untimed runs."""
+        for ids in ids_list[:warmup]:
+            self.session.run(OUTPUTS, self._feed([ids]))
         times = []
         for ids in ids_list:
             feed = self._feed([ids])

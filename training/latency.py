@@ -26,7 +26,6 @@ def main(argv: list[str] | None = None) -> None:
     texts = [ds.texts[i] for i in stratified_split(ds).test[: args.n]]
     ids = [e.ids for e in tok.encode_batch(texts)]
     predictor = OnnxPredictor(args.model / config["onnx_file"], config["model_inputs"], config["pad_token_id"], args.threads)
-    predictor.latency_ms(ids[:20])  # warm-up
     print(json.dumps(predictor.latency_ms(ids)))
 
 

@@ -32,6 +32,7 @@ class Prepared:
     base: Path  # the (possibly trimmed) encoder the run fine-tunes
     source_base: Path
     priority_levels: list[str]
+    source_rows: np.ndarray  # the CSV data row (0-based) behind each of ds's rows
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -58,9 +59,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def prepare(args: argparse.Namespace) -> Prepared:
     ds = load_csv(args.data)
+    rows = np.arange(len(ds))
     if args.limit_rows:
         rng = np.random.default_rng(args.seed)
-        ds = _relabel(ds.subset(np.sort(rng.choice(len(ds), size=min(args.limit_rows, len(ds)), replace=False))))
+        rows = np.sort(rng.choice(len(ds), size=min(args.limit_rows, len(ds)), replace=False))
+        ds = _relabel(ds.subset(rows))
     split = stratified_split(ds, seed=args.seed)
     log.info("data %s: %d rows, %d queues, split train %d / val %d / test %d", args.data, len(ds), len(ds.labels),
              len(split.train), len(split.val), len(split.test))
@@ -73,7 +76,7 @@ def prepare(args: argparse.Namespace) -> Prepared:
             trim_base(base, [ds.texts[i] for i in split.train], trimmed, args.vocab_size)
         base = trimmed
     levels = sorted({p for p in ds.priorities}, key=lambda p: URGENCY_MAPPING[p])
-    return Prepared(ds, split, base, args.base, levels)
+    return Prepared(ds, split, base, args.base, levels, rows)
 
 
 def _relabel(ds: Dataset) -> Dataset:

@@ -41,6 +41,11 @@ def test_tiny_encoder_trains_exports_and_matches(request, tmp_path, base_fixture
     assert 0.0 < config["alert_threshold"] < 1.0 and config["temperature"] > 0
     assert metrics["fp32_onnx_max_abs_diff"] < 1e-4  # export matches PyTorch
     assert metrics["agreement_int8_vs_pytorch"] >= 0.8
+    mixed = metrics["mixed_precision_ffn_output_float"]  # the card's measured float-FFN alternative
+    assert mixed["agreement"] >= 0.8 and mixed["size_bytes"] > metrics["size_bytes"]["model_quantized.onnx"]
+    assert "encoder_fp32" in metrics["comparison"]
+    test_rows = metrics["data"]["split"]["test_rows"]  # CSV rows behind the card, for demos and checks
+    assert len(test_rows) == metrics["data"]["split"]["test"] and len(set(test_rows)) == len(test_rows)
     assert (out / "MODEL_CARD.md").read_text().count("CC BY-NC 4.0") == 1
     assert (out / "tokenizer.json").is_file() and (out / "ngram.json").is_file()
 

@@ -111,8 +111,12 @@ def trimming_cost(ft: Finetuner, source_base: Path, trimmed_base: Path, test: Da
         untrimmed_pred[changed] = out["queue_logits"].argmax(1)
     acc_trim = float((trimmed_pred == test.queues).mean())
     acc_full = float((untrimmed_pred == test.queues).mean())
+    right_trimmed, right_full = trimmed_pred == test.queues, untrimmed_pred == test.queues
     return {"source_vocab": int(json.loads(trim_file.read_text())["source_vocab_size"]), "kept": len(kept),
             "test_tickets_resegmented": len(changed), "test_tickets": len(test),
+            # the paired view: a cost of a few tickets either way is noise on a split this size
+            "only_untrimmed_right": int((right_full & ~right_trimmed).sum()),
+            "only_trimmed_right": int((right_trimmed & ~right_full).sum()),
             "accuracy_trimmed": acc_trim, "accuracy_untrimmed": acc_full, "cost_points": 100 * (acc_full - acc_trim)}
 
 
@@ -147,6 +151,10 @@ def finalize(args, prep, ft: Finetuner, log) -> dict:
     log(f"blend {blend}")
     served_val = serve(enc_val, *ng["val"], blend)
     served_test = serve(enc_test, *ng["test"], blend)
+    # What users get: the served blend computed from the int8 encoder vs from the PyTorch encoder.
+    torch_served = serve({"queue_probs": softmax(torch_test["queue_logits"], temperature), "urgency": enc_test["urgency"]},
+                         *ng["test"], blend)
+    served_agreement = float((served_test["queue_probs"].argmax(1) == torch_served["queue_probs"].argmax(1)).mean())
 
     is_high_val = val.urgency >= URGENCY_MAPPING["high"]
     is_high_test = test.urgency >= URGENCY_MAPPING["high"]
@@ -188,6 +196,7 @@ def finalize(args, prep, ft: Finetuner, log) -> dict:
         "temperature": temperature,
         "blend": blend,
         "agreement_int8_vs_pytorch": agreement,
+        "served_agreement_int8_vs_pytorch": served_agreement,
         "mixed_precision_ffn_output_float": mixed,
         "fp32_onnx_max_abs_diff": fp32_max_diff,
         "smoothing": smoothing,

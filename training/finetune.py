@@ -22,7 +22,7 @@ from .model import TicketModel
 
 @dataclass
 class FinetuneConfig:
-    epochs: int = 4
+    epochs: int = 6
     batch_size: int = 16
     lr: float = 6e-5
     head_lr: float = 1e-3

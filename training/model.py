@@ -18,14 +18,12 @@ def encoder_input_names(model_type: str) -> list[str]:
     return names
 
 
-def load_encoder(base: str | Path, layers: int = 0) -> nn.Module:
-    """`layers` > 0 keeps only the encoder's first layers (layer dropping, Sajjad et al. 2023): the top
+def load_encoder(base: str | Path, max_layers: int = 0) -> nn.Module:
+    """`max_layers` > 0 keeps at most the encoder's first layers (layer dropping, Sajjad et al. 2023): the top
     layers of a pretrained encoder matter least after fine-tuning, and each one costs latency."""
     config = AutoConfig.from_pretrained(base, local_files_only=True)
-    if layers:
-        if layers > config.num_hidden_layers:
-            raise ValueError(f"--layers {layers}: {base} has only {config.num_hidden_layers} layers")
-        config.num_hidden_layers = layers
+    if max_layers:
+        config.num_hidden_layers = min(config.num_hidden_layers, max_layers)
     # Eager attention exports to a plain ONNX graph that onnxruntime quantizes well.
     kwargs: dict[str, object] = {"local_files_only": True, "attn_implementation": "eager", "config": config}
     if config.model_type == "bert":

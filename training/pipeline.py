@@ -47,7 +47,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--lr", type=float, default=FinetuneConfig.lr)
     p.add_argument("--patience", type=int, default=FinetuneConfig.patience)
     p.add_argument("--max-length", type=int, default=256)
-    p.add_argument("--layers", type=int, default=0, help="keep only the base encoder's first N layers (0 = all)")
+    # 8 of multilingual-e5-small's 12 layers: as accurate on validation as all 12, a third faster.
+    p.add_argument("--layers", type=int, default=8, help="keep at most the base encoder's first N layers (0 = all)")
     p.add_argument("--vocab-size", type=int, default=40000, help="pieces kept by vocabulary trimming (Unigram tokenizers)")
     p.add_argument("--seed", type=int, default=13)
     p.add_argument("--threads", type=int, default=max(1, torch.get_num_threads()))

@@ -244,7 +244,7 @@ describe('alert delivery', () => {
     const prefix = uniquePrefix('alert-threshold');
     const config = join(mkdtempSync(join(tmpdir(), 'alerts-')), 'alerts.yaml');
     writeFileSync(config, `destinations:\n  - { id: billing, type: slack, url: "${billing.url}", threshold: 0.5, queues: [Billing and Payments] }\n`);
-    const runtime = await alerts(prefix, { SLACK_WEBHOOK_URL: slack.url, ALERTS_CONFIG: config });
+    const runtime = await alerts(prefix, { SLACK_WEBHOOK_URL: slack.url, ALERTS_CONFIG: config, ALERT_THRESHOLD: '0.8' });
 
     const calm = processedTicket({ urgency_score: 0.8 }); // not above 0.8
     const billingOnly = processedTicket({ urgency_score: 0.6, category: 'Billing and Payments' });

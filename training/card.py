@@ -54,7 +54,7 @@ def targets(m: dict, cfg: dict) -> list[list[str]]:
         ["urgency spreads over [0, 1]", f"p5 {u['percentiles']['5']:.2f} … p95 {u['percentiles']['95']:.2f}",
          _met(u["percentiles"]["5"] <= 0.2 and u["percentiles"]["95"] >= 0.8)],
         ["obvious emergencies above the alert threshold", f"{sum(emergencies)} of {len(emergencies)}", _met(all(emergencies))],
-        ["encoder ECE ≤ 0.05 after temperature scaling", f"{m['encoder_calibration']['ece_after']:.3f} (served {served['ece']:.3f})",
+        ["encoder ECE ≤ 0.05 after temperature scaling", f"{m['encoder_calibration']['ece_after']:.4f} (served {served['ece']:.4f})",
          _met(m["encoder_calibration"]["ece_after"] <= 0.05)],
         ["int8 ≤ 15 ms median per ticket, 1 thread", f"{lat:.1f} ms", _met(lat <= 15)],
         ["int8 agrees with PyTorch ≥ 98 % (top-1, test)", _pct(m["agreement_int8_vs_pytorch"]) + (

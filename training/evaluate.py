@@ -109,9 +109,8 @@ def trimming_cost(ft: Finetuner, source_base: Path, trimmed_base: Path, test: Da
         finally:
             ft.model = saved
         untrimmed_pred[changed] = out["queue_logits"].argmax(1)
-    acc_trim = float((trimmed_pred == test.queues).mean())
-    acc_full = float((untrimmed_pred == test.queues).mean())
     right_trimmed, right_full = trimmed_pred == test.queues, untrimmed_pred == test.queues
+    acc_trim, acc_full = float(right_trimmed.mean()), float(right_full.mean())
     return {"source_vocab": int(json.loads(trim_file.read_text())["source_vocab_size"]), "kept": len(kept),
             "test_tickets_resegmented": len(changed), "test_tickets": len(test),
             # the paired view: a cost of a few tickets either way is noise on a split this size

@@ -57,8 +57,7 @@ def targets(m: dict, cfg: dict) -> list[list[str]]:
         ["encoder ECE ≤ 0.05 after temperature scaling", f"{m['encoder_calibration']['ece_after']:.4f} (served {served['ece']:.4f})",
          _met(m["encoder_calibration"]["ece_after"] <= 0.05)],
         ["int8 ≤ 15 ms median per ticket, 1 thread", f"{lat:.1f} ms", _met(lat <= 15)],
-        ["int8 agrees with PyTorch ≥ 98 % (top-1, test)", _pct(m["agreement_int8_vs_pytorch"]) + (
-            f" (served blend {_pct(m['served_agreement_int8_vs_pytorch'])})" if "served_agreement_int8_vs_pytorch" in m else ""),
+        ["int8 agrees with PyTorch ≥ 98 % (top-1, test)", f"{_pct(m['agreement_int8_vs_pytorch'])} (served blend {_pct(m['served_agreement_int8_vs_pytorch'])})",
          _met(m["agreement_int8_vs_pytorch"] >= 0.98)],
         ["model directory < 60 MB", f"{size:.1f} MB", _met(size < 60)],
     ]
@@ -91,7 +90,7 @@ def render(m: dict, cfg: dict) -> str:
     w("## Model\n")
     w(f"- Base encoder: {cfg['base_model']} (`{cfg['base_model_type']}`), fine-tuned end to end (multi-task: queue, "
       "priority → urgency, plus auxiliary `type` and `tags` heads used only in training).")
-    if cfg.get("encoder_layers", cfg.get("base_layers")) != cfg.get("base_layers"):
+    if cfg["encoder_layers"] != cfg["base_layers"]:
         w(f"- Layers: the base's first {cfg['encoder_layers']} of {cfg['base_layers']} (layer dropping before fine-tuning, "
           "for latency; Sajjad et al., 2023).")
     w(f"- Vocabulary: {cfg['vocab_size']} pieces after trimming (see below); max length {cfg['max_length']} tokens.")
@@ -180,10 +179,9 @@ def render(m: dict, cfg: dict) -> str:
           "differently after trimming. Against the same fine-tuned encoder with the full vocabulary (rows the training "
           "text never used keep their pretrained values, exactly what full-vocabulary fine-tuning without weight decay "
           f"on embeddings yields): test accuracy {_f(t['accuracy_untrimmed'], 4)} untrimmed vs {_f(t['accuracy_trimmed'], 4)} "
-          f"trimmed — a cost of **{t['cost_points']:.2f} points**" +
-          (f" (paired: only the untrimmed vocabulary is right on {t['only_untrimmed_right']} tickets, only the trimmed "
-           f"one on {t['only_trimmed_right']}; every other ticket gets the same verdict)" if "only_trimmed_right" in t else "") +
-          ".\n")
+          f"trimmed — a cost of **{t['cost_points']:.2f} points** (paired: only the untrimmed vocabulary is right on "
+          f"{t['only_untrimmed_right']} tickets, only the trimmed one on {t['only_trimmed_right']}; every other ticket "
+          "gets the same verdict).\n")
     else:
         w("Not applied (the base tokenizer is not a large Unigram vocabulary).\n")
 
@@ -194,18 +192,16 @@ def render(m: dict, cfg: dict) -> str:
         w(f"- Activation smoothing before quantization (SmoothQuant, α chosen on validation by int8/PyTorch agreement): "
           f"α = {sm['alpha']}; validation agreement by α: " +
           ", ".join(f"{k} {_pct(v)}" for k, v in sm["validation_agreement"].items()) + ".")
-    served_agree = m.get("served_agreement_int8_vs_pytorch")
-    w(f"- int8 (dynamic quantization, onnxruntime) vs PyTorch top-1 agreement on test: **{_pct(m['agreement_int8_vs_pytorch'])}**"
-      + ("" if served_agree is None else f" (the served blend's queue: {_pct(served_agree)})") + "; "
+    w(f"- int8 (dynamic quantization, onnxruntime) vs PyTorch top-1 agreement on test: **{_pct(m['agreement_int8_vs_pytorch'])}** "
+      f"(the served blend's queue: {_pct(m['served_agreement_int8_vs_pytorch'])}); "
       f"fp32 ONNX vs PyTorch max |Δp| {m['fp32_onnx_max_abs_diff']:.1e}.")
     w(f"- int8 latency per ticket, onnxruntime (Python), 1 intra-op thread, each ticket at its own length: median "
       f"**{lat['median']:.1f} ms**, p95 {lat['p95']:.1f} ms (n = {lat['n']}; machine: 2 shared CPU cores).")
-    mixed = m.get("mixed_precision_ffn_output_float")
-    if mixed:
-        w(f"- Measured alternative: the same graph with the feed-forward output projections kept in float (their input, "
-          f"the GELU output, is the activation per-tensor int8 resolves worst): agreement {_pct(mixed['agreement'])}, "
-          f"median {mixed['latency_ms']['median']:.1f} ms, {mixed['size_bytes'] / 1e6:.1f} MB. On this runtime the agreement "
-          "target and the latency target pull against each other; the shipped file is the fully int8 one.")
+    mixed = m["mixed_precision_ffn_output_float"]
+    w(f"- Measured alternative: the same graph with the feed-forward output projections kept in float (their input, "
+      f"the GELU output, is the activation per-tensor int8 resolves worst): agreement {_pct(mixed['agreement'])}, "
+      f"median {mixed['latency_ms']['median']:.1f} ms, {mixed['size_bytes'] / 1e6:.1f} MB. On this runtime the agreement "
+      "target and the latency target pull against each other; the shipped file is the fully int8 one.")
     w("- Files: " + ", ".join(f"`{k}` {v / 1e6:.1f} MB" for k, v in m["size_bytes"].items()) + ".\n")
 
     w("## Targets\n")

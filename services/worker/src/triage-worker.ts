@@ -2,6 +2,7 @@ import { Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import {
   type BreakerSnapshot,
+  type FallbackModel,
   type Logger,
   QueueName,
   TicketStore,
@@ -9,6 +10,7 @@ import {
   type WorkerConfig,
   WorkerRegistry,
   loadFallbackModel,
+  readModelConfig,
   redisKeys,
 } from '@triage/shared';
 import { resolveActionThresholds } from './action-policy';
@@ -23,6 +25,8 @@ export interface TriageWorkerHooks {
 }
 
 export interface TriageWorkerDeps {
+  /** The bundle's n-gram model (and its parsed config.json); loaded from MODEL_DIR when absent. */
+  fallback?: FallbackModel;
   /** The encoder; by default the bundle's ONNX model on an inference thread. */
   loadEncoder?: () => Promise<TriageModel>;
 }
@@ -43,11 +47,19 @@ export async function startTriageWorker(
   deps: TriageWorkerDeps = {},
 ): Promise<TriageWorkerHandle> {
   // Without the fallback there is nothing to serve when the encoder fails, so it is required.
-  const fallback = loadFallbackModel(config.MODEL_DIR);
+  const fallback = deps.fallback ?? loadFallbackModel(config.MODEL_DIR);
   const breaker = new CircuitBreaker({ failureThreshold: config.BREAKER_FAILURE_THRESHOLD, cooldownMs: config.BREAKER_COOLDOWN_MS });
   const loadEncoder =
     deps.loadEncoder ??
-    (() => startThreadedEncoder({ modelDir: config.MODEL_DIR, intraOpThreads: config.INTRA_OP_THREADS, maxBatch: config.INFERENCE_MAX_BATCH }));
+    (async () =>
+      startThreadedEncoder({
+        modelDir: config.MODEL_DIR,
+        // an unusable config.json was only skipped by the fallback: reading it again names the fault
+        config: fallback.config ?? readModelConfig(config.MODEL_DIR),
+        intraOpThreads: config.INTRA_OP_THREADS,
+        maxBatch: config.INFERENCE_MAX_BATCH,
+        ngram: fallback.ngram,
+      }));
   const model = await ServedModel.start({ loadEncoder, fallback, breaker, latencyBudgetMs: config.ENCODER_LATENCY_BUDGET_MS });
   const thresholds = resolveActionThresholds(config, fallback.actionThresholds);
   logger.info('model loaded', { model_version: model.modelVersion, model_dir: config.MODEL_DIR, thresholds, breaker: breaker.snapshot() });

@@ -5,9 +5,9 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { z } from 'zod';
-import { loadNgramModel } from './ngram-model';
-import type { ModelConfig, QueueProbability, TriagePrediction } from './triage-model';
+import { type ModelConfig, readModelConfig } from './model-config';
+import { type NgramModel, loadNgramModel } from './ngram-model';
+import { type TriagePrediction, rankQueues } from './prediction';
 
 /** A prediction without the encoder's embedding (the n-gram model has none). */
 export type FallbackPrediction = Omit<TriagePrediction, 'embedding'>;
@@ -17,45 +17,44 @@ export interface FallbackModel {
   readonly modelVersion: string;
   readonly labels: readonly string[];
   readonly actionThresholds: ModelConfig['action_thresholds'];
+  /** The bundle's config.json, parsed once here for every reader in the process; null when missing or invalid. */
+  readonly config: ModelConfig | null;
+  /** The loaded n-gram model itself: a worker blends encoder answers with this same instance. */
+  readonly ngram: NgramModel;
   predict(text: string): FallbackPrediction;
 }
 
-const bundleConfigSchema = z.looseObject({
-  model_version: z.string().min(1),
-  action_thresholds: z.object({ auto_route: z.number(), human_review: z.number() }).optional(),
-});
-
 /**
  * config.json is optional here: the fallback must keep serving when the bundle is half broken, so
- * without it the version is derived from ngram.json's own bytes.
+ * without a valid one the version is derived from ngram.json's own bytes.
  */
-function readBundleConfig(dir: string, ngramPath: string): z.infer<typeof bundleConfigSchema> {
+function tryReadModelConfig(dir: string): ModelConfig | null {
   try {
-    return bundleConfigSchema.parse(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')));
+    return readModelConfig(dir);
   } catch {
-    const digest = createHash('sha256').update(readFileSync(ngramPath)).digest('hex').slice(0, 16);
-    return { model_version: `ngram-sha256:${digest}` };
+    return null;
   }
 }
+
+const ngramVersion = (ngramPath: string) => `ngram-sha256:${createHash('sha256').update(readFileSync(ngramPath)).digest('hex').slice(0, 16)}`;
 
 /** Loads `<dir>/ngram.json`. Throws ModelLoadError when it is missing or corrupt. */
 export function loadFallbackModel(dir: string): FallbackModel {
   const root = resolve(dir);
   const ngramPath = join(root, 'ngram.json');
   const ngram = loadNgramModel(ngramPath);
-  const config = readBundleConfig(root, ngramPath);
+  const config = tryReadModelConfig(root);
+  const modelVersion = config?.model_version ?? ngramVersion(ngramPath);
   const labels = ngram.labels;
   return {
-    modelVersion: config.model_version,
+    modelVersion,
     labels,
-    actionThresholds: config.action_thresholds,
+    actionThresholds: config?.action_thresholds,
+    config,
+    ngram,
     predict(text: string): FallbackPrediction {
       const { proba, urgency } = ngram.predict(text);
-      const ranked: QueueProbability[] = proba
-        .map((probability, k) => ({ category: labels[k] as string, probability }))
-        .sort((a, b) => b.probability - a.probability);
-      const best = ranked[0] as QueueProbability;
-      return { category: best.category, confidence: best.probability, top3: ranked.slice(0, 3), urgency, modelVersion: config.model_version };
+      return { ...rankQueues(proba, labels), urgency, modelVersion };
     },
   };
 }

@@ -1,7 +1,10 @@
+// Pure TypeScript only: the gateway imports this. The ONNX encoder lives in the worker (services/worker/src/inference).
 export { ModelLoadError } from './errors';
-export { ticketText } from './text';
-export { loadTriageModel, readModelConfig } from './triage-model';
-export type { LoadTriageModelOptions, ModelConfig, QueueProbability, TriageModel, TriagePrediction } from './triage-model';
+export { ticketText, toWellFormed } from './text';
+export { blendConfigSchema, modelConfigSchema, readModelConfig } from './model-config';
+export type { BlendConfig, ModelConfig } from './model-config';
+export { rankQueues } from './prediction';
+export type { QueueProbability, TriageModel, TriagePrediction } from './prediction';
 export { loadNgramModel, ngramModelFromJson } from './ngram-model';
 export type { NgramModel } from './ngram-model';
 export { loadFallbackModel } from './fallback-model';

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import {
   ConfigError,
   type DestinationType,
+  type ModelConfig,
   type WorkerConfig,
   destinationIdSchema,
   destinationTypeSchema,
@@ -63,8 +64,9 @@ export const FALLBACK_ALERT_THRESHOLD = 0.8;
  * ALERT_THRESHOLD when set, else the model's own `alert_threshold`: urgency scales differ between models
  * (the shipped one's p95 is ≈ 0.8), so a fixed number would silence one model and flood with another.
  */
-export function defaultAlertThreshold(config: WorkerConfig): number {
+export function defaultAlertThreshold(config: WorkerConfig, modelConfig?: ModelConfig | null): number {
   if (config.ALERT_THRESHOLD !== undefined) return config.ALERT_THRESHOLD;
+  if (modelConfig !== undefined) return modelConfig?.alert_threshold ?? FALLBACK_ALERT_THRESHOLD;
   try {
     return readModelConfig(config.MODEL_DIR).alert_threshold;
   } catch {
@@ -117,8 +119,9 @@ function fromFile(path: string, defaultThreshold: number): AlertDestination[] {
 }
 
 /** Every alert destination, from env and ALERTS_CONFIG; called once at worker start-up. */
-export function loadAlertDestinations(config: WorkerConfig): AlertDestination[] {
-  const threshold = defaultAlertThreshold(config);
+/** `modelConfig`: the bundle's config.json when the caller has parsed it already (null: unusable). */
+export function loadAlertDestinations(config: WorkerConfig, modelConfig?: ModelConfig | null): AlertDestination[] {
+  const threshold = defaultAlertThreshold(config, modelConfig);
   const all = [...fromEnv(config, threshold), ...(config.ALERTS_CONFIG ? fromFile(config.ALERTS_CONFIG, threshold) : [])];
   const seen = new Set<string>();
   for (const d of all) {

@@ -1,22 +1,39 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { ModelConfig, TriageModel, TriagePrediction } from '@triage/shared';
+import type { ModelConfig, NgramModel, TriageModel } from '@triage/shared';
+import { createBlender } from './blend';
 import type { FromThread, InferenceThreadInit, ToThread } from './inference.protocol';
+import type { EncoderOutput } from './onnx-encoder';
+import { estimateTokens, pickBatch } from './pick-batch';
+
+/** What the inference client reports (worker metrics). */
+export interface InferenceObserver {
+  /** One onnxruntime run of `size` texts took `seconds` (thread round trip included). */
+  batch(size: number, seconds: number): void;
+  /** A text whose caller gave up (latency budget) was dropped before it reached the model. */
+  dropped(): void;
+}
 
 export interface InferenceOptions {
   modelDir: string;
+  /** The bundle's parsed config.json. */
+  config: ModelConfig;
   intraOpThreads: number;
-  /** Texts that queue up while a batch runs are sent together, up to this many. */
+  /** The most texts of similar length that one onnxruntime run takes (1 = no batching). */
   maxBatch: number;
+  /** A batch's padding may add at most this fraction of its real tokens. */
+  maxPadding?: number;
+  observer?: InferenceObserver;
   threadScript?: string;
 }
 
 interface PendingText {
   text: string;
-  /** Set after a batch failed, so a poison text cannot fail its neighbours twice. */
+  tokens: number;
   alone: boolean;
-  resolve: (p: TriagePrediction) => void;
+  signal: AbortSignal | undefined;
+  resolve: (out: EncoderOutput) => void;
   reject: (e: Error) => void;
 }
 
@@ -27,40 +44,60 @@ export function defaultThreadScript(): string {
 }
 
 const RESPAWN_DELAY_MS = 1_000;
+const DEFAULT_MAX_PADDING = 0.25;
 
 export class ModelUnavailableError extends Error {
   override readonly name = 'ModelUnavailableError';
 }
 
-/** Main-thread handle on the inference thread: one batch in flight, the rest queued. */
+const abortReason = (signal: AbortSignal): Error =>
+  signal.reason instanceof Error ? signal.reason : new Error(`inference abandoned: ${String(signal.reason)}`);
+
+/**
+ * Main-thread handle on the inference thread: one batch in flight, the rest queued. Texts whose
+ * caller has given up (aborted signal) leave the queue at once, so the model never computes an
+ * answer nobody waits for.
+ */
 export class InferenceClient {
   private readonly queue: PendingText[] = [];
-  private inFlight: { id: number; items: PendingText[] } | undefined;
+  private inFlight: { id: number; items: PendingText[]; started: number } | undefined;
   private nextId = 1;
   private disposed = false;
   /** Undefined while a crashed thread is being replaced. */
   private thread: Worker | undefined;
 
+  readonly modelConfig: ModelConfig;
+
   private constructor(
     private readonly options: InferenceOptions,
     thread: Worker,
-    readonly modelVersion: string,
-    readonly modelConfig: ModelConfig,
   ) {
+    this.modelConfig = options.config;
     this.thread = thread;
     this.attach(thread);
   }
 
   /** Spawns the thread and waits for the model to load; rejects with the loader's message. */
   static async start(options: InferenceOptions): Promise<InferenceClient> {
-    const { thread, ready } = await spawnThread(options);
-    return new InferenceClient(options, thread, ready.modelVersion, ready.config);
+    return new InferenceClient(options, await spawnThread(options));
   }
 
-  predict(text: string): Promise<TriagePrediction> {
+  predict(text: string, signal?: AbortSignal): Promise<EncoderOutput> {
     if (this.disposed) return Promise.reject(new ModelUnavailableError('inference client is disposed'));
+    if (signal?.aborted) return Promise.reject(abortReason(signal));
     return new Promise((resolve, reject) => {
-      this.queue.push({ text, alone: false, resolve, reject });
+      const onAbort = () => this.drop(item);
+      const settle = () => signal?.removeEventListener('abort', onAbort);
+      const item: PendingText = {
+        text,
+        tokens: estimateTokens(text, this.modelConfig.max_length),
+        alone: false,
+        signal,
+        resolve: (out) => (settle(), resolve(out)),
+        reject: (err) => (settle(), reject(err)),
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.queue.push(item);
       this.pump();
     });
   }
@@ -88,22 +125,32 @@ export class InferenceClient {
     thread.off('message', this.handleMessage).off('error', this.handleError).off('exit', this.handleExit);
   }
 
+  /** An abandoned text still queued is rejected and never sent; one already running finishes unseen. */
+  private drop(item: PendingText): void {
+    const at = this.queue.indexOf(item);
+    if (at < 0) return;
+    this.queue.splice(at, 1);
+    this.options.observer?.dropped();
+    item.reject(abortReason(item.signal as AbortSignal));
+  }
+
   private pump(): void {
     if (!this.thread || this.inFlight || this.queue.length === 0) return;
-    const firstAlone = this.queue.findIndex((p) => p.alone);
-    const batchable = firstAlone === -1 ? this.queue.length : firstAlone;
-    const items = this.queue.splice(0, firstAlone === 0 ? 1 : Math.min(this.options.maxBatch, batchable));
+    const picked = pickBatch(this.queue, this.options.maxBatch, this.options.maxPadding ?? DEFAULT_MAX_PADDING);
+    const items = picked.map((i) => this.queue[i] as PendingText);
+    for (const i of [...picked].sort((a, b) => b - a)) this.queue.splice(i, 1);
     const id = this.nextId++;
-    this.inFlight = { id, items };
+    this.inFlight = { id, items, started: performance.now() };
     this.post({ type: 'predict', id, texts: items.map((p) => p.text) });
   }
 
   private onMessage(message: FromThread): void {
     if ((message.type !== 'result' && message.type !== 'error') || message.id !== this.inFlight?.id) return;
-    const { items } = this.inFlight;
+    const { items, started } = this.inFlight;
     this.inFlight = undefined;
     if (message.type === 'result') {
-      items.forEach((item, i) => item.resolve(message.predictions[i]!));
+      this.options.observer?.batch(items.length, (performance.now() - started) / 1000);
+      items.forEach((item, i) => item.resolve(message.outputs[i] as EncoderOutput));
     } else if (items.length === 1) {
       items[0]!.reject(new Error(`inference failed: ${message.message}`));
     } else {
@@ -125,7 +172,7 @@ export class InferenceClient {
 
   private respawn(): void {
     spawnThread(this.options).then(
-      ({ thread }) => {
+      (thread) => {
         if (this.disposed) return void thread.terminate();
         this.thread = thread;
         this.attach(thread);
@@ -147,16 +194,16 @@ export class InferenceClient {
 }
 
 async function spawnThread(options: InferenceOptions) {
-  const init: InferenceThreadInit = { modelDir: options.modelDir, intraOpThreads: options.intraOpThreads };
+  const init: InferenceThreadInit = { modelDir: options.modelDir, config: options.config, intraOpThreads: options.intraOpThreads };
   const thread = new Worker(options.threadScript ?? defaultThreadScript(), { workerData: init });
   let onError: (err: Error) => void = () => undefined;
   let onExit: (code: number) => void = () => undefined;
   let onMessage: (message: FromThread) => void = () => undefined;
-  const ready = await new Promise<Extract<FromThread, { type: 'ready' }>>((resolve, reject) => {
+  await new Promise<void>((resolve, reject) => {
     onError = reject;
     onExit = (code) => reject(new ModelUnavailableError(`inference thread exited during start-up (code ${code})`));
     onMessage = (message) => {
-      if (message.type === 'ready') resolve(message);
+      if (message.type === 'ready') resolve();
       else reject(new ModelUnavailableError(message.type === 'load-failed' ? message.message : `unexpected ${message.type}`));
     };
     thread.on('error', onError).on('exit', onExit).on('message', onMessage);
@@ -164,17 +211,26 @@ async function spawnThread(options: InferenceOptions) {
     // Only our own listeners: removeAllListeners() would also drop the Worker's internal ones.
     thread.off('error', onError).off('exit', onExit).off('message', onMessage);
   });
-  return { thread, ready };
+  return thread;
 }
 
-/** The inference thread behind the TriageModel interface, so the served model treats it like any encoder. */
-export async function startThreadedEncoder(options: InferenceOptions): Promise<TriageModel> {
+/**
+ * The inference thread behind the TriageModel interface, blended on this thread with `ngram` (the
+ * worker's one n-gram instance, shared with the fallback).
+ */
+export async function startThreadedEncoder(options: InferenceOptions & { ngram: NgramModel }): Promise<TriageModel> {
   const client = await InferenceClient.start(options);
+  const blend = await Promise.resolve()
+    .then(() => createBlender(client.modelConfig, options.ngram))
+    .catch(async (err: unknown) => {
+      await client.dispose();
+      throw err;
+    });
   return {
-    modelVersion: client.modelVersion,
+    modelVersion: client.modelConfig.model_version,
     labels: client.modelConfig.labels,
     config: client.modelConfig,
-    predict: (texts) => Promise.all(texts.map((text) => client.predict(text))),
+    predict: (texts, signal) => Promise.all(texts.map((text) => client.predict(text, signal).then((out) => blend(text, out)))),
     dispose: () => client.dispose(),
   };
 }

@@ -1,16 +1,20 @@
-import type { ModelConfig, TriagePrediction } from '@triage/shared';
+import type { ModelConfig } from '@triage/shared';
+import type { EncoderOutput } from './onnx-encoder';
 
 /** workerData of the inference thread. */
 export interface InferenceThreadInit {
   modelDir: string;
+  /** Parsed once by the main thread (the fallback's copy), so the thread does not parse it again. */
+  config: ModelConfig;
   intraOpThreads: number;
 }
 
+/** One `predict` is one onnxruntime run: the client has already chosen the batch. */
 export type ToThread = { type: 'predict'; id: number; texts: string[] } | { type: 'dispose' };
 
 export type FromThread =
-  | { type: 'ready'; modelVersion: string; config: ModelConfig }
+  | { type: 'ready' }
   | { type: 'load-failed'; message: string }
-  | { type: 'result'; id: number; predictions: TriagePrediction[] }
+  | { type: 'result'; id: number; outputs: EncoderOutput[] }
   | { type: 'error'; id: number; message: string }
   | { type: 'disposed' };

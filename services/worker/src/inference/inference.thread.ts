@@ -3,23 +3,23 @@
  * it lives here rather than on the main thread, which must keep renewing BullMQ job locks.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { type TriageModel, loadTriageModel } from '@triage/shared';
 import type { FromThread, InferenceThreadInit, ToThread } from './inference.protocol';
+import { type OnnxEncoder, loadOnnxEncoder } from './onnx-encoder';
 
 const port = parentPort;
 if (!port) throw new Error('inference.thread must run as a worker_thread');
 const send = (message: FromThread) => port.postMessage(message);
 const messageOf = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
-async function serve(model: TriageModel, message: ToThread): Promise<void> {
+async function serve(encoder: OnnxEncoder, message: ToThread): Promise<void> {
   if (message.type === 'dispose') {
-    await model.dispose();
+    await encoder.dispose();
     send({ type: 'disposed' });
     port!.close();
     return;
   }
   try {
-    send({ type: 'result', id: message.id, predictions: await model.predict(message.texts) });
+    send({ type: 'result', id: message.id, outputs: await encoder.run(message.texts) });
   } catch (err) {
     send({ type: 'error', id: message.id, message: messageOf(err) });
   }
@@ -27,16 +27,16 @@ async function serve(model: TriageModel, message: ToThread): Promise<void> {
 
 async function main(): Promise<void> {
   const init = workerData as InferenceThreadInit;
-  let model: TriageModel;
+  let encoder: OnnxEncoder;
   try {
-    model = await loadTriageModel(init.modelDir, { intraOpThreads: init.intraOpThreads });
+    encoder = await loadOnnxEncoder(init.modelDir, { config: init.config, intraOpThreads: init.intraOpThreads });
   } catch (err) {
     send({ type: 'load-failed', message: messageOf(err) });
     port!.close();
     return;
   }
-  port!.on('message', (message: ToThread) => void serve(model, message));
-  send({ type: 'ready', modelVersion: model.modelVersion, config: model.config });
+  port!.on('message', (message: ToThread) => void serve(encoder, message));
+  send({ type: 'ready' });
 }
 
 void main();

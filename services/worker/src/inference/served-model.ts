@@ -19,14 +19,21 @@ export class EncoderTimeoutError extends Error {
 
 const messageOf = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
-function withinBudget<T>(work: Promise<T>, budgetMs: number): Promise<T> {
-  // The late answer is dropped; without this handler its rejection would be unhandled.
-  work.catch(() => undefined);
+/** Runs `work` with a signal that aborts after `budgetMs`, so an answer nobody waits for is never computed. */
+function withinBudget<T>(work: (signal: AbortSignal) => Promise<T>, budgetMs: number): Promise<T> {
+  const controller = new AbortController();
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new EncoderTimeoutError(`encoder exceeded its latency budget of ${budgetMs} ms`)), budgetMs);
+    timer = setTimeout(() => {
+      const err = new EncoderTimeoutError(`encoder exceeded its latency budget of ${budgetMs} ms`);
+      controller.abort(err);
+      reject(err);
+    }, budgetMs);
   });
-  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+  const running = work(controller.signal);
+  // The late answer is dropped; without this handler its rejection would be unhandled.
+  running.catch(() => undefined);
+  return Promise.race([running, timeout]).finally(() => clearTimeout(timer));
 }
 
 /**
@@ -59,7 +66,7 @@ export class ServedModel {
     if (permit) {
       try {
         const encoder = (this.encoder ??= await this.options.loadEncoder());
-        const [prediction] = await withinBudget(encoder.predict([text]), this.options.latencyBudgetMs);
+        const [prediction] = await withinBudget((signal) => encoder.predict([text], signal), this.options.latencyBudgetMs);
         if (!prediction) throw new Error('encoder returned no prediction');
         breaker.success(permit);
         return { ...prediction, modelUsed: 'encoder' };

@@ -4,10 +4,11 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { Tokenizer } from 'tokenizers';
-import { loadNgramModel } from './ngram-model';
-import { ModelLoadError, loadTriageModel, ticketText, type ModelConfig, type TriageModel } from './index';
+import { ModelLoadError, type ModelConfig, type NgramModel, type TriageModel, loadFallbackModel, loadNgramModel, readModelConfig, ticketText } from '@triage/shared';
+import { createBlender } from './blend';
+import { loadOnnxEncoder } from './onnx-encoder';
 
-const REPO_ROOT = resolve(__dirname, '../../..');
+const REPO_ROOT = resolve(__dirname, '../../../..');
 const SHIPPED_DIR = join(REPO_ROOT, 'models/triage');
 /** TRIAGE_MODEL_DIR points the contract tests at another model directory (e.g. a tiny dev model). */
 const MODEL_DIR = process.env.TRIAGE_MODEL_DIR ? resolve(process.env.TRIAGE_MODEL_DIR) : SHIPPED_DIR;
@@ -48,8 +49,21 @@ function tempModelDir(files: Record<string, string | Buffer>): string {
   return dir;
 }
 
+/** The encoder as the worker serves it: one ONNX run per call, blended on the caller's side. */
+async function loadTriageModel(dir: string, ngram?: NgramModel): Promise<TriageModel> {
+  const encoder = await loadOnnxEncoder(dir);
+  const blend = createBlender(encoder.config, ngram ?? loadFallbackModel(dir).ngram);
+  return {
+    modelVersion: encoder.config.model_version,
+    labels: encoder.config.labels,
+    config: encoder.config,
+    predict: async (texts) => (await encoder.run(texts)).map((out, i) => blend(texts[i] as string, out)),
+    dispose: () => encoder.dispose(),
+  };
+}
+
 async function expectLoadError(dir: string, fragment: string | RegExp): Promise<void> {
-  const err: unknown = await loadTriageModel(dir).then(
+  const err: unknown = await loadOnnxEncoder(dir).then(
     () => undefined,
     (e: unknown) => e,
   );
@@ -106,9 +120,15 @@ describe('loadTriageModel: missing or corrupt model directory', () => {
     });
     await expectLoadError(dir, /ONNX model .*model_quantized\.onnx cannot be loaded/);
   });
-  it('names a missing ngram.json when the config asks for a blend', async () => {
-    const cfg = { ...MINIMAL_CONFIG, blend: { queue_encoder_weight: 0.5, urgency_encoder_weight: 0.5, temperature: 1 } };
-    await expectLoadError(mk({ 'config.json': JSON.stringify(cfg), 'tokenizer.json': MINIMAL_TOKENIZER }), /n-gram model .*ngram\.json/);
+  it('names a config.json with duplicate labels', async () => {
+    const cfg = { ...MINIMAL_CONFIG, labels: ['A', 'A'] };
+    await expectLoadError(mk({ 'config.json': JSON.stringify(cfg), 'tokenizer.json': MINIMAL_TOKENIZER }), /config\.json is invalid[\s\S]*duplicate labels/);
+  });
+  it('refuses a blend whose labels the n-gram model does not know', () => {
+    const cfg = readModelConfig(MODEL_DIR);
+    const ngram = loadFallbackModel(MODEL_DIR).ngram;
+    const blend = { queue_encoder_weight: 0.5, urgency_encoder_weight: 0.5, temperature: 1 };
+    expect(() => createBlender({ ...cfg, labels: [...cfg.labels, 'No Such Queue'], blend }, ngram)).toThrow(/ngram\.json has no label "No Such Queue"/);
   });
 });
 
@@ -239,7 +259,7 @@ describeModel(`loaded model (${MODEL_DIR}) — pending until the training run wr
   });
 
   it('applies the n-gram blend from config.json', async () => {
-    const fixture = join(__dirname, '__fixtures__/ngram-small.json');
+    const fixture = join(REPO_ROOT, 'shared/src/model/__fixtures__/ngram-small.json');
     if (!existsSync(join(MODEL_DIR, 'ngram.json')) && !existsSync(fixture)) return; // no n-gram model to blend with
     const ngram = loadNgramModel(existsSync(join(MODEL_DIR, 'ngram.json')) ? join(MODEL_DIR, 'ngram.json') : fixture);
     if (!model.labels.every((l) => ngram.labels.includes(l))) return; // different taxonomy: nothing to blend with

@@ -1,0 +1,32 @@
+import type { ModelConfig } from './model-config';
+
+export interface QueueProbability {
+  category: string;
+  probability: number;
+}
+
+export interface TriagePrediction {
+  category: string;
+  confidence: number;
+  top3: QueueProbability[];
+  urgency: number;
+  embedding: number[];
+  modelVersion: string;
+}
+
+/** The encoder as the worker serves it (ONNX on an inference thread, blended with the n-gram model). */
+export interface TriageModel {
+  readonly modelVersion: string;
+  readonly labels: readonly string[];
+  readonly config: ModelConfig;
+  /** An aborted `signal` means the caller stopped waiting: texts not yet computed are dropped. */
+  predict(texts: string[], signal?: AbortSignal): Promise<TriagePrediction[]>;
+  dispose(): Promise<void>;
+}
+
+/** Ranks a full probability vector into the public answer's category, confidence and top 3. */
+export function rankQueues(probs: readonly number[], labels: readonly string[]): Pick<TriagePrediction, 'category' | 'confidence' | 'top3'> {
+  const ranked = probs.map((probability, k) => ({ category: labels[k] as string, probability })).sort((a, b) => b.probability - a.probability);
+  const best = ranked[0] as QueueProbability;
+  return { category: best.category, confidence: best.probability, top3: ranked.slice(0, 3) };
+}

@@ -1,0 +1,54 @@
+import { loadFallbackModel } from '@triage/shared';
+import { modelDir } from '../../../../tests/support/worker';
+import { InferenceClient } from './inference-client';
+
+describe('InferenceClient (real inference thread, shipped model)', () => {
+  const fallback = loadFallbackModel(modelDir());
+  const runs: number[] = [];
+  let dropped = 0;
+  let client: InferenceClient;
+
+  beforeAll(async () => {
+    client = await InferenceClient.start({
+      modelDir: modelDir(),
+      config: fallback.config!,
+      intraOpThreads: 1,
+      maxBatch: 1,
+      observer: { batch: (size) => runs.push(size), dropped: () => (dropped += 1) },
+    });
+  }, 60_000);
+  afterAll(() => client.dispose());
+
+  it('drops a queued text whose caller gave up: it is rejected and never reaches the model', async () => {
+    runs.length = 0;
+    const abandoned = new AbortController();
+    const first = client.predict('The invoice for March was charged twice.');
+    const second = client.predict('Server down since this morning', abandoned.signal);
+    const third = client.predict('Please reset my password');
+    abandoned.abort(new Error('latency budget spent'));
+    await expect(second).rejects.toThrow('latency budget spent');
+    const outputs = await Promise.all([first, third]);
+    expect(outputs.map((o) => o.probs.length)).toEqual([fallback.config!.labels.length, fallback.config!.labels.length]);
+    expect(runs).toEqual([1, 1]);
+    expect(dropped).toBe(1);
+  });
+
+  it('refuses a text whose signal is already aborted without queueing it', async () => {
+    runs.length = 0;
+    await expect(client.predict('x', AbortSignal.abort(new Error('too late')))).rejects.toThrow('too late');
+    expect(runs).toEqual([]);
+  });
+
+  it('batches texts of similar length that queue up while a run is in flight', async () => {
+    const batching = await InferenceClient.start({ modelDir: modelDir(), config: fallback.config!, intraOpThreads: 1, maxBatch: 4, observer: { batch: (size) => runs.push(size), dropped: () => undefined } });
+    try {
+      runs.length = 0;
+      const same = 'My order arrived damaged, please send a replacement.';
+      await Promise.all([same, same, same, same, same].map((t) => batching.predict(t)));
+      // the first runs alone (nothing queued yet); the four that waited meanwhile run together
+      expect(runs).toEqual([1, 4]);
+    } finally {
+      await batching.dispose();
+    }
+  }, 60_000);
+});

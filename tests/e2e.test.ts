@@ -5,7 +5,7 @@ import { loadSampleTickets } from '../scripts/src/ticket-samples';
 import { eventually, testRedisUrl, uniquePrefix } from './support/test-redis';
 import { modelDir } from './support/worker';
 
-/** The real processes (compiled gateway + two workers) against the test Redis. */
+/** The real processes (compiled gateway + two workers) against the test Redis, with the default AUTH=on. */
 let stack: Stack;
 let client: TriageClient;
 
@@ -16,17 +16,27 @@ beforeAll(async () => {
     workers: 2,
     env: { REDIS_PREFIX: uniquePrefix('e2e'), MODEL_DIR: modelDir(), LOG_LEVEL: 'warn', WORKER_CONCURRENCY: '2' },
     quiet: true,
+    keyName: 'e2e',
   });
-  client = new TriageClient(stack.url);
+  client = new TriageClient(stack.url, stack.apiKey);
 });
 afterAll(() => stack?.stop());
 
 const json = async (path: string) => {
-  const res = await fetch(`${stack.url}${path}`);
+  const res = await fetch(`${stack.url}${path}`, { headers: client.headers() });
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 };
 
 describe('gateway + worker processes', () => {
+  it('refuse the API without a key and serve it with the minted one', async () => {
+    expect(stack.apiKey).toMatch(/^trk_/);
+    const anonymous = await fetch(`${stack.url}/v2/tickets/status`);
+    expect(anonymous.status).toBe(401);
+    expect(await anonymous.json()).toEqual({ error: expect.stringMatching(/API key/) });
+    expect((await json('/v2/tickets/status')).status).toBe(200);
+    expect((await fetch(`${stack.url}/health`)).status).toBe(200);
+  });
+
   it('become ready with both workers on one model version', async () => {
     const ready = await eventually(async () => {
       const r = await json('/ready');
@@ -53,7 +63,7 @@ describe('gateway + worker processes', () => {
     const post = () =>
       fetch(`${stack.url}/v2/tickets`, {
         method: 'POST',
-        headers: { 'Content-Type': 'application/json', 'Idempotency-Key': 'e2e-key' },
+        headers: client.headers({ 'Content-Type': 'application/json', 'Idempotency-Key': 'e2e-key' }),
         body: JSON.stringify({ body: 'My laptop will not boot' }),
       });
     const [a, b] = [await post(), await post()];

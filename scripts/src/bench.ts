@@ -59,8 +59,9 @@ async function main(): Promise<void> {
     workers: config.WORKERS,
     env: { REDIS_PREFIX: 'bench', LOG_LEVEL: 'warn' },
     quiet: true,
+    keyName: 'bench',
   });
-  const client = new TriageClient(stack.url);
+  const client = new TriageClient(stack.url, stack.apiKey);
   try {
     const { source, tickets } = loadSampleTickets(Math.max(config.BENCH_TICKETS, config.BENCH_SEQUENTIAL));
     const payload = (i: number) => {

@@ -3,10 +3,20 @@ import { type TicketResponse, parseEnv } from '@triage/shared';
 
 export const clientConfigSchema = z.object({
   TRIAGE_URL: z.url().default('http://127.0.0.1:8000'),
+  // The key `npm start` prints, or one from `npm run keys -- create`; unset for AUTH=off.
+  TRIAGE_API_KEY: z.string().min(1).optional(),
 });
 
 export class TriageClient {
-  constructor(readonly baseUrl: string) {}
+  constructor(
+    readonly baseUrl: string,
+    private readonly apiKey?: string,
+  ) {}
+
+  /** Headers every API call carries (the Bearer key when there is one). */
+  headers(extra: Record<string, string> = {}): Record<string, string> {
+    return this.apiKey === undefined ? extra : { Authorization: `Bearer ${this.apiKey}`, ...extra };
+  }
 
   async health(): Promise<boolean> {
     try {
@@ -19,7 +29,7 @@ export class TriageClient {
   async submit(ticket: { subject?: string; body: string }): Promise<string> {
     const res = await fetch(`${this.baseUrl}/v2/tickets`, {
       method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
+      headers: this.headers({ 'Content-Type': 'application/json' }),
       body: JSON.stringify(ticket),
     });
     if (res.status !== 202) throw new Error(`POST /v2/tickets → ${res.status}: ${await res.text()}`);
@@ -27,13 +37,13 @@ export class TriageClient {
   }
 
   async get(id: string): Promise<TicketResponse> {
-    const res = await fetch(`${this.baseUrl}/v2/tickets/${id}`);
+    const res = await fetch(`${this.baseUrl}/v2/tickets/${id}`, { headers: this.headers() });
     if (!res.ok) throw new Error(`GET /v2/tickets/${id} → ${res.status}`);
     return (await res.json()) as TicketResponse;
   }
 
   async next(): Promise<TicketResponse | undefined> {
-    const res = await fetch(`${this.baseUrl}/v2/tickets/next`);
+    const res = await fetch(`${this.baseUrl}/v2/tickets/next`, { headers: this.headers() });
     if (res.status === 404) return undefined;
     if (!res.ok) throw new Error(`GET /v2/tickets/next → ${res.status}`);
     return (await res.json()) as TicketResponse;
@@ -49,4 +59,7 @@ export class TriageClient {
   }
 }
 
-export const clientFromEnv = () => new TriageClient(parseEnv(clientConfigSchema).TRIAGE_URL);
+export const clientFromEnv = () => {
+  const config = parseEnv(clientConfigSchema);
+  return new TriageClient(config.TRIAGE_URL, config.TRIAGE_API_KEY);
+};

@@ -1,5 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join, resolve } from 'node:path';
+import { Redis } from 'ioredis';
+import { ApiKeyStore, SCOPES, redisKeys } from '@triage/shared';
 import { type RedisServerHandle, startRedisServer } from './embedded-redis';
 
 export const REPO_ROOT = resolve(__dirname, '..', '..');
@@ -18,6 +20,11 @@ export interface StackOptions {
   env: NodeJS.ProcessEnv;
   /** Inherit stdio (launcher) or drop it (tests, benchmark). */
   quiet?: boolean;
+  /**
+   * Unless env.AUTH is 'off', mint an API key with every scope under this name once the stack is
+   * up (earlier active keys of that name are revoked, so only the newest printed key works).
+   */
+  keyName?: string;
 }
 
 export interface Stack {
@@ -25,6 +32,8 @@ export interface Stack {
   redisUrl: string;
   gateway: ChildProcess;
   workers: ChildProcess[];
+  /** The minted API key (see StackOptions.keyName); undefined with AUTH=off or no keyName. */
+  apiKey: string | undefined;
   /** Resolves with the first unexpected child exit. */
   crashed: Promise<string>;
   /** SIGTERM to gateway and workers, wait for them, then stop the embedded Redis. */
@@ -92,5 +101,28 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     await stop();
     throw err;
   }
-  return { url, redisUrl, gateway, workers, crashed, stop };
+  let apiKey: string | undefined;
+  if (options.keyName !== undefined && options.env.AUTH !== 'off') {
+    try {
+      apiKey = await mintApiKey(redisUrl, options.env.REDIS_PREFIX ?? 'triage', options.keyName);
+    } catch (err) {
+      await stop();
+      throw err;
+    }
+  }
+  return { url, redisUrl, apiKey, gateway, workers, crashed, stop };
+}
+
+/** Where `npm start` notes its embedded Redis's URL for `npm run keys`. */
+export const runningRedisUrlFile = (dataDir: string) => join(dataDir, 'redis.url');
+
+async function mintApiKey(redisUrl: string, prefix: string, name: string): Promise<string> {
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
+  try {
+    const store = new ApiKeyStore(redis, redisKeys(prefix));
+    for (const key of await store.list()) if (key.name === name && key.revoked_at === null) await store.revoke(key.id);
+    return (await store.create(name, SCOPES)).key;
+  } finally {
+    redis.disconnect();
+  }
 }

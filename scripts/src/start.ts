@@ -1,8 +1,9 @@
 /** `npm start`: Redis (embedded unless REDIS_URL is set), the gateway and WORKERS workers. */
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { loadConfigOrExit, loadLauncherConfig } from '@triage/shared';
 import { REDIS_INSTALL_HINT, redisServerAvailable } from './embedded-redis';
-import { REPO_ROOT, startStack } from './stack';
+import { REPO_ROOT, runningRedisUrlFile, startStack } from './stack';
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit(() => loadLauncherConfig());
@@ -16,12 +17,23 @@ async function main(): Promise<void> {
     redisBin: config.REDIS_SERVER_BIN,
     port: config.PORT,
     workers: config.WORKERS,
-    env: { REDIS_PREFIX: config.REDIS_PREFIX, LOG_LEVEL: config.LOG_LEVEL },
+    env: { REDIS_PREFIX: config.REDIS_PREFIX, LOG_LEVEL: config.LOG_LEVEL, AUTH: config.AUTH },
+    keyName: 'npm start (local admin)',
   });
+  // `npm run keys` finds the embedded Redis through this file.
+  const dataDir = resolve(REPO_ROOT, config.DATA_DIR);
+  mkdirSync(dataDir, { recursive: true });
+  writeFileSync(runningRedisUrlFile(dataDir), `${stack.redisUrl}\n`);
+
   const where = config.REDIS_URL ? 'external Redis' : `embedded redis-server at ${stack.redisUrl}, data in ${config.DATA_DIR}/redis`;
+  const auth = stack.apiKey ? ` -H 'Authorization: Bearer ${stack.apiKey}'` : '';
   process.stdout.write(
     `\nTriage is running at http://localhost:${config.PORT}  (${config.WORKERS} worker process(es), ${where})\n` +
-      `Try:  curl -s -X POST http://localhost:${config.PORT}/v2/tickets -H 'Content-Type: application/json' -d '{"subject":"Refund","body":"I was charged twice"}'\n` +
+      (stack.apiKey
+        ? `API key with every scope (client, agent, admin), valid until the next \`npm start\`; more with \`npm run keys -- create\`:\n  ${stack.apiKey}\n`
+        : 'AUTH=off: the API is open to anyone who can reach this port.\n') +
+      `API docs: http://localhost:${config.PORT}/docs\n` +
+      `Try:  curl -s -X POST http://localhost:${config.PORT}/v2/tickets -H 'Content-Type: application/json'${auth} -d '{"subject":"Refund","body":"I was charged twice"}'\n` +
       'Press Ctrl-C to stop.\n\n',
   );
 
@@ -31,6 +43,7 @@ async function main(): Promise<void> {
     stopping = true;
     process.stdout.write(`\n${reason}: stopping gateway, workers and Redis…\n`);
     await stack.stop();
+    rmSync(runningRedisUrlFile(dataDir), { force: true });
     process.exit(code);
   };
   process.on('SIGINT', () => void stop('Ctrl-C', 0));

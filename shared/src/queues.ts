@@ -45,6 +45,12 @@ export function redisKeys(prefix: string) {
     v1Tickets: `${prefix}:v1:tickets`,
     /** Counter giving /v1 tickets their arrival order (milliseconds can tie). */
     v1Sequence: `${prefix}:v1:seq`,
+    /** HASH of one API key: name, scopes, secret hash, timestamps. */
+    apiKey: (keyId: string) => `${prefix}:apikey:${keyId}`,
+    /** SET of every API key id ever created (revoked ones stay, for the audit trail). */
+    apiKeys: `${prefix}:apikeys`,
+    /** Prefix of the rate limiter's counters (rate-limit-redis appends the client key). */
+    rateLimit: `${prefix}:ratelimit:`,
   };
 }
 

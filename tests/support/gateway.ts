@@ -1,5 +1,6 @@
-import { AlertLog, TicketStore, WorkerRegistry, gatewayConfigSchema, redisKeys, silentLogger } from '@triage/shared';
+import { AlertLog, ApiKeyStore, TicketStore, WorkerRegistry, gatewayConfigSchema, redisKeys, silentLogger } from '@triage/shared';
 import { createApp } from '../../services/gateway/src/app';
+import { rateLimitSettings } from '../../services/gateway/src/middleware/rate-limit.middleware';
 import { connectProducerRedis, createTicketsQueue } from '../../services/gateway/src/connections';
 import { type ModelMetrics, loadModelMetrics } from '../../services/gateway/src/metrics/model-metrics';
 import { type FallbackState, loadFallbackState } from '../../services/gateway/src/v1/fallback-state';
@@ -16,10 +17,14 @@ function modelMetricsOrNull(modelDir: string): ModelMetrics | null {
   }
 }
 
-/** A gateway app wired exactly like main.ts, on its own prefix. */
-/** `queueRedisUrl` puts the job queue on another Redis, to fail the enqueue alone. */
+/**
+ * A gateway app wired exactly like main.ts, on its own prefix. AUTH is off unless `env` says
+ * `AUTH: 'on'`: most component tests are about something else, and the auth tests (and e2e,
+ * which runs the real defaults) turn it on. `queueRedisUrl` puts the job queue on another
+ * Redis, to fail the enqueue alone.
+ */
 export function buildGateway(prefix: string, redisUrl = testRedisUrl(), env: Record<string, string> = {}, queueRedisUrl?: string) {
-  const config = gatewayConfigSchema.parse({ REDIS_URL: redisUrl, REDIS_PREFIX: prefix, ...env });
+  const config = gatewayConfigSchema.parse({ REDIS_URL: redisUrl, REDIS_PREFIX: prefix, AUTH: 'off', ...env });
   const keys = redisKeys(prefix);
   const redis = connectProducerRedis(config);
   redis.on('error', () => undefined);
@@ -30,6 +35,7 @@ export function buildGateway(prefix: string, redisUrl = testRedisUrl(), env: Rec
   const store = new TicketStore(redis, keys);
   const registry = new WorkerRegistry(redis, keys);
   const alertLog = new AlertLog(redis, keys);
+  const apiKeys = new ApiKeyStore(redis, keys);
   if (!fallbacks.has(config.MODEL_DIR)) fallbacks.set(config.MODEL_DIR, loadFallbackState(config.MODEL_DIR));
   const fallback = fallbacks.get(config.MODEL_DIR)!;
   const app = createApp({
@@ -44,6 +50,9 @@ export function buildGateway(prefix: string, redisUrl = testRedisUrl(), env: Rec
     idempotencyTtlSeconds: config.IDEMPOTENCY_TTL_SECONDS,
     fallback,
     modelMetrics: modelMetricsOrNull(config.MODEL_DIR),
+    auth: config.AUTH,
+    apiKeys,
+    rateLimit: rateLimitSettings(config),
   });
   const ready = async () => {
     if (redis.status !== 'ready') await new Promise((resolve) => redis.once('ready', resolve));
@@ -53,7 +62,7 @@ export function buildGateway(prefix: string, redisUrl = testRedisUrl(), env: Rec
     redis.disconnect();
     queueRedis.disconnect();
   };
-  return { app, redis, ticketsQueue, store, alertLog, registry, keys, config, ready, close };
+  return { app, redis, ticketsQueue, store, alertLog, registry, keys, config, apiKeys, ready, close };
 }
 
 export type TestGateway = ReturnType<typeof buildGateway>;

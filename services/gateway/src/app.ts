@@ -1,11 +1,13 @@
 import express, { type Express, type RequestHandler } from 'express';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { AlertLog, Logger, RedisKeys, TicketStore, TriageJobData, WorkerRegistry } from '@triage/shared';
+import type { AlertLog, ApiKeyStore, Logger, RedisKeys, Scope, TicketStore, TriageJobData, WorkerRegistry } from '@triage/shared';
 import { serviceUnavailable } from './http-errors';
 import type { ModelMetrics } from './metrics/model-metrics';
 import { ROUTE_BASE, createPrometheus } from './metrics/prometheus';
+import { AFTER_SCOPE, authenticate } from './middleware/auth.middleware';
 import { errorHandler, notFound } from './middleware/errors.middleware';
+import { scopeRateLimits } from './middleware/rate-limit.middleware';
 import { requestContext } from './middleware/request-id.middleware';
 import { alertsRouter } from './routes/alerts.routes';
 import { healthRouter } from './routes/health.routes';
@@ -29,6 +31,10 @@ export interface AppDeps {
   fallback: FallbackState;
   /** metrics.json of the model directory; null when missing (GET /metrics JSON answers 503). */
   modelMetrics: ModelMetrics | null;
+  /** AUTH: 'on' → API keys required; 'off' → open (X-Agent-Id names an agent). */
+  auth: 'on' | 'off';
+  apiKeys: ApiKeyStore;
+  rateLimit: { windowMs: number; limits: Record<Scope, number> };
 }
 
 export function createApp(deps: AppDeps): Express {
@@ -50,9 +56,13 @@ export function createApp(deps: AppDeps): Express {
       next();
     }, router);
 
+  (app.locals as Record<symbol, unknown>)[AFTER_SCOPE] = scopeRateLimits({ redis: deps.redis, keyPrefix: deps.keys.rateLimit, logger: deps.logger, ...deps.rateLimit });
+
   app.use(requestContext(deps.logger));
   app.use(prometheus.middleware);
+  // Open: probes must work without a key.
   app.use(healthRouter({ ...deps, v1Queue }));
+  app.use(authenticate({ mode: deps.auth, apiKeys: deps.apiKeys }));
   app.use(metricsRouter({ prometheus, modelMetrics: deps.modelMetrics }));
   mount('/v1/tickets', v1TicketsRouter({ ...deps, v1Queue, requireRedis }));
   mount('/v2/tickets', ticketsRouter({ ...deps, requireRedis }));

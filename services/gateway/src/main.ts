@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import {
   AlertLog,
+  ApiKeyStore,
   TicketStore,
   WorkerRegistry,
   createLogger,
@@ -10,6 +11,7 @@ import {
   stopOnSignals,
 } from '@triage/shared';
 import { createApp } from './app';
+import { rateLimitSettings } from './middleware/rate-limit.middleware';
 import { connectProducerRedis, createTicketsQueue } from './connections';
 import { type ModelMetrics, loadModelMetrics } from './metrics/model-metrics';
 import { loadFallbackState } from './v1/fallback-state';
@@ -46,7 +48,15 @@ const app = createApp({
   idempotencyTtlSeconds: config.IDEMPOTENCY_TTL_SECONDS,
   fallback,
   modelMetrics,
+  auth: config.AUTH,
+  apiKeys: new ApiKeyStore(redis, keys),
+  rateLimit: rateLimitSettings(config),
 });
+
+if (config.AUTH === 'off') {
+  const banner = '!'.repeat(78);
+  logger.warn(`${banner}\nAUTH=off: the API is OPEN. Anyone who can reach port ${config.PORT} can read every ticket,\ntake tickets from agents and operate the service. Use AUTH=on (the default) with API keys.\n${banner}`);
+}
 
 const server: Server = app.listen(config.PORT, config.HOST, () => {
   logger.info('gateway listening', { url: `http://${config.HOST}:${config.PORT}`, prefix: config.REDIS_PREFIX });

@@ -17,7 +17,11 @@ const intFrom = (min: number, max: number) => z.coerce.number().int().min(min).m
 
 export const port = () => intFrom(0, 65535);
 export const positiveInt = (max = Number.MAX_SAFE_INTEGER) => intFrom(1, max);
+export const nonNegativeInt = (max = Number.MAX_SAFE_INTEGER) => intFrom(0, max);
 export const probability = () => z.coerce.number().min(0).max(1);
+
+/** API keys on (the default) or off (a local, open setup; the gateway warns loudly). */
+export const authMode = z.enum(['on', 'off']).default('on');
 
 export const logLevel = z.enum(['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly']).default('info');
 

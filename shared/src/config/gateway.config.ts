@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { modelDir, parseEnv, port, positiveInt, redisEnv } from './env';
+import { authMode, modelDir, nonNegativeInt, parseEnv, port, positiveInt, redisEnv } from './env';
 
 export const gatewayConfigSchema = z.object({
   ...redisEnv,
@@ -14,6 +14,14 @@ export const gatewayConfigSchema = z.object({
   SHUTDOWN_TIMEOUT_MS: positiveInt().default(10_000),
   // The /v1 path serves the bundle's n-gram model in-process; /metrics reads its metrics.json.
   MODEL_DIR: modelDir,
+  // on: every route but /health, /ready, /openapi.json and /docs needs an API key (docs/api.md).
+  AUTH: authMode,
+  // Requests per RATE_LIMIT_WINDOW_MS per API key and scope; 0 switches that scope's limit off.
+  RATE_LIMIT_WINDOW_MS: positiveInt(86_400_000).default(60_000),
+  RATE_LIMIT_CLIENT: nonNegativeInt().default(600),
+  RATE_LIMIT_AGENT: nonNegativeInt().default(1200),
+  RATE_LIMIT_ADMIN: nonNegativeInt().default(300),
+  BATCH_MAX_ITEMS: positiveInt(1000).default(100),
 });
 
 export type GatewayConfig = z.output<typeof gatewayConfigSchema>;

@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
-import { logLevel, parseEnv, port, positiveInt, redisPrefix, redisUrl } from './env';
+import { authMode, logLevel, parseEnv, port, positiveInt, redisPrefix, redisUrl } from './env';
 
 export const launcherConfigSchema = z.object({
   // Unset → the launcher starts its own redis-server.
@@ -11,6 +11,8 @@ export const launcherConfigSchema = z.object({
   DATA_DIR: z.string().min(1).default('.data'),
   REDIS_SERVER_BIN: z.string().min(1).default('redis-server'),
   LOG_LEVEL: logLevel,
+  // Passed to the gateway; when on, the launcher mints an API key with every scope and prints it.
+  AUTH: authMode,
 });
 
 export type LauncherConfig = z.output<typeof launcherConfigSchema>;

@@ -1,3 +1,4 @@
 export * from './ticket-store';
 export * from './worker-registry';
 export * from './alert-log';
+export * from './api-key-store';

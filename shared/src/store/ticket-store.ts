@@ -18,6 +18,8 @@ export interface NewTicket {
   channel?: string | undefined;
   metadata?: Record<string, unknown> | undefined;
   accepted_at: string;
+  /** Principal (API key id) that submitted it; a client key reads only its own tickets. */
+  submitted_by?: string | undefined;
 }
 
 export interface TriageResult {
@@ -128,6 +130,7 @@ export class TicketStore {
       channel: ticket.channel,
       metadata: ticket.metadata === undefined ? undefined : JSON.stringify(ticket.metadata),
       accepted_at: ticket.accepted_at,
+      submitted_by: ticket.submitted_by,
     });
     const reply = (await this.createScript(keys.length, ...keys, ticket.ticket_id, idempotency?.ttlSeconds ?? 0, ...fields)) as [
       number,
@@ -141,6 +144,11 @@ export class TicketStore {
     const keys = [this.keys.ticket(ticketId), this.keys.statusCounts];
     if (idempotencyKey !== undefined) keys.push(this.keys.idempotency(idempotencyKey));
     return (await this.discardScript(keys.length, ...keys, ticketId)) === 1;
+  }
+
+  /** Who submitted the ticket (null for tickets stored before owners were recorded, or missing). */
+  async submitter(ticketId: string): Promise<string | null> {
+    return this.redis.hget(this.keys.ticket(ticketId), 'submitted_by');
   }
 
   async get(ticketId: string): Promise<TicketResponse | null> {

@@ -2,6 +2,7 @@ import { Router, type Request, type RequestHandler } from 'express';
 import { z } from 'zod';
 import { type AlertLog, type AlertLogEntry, type TicketStore, ticketAlertsResponseSchema } from '@triage/shared';
 import { HttpError } from '../http-errors';
+import { requireScope } from '../middleware/auth.middleware';
 
 export interface AlertsRouteDeps {
   store: TicketStore;
@@ -22,7 +23,7 @@ export function alertsRouter(deps: AlertsRouteDeps): Router {
   const router = Router();
 
   // Per destination delivery state of a ticket's alerts; [] when it never crossed a threshold.
-  router.get('/:id/alerts', deps.requireRedis, async (req: Request<{ id: string }>, res) => {
+  router.get('/:id/alerts', requireScope('agent', 'admin'), deps.requireRedis, async (req: Request<{ id: string }>, res) => {
     const parsed = ticketId.safeParse(req.params.id);
     const ticket = parsed.success ? await deps.store.get(parsed.data.toLowerCase()) : null;
     if (!ticket) throw new HttpError(404, `ticket ${req.params.id} not found`);

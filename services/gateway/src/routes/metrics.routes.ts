@@ -1,5 +1,6 @@
 import { Router } from 'express';
 import { HttpError } from '../http-errors';
+import { requireScope } from '../middleware/auth.middleware';
 import type { ModelMetrics } from '../metrics/model-metrics';
 import type { Prometheus } from '../metrics/prometheus';
 
@@ -20,7 +21,7 @@ const OFFERS = [JSON_TYPE, 'text/plain; version=0.0.4', 'application/openmetrics
  */
 export function metricsRouter({ prometheus, modelMetrics }: MetricsRouteDeps): Router {
   const router = Router();
-  router.get('/metrics', async (req, res) => {
+  router.get('/metrics', requireScope('admin'), async (req, res) => {
     const preferred = req.accepts(OFFERS);
     res.vary('Accept');
     if (preferred && preferred !== JSON_TYPE) {

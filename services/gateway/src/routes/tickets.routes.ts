@@ -12,6 +12,7 @@ import {
   idempotencyKeySchema,
 } from '@triage/shared';
 import { HttpError, validationError } from '../http-errors';
+import { hasScope, principalOf, requireScope } from '../middleware/auth.middleware';
 import { jsonBody } from '../middleware/json-body.middleware';
 
 export interface TicketsRouteDeps {
@@ -56,13 +57,15 @@ export function ticketsRouter(deps: TicketsRouteDeps): Router {
     next();
   };
 
-  router.post('/', ...jsonBody, validateCreate, requireRedis, async (_req, res) => {
+  router.post('/', requireScope('client'), ...jsonBody, validateCreate, requireRedis, async (_req, res) => {
     const input = res.locals.input as CreateTicketRequest;
-    const idempotencyKey = res.locals.idempotencyKey as string | undefined;
+    const principal = principalOf(res);
+    // An Idempotency-Key belongs to its sender: the same key from two principals makes two tickets.
+    const idempotencyKey = res.locals.idempotencyKey === undefined ? undefined : `${principal.id}:${res.locals.idempotencyKey as string}`;
     const ticketId = randomUUID();
     const acceptedAt = new Date().toISOString();
     const idempotency = idempotencyKey === undefined ? undefined : { key: idempotencyKey, ttlSeconds: deps.idempotencyTtlSeconds };
-    const created = await store.create({ ticket_id: ticketId, accepted_at: acceptedAt, ...input }, idempotency);
+    const created = await store.create({ ticket_id: ticketId, accepted_at: acceptedAt, submitted_by: principal.id, ...input }, idempotency);
     const requestId = res.locals.requestId as string;
 
     if (!created.created) {
@@ -85,19 +88,22 @@ export function ticketsRouter(deps: TicketsRouteDeps): Router {
     res.status(202).location(`/v2/tickets/${ticketId}`).json(accepted(ticketId, acceptedAt, 'ticket accepted for triage'));
   });
 
-  router.get('/status', requireRedis, async (_req, res) => {
+  router.get('/status', requireScope('agent', 'admin'), requireRedis, async (_req, res) => {
     res.json(await store.statusCounts());
   });
 
-  router.get('/next', requireRedis, async (_req, res) => {
+  router.get('/next', requireScope('agent'), requireRedis, async (_req, res) => {
     const ticket = await store.popMostUrgent();
     if (!ticket) throw new HttpError(404, 'no processed ticket is waiting for an agent');
     res.json(ticket);
   });
 
-  router.get('/:id', requireRedis, async (req: express.Request<{ id: string }>, res) => {
+  // A client key reads only tickets it submitted; anyone else's look like missing ones.
+  router.get('/:id', requireScope('agent', 'admin', 'client'), requireRedis, async (req: express.Request<{ id: string }>, res) => {
     const { id } = req.params;
-    const ticket = UUID.test(id) ? await store.get(id.toLowerCase()) : null;
+    const ticketId = id.toLowerCase();
+    const readable = UUID.test(id) && (hasScope(res, 'agent') || hasScope(res, 'admin') || (await store.submitter(ticketId)) === principalOf(res).id);
+    const ticket = readable ? await store.get(ticketId) : null;
     if (!ticket) throw new HttpError(404, `ticket ${id} not found`);
     res.json(ticket);
   });

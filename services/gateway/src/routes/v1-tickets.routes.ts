@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Router, type RequestHandler } from 'express';
 import { type CreateTicketRequest, type V1Ticket, createTicketRequestSchema, ticketText, urgencyLevel } from '@triage/shared';
 import { HttpError, validationError } from '../http-errors';
+import { requireScope } from '../middleware/auth.middleware';
 import { jsonBody } from '../middleware/json-body.middleware';
 import type { FallbackState } from '../v1/fallback-state';
 import type { V1Queue } from '../v1/v1-queue';
@@ -27,7 +28,7 @@ export function v1TicketsRouter({ v1Queue, fallback, requireRedis }: V1TicketsRo
     next();
   };
 
-  router.post('/', ...jsonBody, validate, requireRedis, async (_req, res) => {
+  router.post('/', requireScope('client'), ...jsonBody, validate, requireRedis, async (_req, res) => {
     if (fallback.status !== 'ready') throw new HttpError(503, `the /v1 model is unavailable: ${fallback.error}`);
     const input = res.locals.input as CreateTicketRequest;
     const prediction = fallback.model.predict(ticketText(input.subject, input.body));
@@ -44,19 +45,19 @@ export function v1TicketsRouter({ v1Queue, fallback, requireRedis }: V1TicketsRo
     res.status(201).json(ticket);
   });
 
-  router.get('/next', requireRedis, async (_req, res) => {
+  router.get('/next', requireScope('agent'), requireRedis, async (_req, res) => {
     res.json((await v1Queue.pop()) ?? throwEmpty());
   });
 
-  router.get('/peek', requireRedis, async (_req, res) => {
+  router.get('/peek', requireScope('agent'), requireRedis, async (_req, res) => {
     res.json((await v1Queue.peek()) ?? throwEmpty());
   });
 
-  router.get('/status', requireRedis, async (_req, res) => {
+  router.get('/status', requireScope('agent', 'admin'), requireRedis, async (_req, res) => {
     res.json({ depth: await v1Queue.depth() });
   });
 
-  router.delete('/', requireRedis, async (_req, res) => {
+  router.delete('/', requireScope('admin'), requireRedis, async (_req, res) => {
     res.json({ drained: await v1Queue.drain() });
   });
 

@@ -64,6 +64,17 @@ describe('k8s manifests', () => {
     expect(deployment.spec.template.spec.terminationGracePeriodSeconds * 1000).toBeGreaterThan(config.SHUTDOWN_TIMEOUT_MS);
   });
 
+  it("let Prometheus scrape the worker's metrics port", () => {
+    const deployment = byName('Deployment', 'triage-worker');
+    const c = container(deployment);
+    const config = workerConfigSchema.parse({ ...containerEnv(c), WORKER_ID: 'pod-1' });
+    const annotations = deployment.spec.template.metadata.annotations as Record<string, string>;
+    expect(annotations['prometheus.io/scrape']).toBe('true');
+    expect(Number(annotations['prometheus.io/port'])).toBe(config.WORKER_METRICS_PORT);
+    expect(annotations['prometheus.io/path']).toBe('/metrics');
+    expect(c.ports).toContainEqual(expect.objectContaining({ containerPort: config.WORKER_METRICS_PORT }));
+  });
+
   it('point REDIS_URL at the Redis service, which persists with AOF', () => {
     const url = new URL(configMap.REDIS_URL!);
     const service = byName('Service', url.hostname);

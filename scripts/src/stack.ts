@@ -16,6 +16,8 @@ export interface StackOptions {
   redisBin?: string;
   port: number;
   workers: number;
+  /** Worker i serves /metrics, /health, /ready on this port + i; 0 (default) picks free ports. */
+  workerMetricsPort?: number;
   /** Extra environment for the gateway and worker processes (prefix, log level, model dir…). */
   env: NodeJS.ProcessEnv;
   /** Inherit stdio (launcher) or drop it (tests, benchmark). */
@@ -73,7 +75,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const stdio = options.quiet ? 'ignore' : 'inherit';
   const launch = (main: string, extra: NodeJS.ProcessEnv = {}) => spawn(process.execPath, [main], { cwd: REPO_ROOT, env: { ...env, ...extra }, stdio });
   const gateway = launch(GATEWAY_MAIN);
-  const workers = Array.from({ length: options.workers }, () => launch(WORKER_MAIN));
+  const metricsPort = options.workerMetricsPort ?? 0;
+  const workers = Array.from({ length: options.workers }, (_, i) => launch(WORKER_MAIN, { WORKER_METRICS_PORT: String(metricsPort === 0 ? 0 : metricsPort + i) }));
 
   let stopping = false;
   const children = [gateway, ...workers];

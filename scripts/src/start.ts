@@ -17,6 +17,7 @@ async function main(): Promise<void> {
     redisBin: config.REDIS_SERVER_BIN,
     port: config.PORT,
     workers: config.WORKERS,
+    workerMetricsPort: config.WORKER_METRICS_PORT,
     env: { REDIS_PREFIX: config.REDIS_PREFIX, LOG_LEVEL: config.LOG_LEVEL, AUTH: config.AUTH },
     keyName: 'npm start (local admin)',
   });
@@ -34,6 +35,7 @@ async function main(): Promise<void> {
         : 'AUTH=off: the API is open to anyone who can reach this port.\n') +
       `API docs: http://localhost:${config.PORT}/docs\n` +
       `Try:  curl -s -X POST http://localhost:${config.PORT}/v2/tickets -H 'Content-Type: application/json'${auth} -d '{"subject":"Refund","body":"I was charged twice"}'\n` +
+      `Worker metrics: http://localhost:${config.WORKER_METRICS_PORT}/metrics (worker i: port + i)\n` +
       'Press Ctrl-C to stop.\n\n',
   );
 

@@ -1,4 +1,4 @@
-import { Worker } from 'bullmq';
+import { UnrecoverableError, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import {
   type BreakerSnapshot,
@@ -18,6 +18,8 @@ import { CircuitBreaker } from './circuit-breaker';
 import { startHeartbeat } from './heartbeat';
 import { startThreadedEncoder } from './inference/inference-client';
 import { ServedModel } from './inference/served-model';
+import type { Readiness } from './metrics/metrics-server';
+import type { WorkerMetrics } from './metrics/worker-metrics';
 import { type TriageProcessorDeps, createTriageProcessor } from './processors/triage.processor';
 
 export interface TriageWorkerHooks {
@@ -29,6 +31,7 @@ export interface TriageWorkerDeps {
   fallback?: FallbackModel;
   /** The encoder; by default the bundle's ONNX model on an inference thread. */
   loadEncoder?: () => Promise<TriageModel>;
+  metrics?: WorkerMetrics;
 }
 
 export interface TriageWorkerHandle {
@@ -36,6 +39,8 @@ export interface TriageWorkerHandle {
   readonly modelVersion: string;
   readonly worker: Worker;
   breaker(): BreakerSnapshot;
+  /** For /ready: consuming jobs with a working Redis connection. */
+  readiness(): Readiness;
   /** Stops taking jobs, lets in-flight ones finish, then releases the model and Redis. */
   close(): Promise<void>;
 }
@@ -59,6 +64,7 @@ export async function startTriageWorker(
         intraOpThreads: config.INTRA_OP_THREADS,
         maxBatch: config.INFERENCE_MAX_BATCH,
         ngram: fallback.ngram,
+        ...(deps.metrics ? { observer: deps.metrics.inference } : {}),
       }));
   const model = await ServedModel.start({ loadEncoder, fallback, breaker, latencyBudgetMs: config.ENCODER_LATENCY_BUDGET_MS });
   const thresholds = resolveActionThresholds(config, fallback.actionThresholds);
@@ -72,7 +78,12 @@ export async function startTriageWorker(
 
   const processor = createTriageProcessor({
     store,
-    predict: (text) => model.predict(text),
+    predict: async (text) => {
+      const started = performance.now();
+      const prediction = await model.predict(text);
+      deps.metrics?.prediction(prediction.modelUsed, (performance.now() - started) / 1000);
+      return prediction;
+    },
     thresholds,
     lockTtlMs: config.LOCK_TTL_MS,
     lockBusyDelayMs: config.LOCK_BUSY_DELAY_MS,
@@ -86,7 +97,10 @@ export async function startTriageWorker(
     name: config.WORKER_ID,
   });
   worker.on('error', (err) => logger.error('worker error', { message: err.message }));
-  worker.on('failed', (job, err) => logger.warn('job failed', { job_id: job?.id, error: err.message, attempts: job?.attemptsMade }));
+  worker.on('failed', (job, err) => {
+    logger.warn('job failed', { job_id: job?.id, error: err.message, attempts: job?.attemptsMade });
+    deps.metrics?.jobFailed(QueueName.Tickets, err instanceof UnrecoverableError || (job ? job.attemptsMade >= (job.opts.attempts ?? 1) : true));
+  });
   await worker.waitUntilReady();
 
   const heartbeat = await startHeartbeat(
@@ -102,6 +116,7 @@ export async function startTriageWorker(
   breaker.onChange((snapshot, previous) => {
     const level = snapshot.state === 'closed' ? 'info' : 'warn';
     logger.log(level, `encoder circuit breaker ${previous} → ${snapshot.state}`, { breaker: snapshot });
+    deps.metrics?.breakerTransition(previous, snapshot.state);
     heartbeat.beatNow();
   });
 
@@ -121,6 +136,12 @@ export async function startTriageWorker(
     },
     worker,
     breaker: () => breaker.snapshot(),
+    readiness: () => ({
+      ready: closing === undefined && worker.isRunning() && connection.status === 'ready',
+      redis: connection.status,
+      breaker: breaker.snapshot().state,
+      model_version: model.modelVersion,
+    }),
     close,
   };
 }

@@ -8,6 +8,8 @@ export const launcherConfigSchema = z.object({
   REDIS_PREFIX: redisPrefix,
   PORT: port().default(8000),
   WORKERS: positiveInt(64).default(availableParallelism()),
+  // First worker's /metrics, /health, /ready port; worker i listens on this + i.
+  WORKER_METRICS_PORT: port().default(9464),
   DATA_DIR: z.string().min(1).default('.data'),
   REDIS_SERVER_BIN: z.string().min(1).default('redis-server'),
   LOG_LEVEL: logLevel,

@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import { alertsEnv } from './alerts.config';
-import { modelDir, parseEnv, positiveInt, probability, redisEnv } from './env';
+import { modelDir, parseEnv, port, positiveInt, probability, redisEnv } from './env';
 
 export const workerConfigSchema = z
   .object({
@@ -22,6 +22,9 @@ export const workerConfigSchema = z
     ACTION_AUTO_ROUTE: probability().optional(),
     ACTION_HUMAN_REVIEW: probability().optional(),
     SHUTDOWN_TIMEOUT_MS: positiveInt().default(30_000),
+    // /metrics (Prometheus), /health and /ready; 0 picks a free port (logged at start).
+    WORKER_METRICS_PORT: port().default(9464),
+    WORKER_METRICS_HOST: z.string().min(1).default('0.0.0.0'),
     // Circuit breaker: this many consecutive encoder failures (errors or answers slower than the
     // budget) switch the worker to the n-gram fallback; after the cool-down one ticket probes the encoder.
     ENCODER_LATENCY_BUDGET_MS: positiveInt(600_000).default(500),

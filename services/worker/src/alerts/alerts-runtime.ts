@@ -1,4 +1,4 @@
-import { Queue, Worker } from 'bullmq';
+import { Queue, UnrecoverableError, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import {
   type AlertJobData,
@@ -9,7 +9,8 @@ import {
   alertsQueueName,
   redisKeys,
 } from '@triage/shared';
-import { createAlertProcessor } from '../processors/alert.processor';
+import type { WorkerMetrics } from '../metrics/worker-metrics';
+import { type AlertJobResult, createAlertProcessor } from '../processors/alert.processor';
 import type { AlertDestination } from './alert-destinations';
 import { createAlertEnqueuer } from './alert-enqueuer';
 import { createRedactor } from './redact';
@@ -32,7 +33,12 @@ const ALERT_CONCURRENCY = 4;
  * limiter (and a 429's manual rate limit) applies per queue, and open-source BullMQ has no
  * per-group limiter. Bursts wait in the queue instead of being dropped.
  */
-export async function startAlerts(config: WorkerConfig, destinations: readonly AlertDestination[], logger: Logger): Promise<AlertsRuntime> {
+export async function startAlerts(
+  config: WorkerConfig,
+  destinations: readonly AlertDestination[],
+  logger: Logger,
+  metrics?: Pick<WorkerMetrics, 'alertDelivery' | 'jobFailed'>,
+): Promise<AlertsRuntime> {
   const keys = redisKeys(config.REDIS_PREFIX);
   const connection = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null });
   connection.on('error', (err: Error) => logger.warn('redis error', { message: err.message }));
@@ -63,9 +69,13 @@ export async function startAlerts(config: WorkerConfig, destinations: readonly A
         name: `${config.WORKER_ID}-alerts`,
       });
       worker.on('error', (err) => logger.error('alert worker error', { destination: d.id, message: redact(err.message) }));
-      worker.on('failed', (job, err) =>
-        logger.warn('alert attempt failed', { destination: d.id, job_id: job?.id, attempts: job?.attemptsMade, error: redact(err.message) }),
-      );
+      worker.on('failed', (job, err) => {
+        logger.warn('alert attempt failed', { destination: d.id, job_id: job?.id, attempts: job?.attemptsMade, error: redact(err.message) });
+        const final = err instanceof UnrecoverableError || (job ? job.attemptsMade >= (job.opts.attempts ?? 1) : true);
+        metrics?.alertDelivery(d.id, final ? 'failed' : 'retrying');
+        metrics?.jobFailed(alertsQueueName(d.id), final);
+      });
+      worker.on('completed', (_job, result: AlertJobResult) => metrics?.alertDelivery(d.id, result.outcome));
       return [d.id, worker] as const;
     }),
   );

@@ -5,3 +5,4 @@ export * from './logger';
 export * from './store';
 export * from './model';
 export * from './shutdown';
+export * from './monitoring';

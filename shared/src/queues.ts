@@ -51,6 +51,19 @@ export function redisKeys(prefix: string) {
     apiKeys: `${prefix}:apikeys`,
     /** Prefix of the rate limiter's counters (rate-limit-redis appends the client key). */
     rateLimit: `${prefix}:ratelimit:`,
+    /** STREAM of agents' corrections (issue 11 writes, the learning loop reads and exports). */
+    feedback: `${prefix}:feedback`,
+    /** HASH of counters of one minute ('m') or hour ('h') bucket: live stats and drift. */
+    statsBucket: (resolution: 'm' | 'h', bucket: number) => `${prefix}:stats:${resolution}:${bucket}`,
+    /** ZSETs of recent processed tickets: by top-2 margin (what to label first) and by time (trimming). */
+    reviewByMargin: `${prefix}:review:margin`,
+    reviewByTime: `${prefix}:review:at`,
+    /** HASH signal → JSON alerting state of the drift monitor. */
+    driftState: `${prefix}:drift:state`,
+    /** HASH: the active model version and directory, and the previous one (rollback). */
+    modelActive: `${prefix}:model:active`,
+    /** Pub/sub channel announcing a change of the active model (workers also poll modelActive). */
+    modelEvents: `${prefix}:model:events`,
   };
 }
 

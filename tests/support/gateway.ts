@@ -53,6 +53,7 @@ export function buildGateway(prefix: string, redisUrl = testRedisUrl(), env: Rec
     auth: config.AUTH,
     apiKeys,
     rateLimit: rateLimitSettings(config),
+    driftMinSamples: config.DRIFT_MIN_SAMPLES,
   });
   const ready = async () => {
     if (redis.status !== 'ready') await new Promise((resolve) => redis.once('ready', resolve));

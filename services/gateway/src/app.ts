@@ -1,16 +1,30 @@
 import express, { type Express, type RequestHandler } from 'express';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { AlertLog, ApiKeyStore, Logger, RedisKeys, Scope, TicketStore, TriageJobData, WorkerRegistry } from '@triage/shared';
+import {
+  type AlertLog,
+  type ApiKeyStore,
+  FeedbackReader,
+  type Logger,
+  type RedisKeys,
+  type Scope,
+  StatsStore,
+  type TicketStore,
+  type TriageJobData,
+  type WorkerRegistry,
+  driftReferenceOf,
+} from '@triage/shared';
+import { LiveStats } from './learning/live-stats';
 import { serviceUnavailable } from './http-errors';
 import type { ModelMetrics } from './metrics/model-metrics';
 import { ROUTE_BASE, createPrometheus } from './metrics/prometheus';
-import { AFTER_SCOPE, authenticate } from './middleware/auth.middleware';
+import { AFTER_SCOPE, authenticate, requireScope } from './middleware/auth.middleware';
 import { errorHandler, notFound } from './middleware/errors.middleware';
 import { scopeRateLimits } from './middleware/rate-limit.middleware';
 import { requestContext } from './middleware/request-id.middleware';
 import { alertsRouter } from './routes/alerts.routes';
 import { healthRouter } from './routes/health.routes';
+import { learningRouter } from './routes/learning.routes';
 import { metricsRouter } from './routes/metrics.routes';
 import { ticketsRouter } from './routes/tickets.routes';
 import { v1TicketsRouter } from './routes/v1-tickets.routes';
@@ -35,6 +49,8 @@ export interface AppDeps {
   auth: 'on' | 'off';
   apiKeys: ApiKeyStore;
   rateLimit: { windowMs: number; limits: Record<Scope, number> };
+  /** A drift signal gets a PSI only with this many tickets in the window. */
+  driftMinSamples: number;
 }
 
 export function createApp(deps: AppDeps): Express {
@@ -48,7 +64,18 @@ export function createApp(deps: AppDeps): Express {
   };
 
   const v1Queue = new V1Queue(deps.redis, deps.keys);
-  const prometheus = createPrometheus({ ...deps, v1Queue });
+  const stats = new StatsStore(deps.redis, deps.keys);
+  const liveStats = new LiveStats({
+    stats,
+    feedback: new FeedbackReader(deps.redis, deps.keys),
+    // The served bundle's config.json, parsed once by the fallback loader.
+    driftReference: () =>
+      deps.fallback.status === 'ready'
+        ? { modelVersion: deps.fallback.model.modelVersion, reference: deps.fallback.model.config ? driftReferenceOf(deps.fallback.model.config) : null }
+        : { modelVersion: 'unknown', reference: null },
+    driftMinSamples: deps.driftMinSamples,
+  });
+  const prometheus = createPrometheus({ ...deps, v1Queue, liveStats });
   // Remembers the mount point so request metrics can label a route by its full pattern.
   const mount = (base: string, router: express.Router) =>
     app.use(base, (_req, res, next) => {
@@ -67,6 +94,7 @@ export function createApp(deps: AppDeps): Express {
   mount('/v1/tickets', v1TicketsRouter({ ...deps, v1Queue, requireRedis }));
   mount('/v2/tickets', ticketsRouter({ ...deps, requireRedis }));
   mount('/v2/tickets', alertsRouter({ ...deps, requireRedis }));
+  mount('/v2', learningRouter({ ...deps, stats, liveStats, requireRedis, requireAdmin: requireScope('admin') }));
   app.use(notFound);
   app.use(errorHandler(deps.retryAfterSeconds));
   return app;

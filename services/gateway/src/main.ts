@@ -51,6 +51,7 @@ const app = createApp({
   auth: config.AUTH,
   apiKeys: new ApiKeyStore(redis, keys),
   rateLimit: rateLimitSettings(config),
+  driftMinSamples: config.DRIFT_MIN_SAMPLES,
 });
 
 if (config.AUTH === 'off') {

@@ -5,6 +5,7 @@ import {
   type FallbackModel,
   type Logger,
   QueueName,
+  StatsStore,
   TicketStore,
   type TriageModel,
   type WorkerConfig,
@@ -88,6 +89,7 @@ export async function startTriageWorker(
     lockTtlMs: config.LOCK_TTL_MS,
     lockBusyDelayMs: config.LOCK_BUSY_DELAY_MS,
     logger,
+    stats: new StatsStore(connection, keys),
     ...(hooks.onProcessed ? { onProcessed: hooks.onProcessed } : {}),
   });
   const worker = new Worker(QueueName.Tickets, processor, {

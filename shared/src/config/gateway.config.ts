@@ -22,6 +22,8 @@ export const gatewayConfigSchema = z.object({
   RATE_LIMIT_AGENT: nonNegativeInt().default(1200),
   RATE_LIMIT_ADMIN: nonNegativeInt().default(300),
   BATCH_MAX_ITEMS: positiveInt(1000).default(100),
+  // A drift signal gets a PSI only with this many tickets in the window (fewer make PSI noise).
+  DRIFT_MIN_SAMPLES: positiveInt().default(200),
 });
 
 export type GatewayConfig = z.output<typeof gatewayConfigSchema>;

@@ -12,6 +12,8 @@ export interface TriagePrediction {
   urgency: number;
   embedding: number[];
   modelVersion: string;
+  /** Encoder input length in tokens after truncation (drift monitoring). */
+  inputTokens?: number;
 }
 
 /** The encoder as the worker serves it (ONNX on an inference thread, blended with the n-gram model). */

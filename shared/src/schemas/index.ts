@@ -2,3 +2,4 @@ export * from './ticket.schema';
 export * from './alert.schema';
 export * from './v1.schema';
 export * from './auth.schema';
+export * from './learning.schema';

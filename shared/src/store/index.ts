@@ -2,3 +2,5 @@ export * from './ticket-store';
 export * from './worker-registry';
 export * from './alert-log';
 export * from './api-key-store';
+export * from './stats-store';
+export * from './feedback-reader';

@@ -2,6 +2,7 @@ import type { RequestHandler } from 'express';
 import type { Redis } from 'ioredis';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { TicketStore, WorkerRegistry } from '@triage/shared';
+import type { LiveStats } from '../learning/live-stats';
 import { breakerCounts } from './breaker-counts';
 import type { FallbackState } from '../v1/fallback-state';
 import type { V1Queue } from '../v1/v1-queue';
@@ -12,7 +13,11 @@ export interface PrometheusDeps {
   registry: WorkerRegistry;
   v1Queue: V1Queue;
   fallback: FallbackState;
+  liveStats: LiveStats;
 }
+
+/** The window the live-statistics gauges cover (GET /v2/stats?window=24h gives the same figures). */
+const STATS_WINDOW = { text: '24h', ms: 86_400_000 };
 
 export interface Prometheus {
   register: Registry;
@@ -89,6 +94,8 @@ export function createPrometheus(deps: PrometheusDeps): Prometheus {
     },
   });
 
+  registerLiveStats(register, deps, redisReady);
+
   const middleware: RequestHandler = (req, res, next) => {
     const stop = duration.startTimer();
     res.on('finish', () => {
@@ -99,4 +106,57 @@ export function createPrometheus(deps: PrometheusDeps): Prometheus {
     next();
   };
   return { register, middleware };
+}
+
+/** /v2/stats and /v2/monitoring/drift as gauges, read at scrape time over the last 24 hours. */
+function registerLiveStats(register: Registry, deps: PrometheusDeps, redisReady: () => boolean): void {
+  // One Redis read per scrape serves every gauge below.
+  let pending: { at: number; value: Promise<Awaited<ReturnType<LiveStats['stats']>> | null> } | undefined;
+  const current = () => {
+    if (!pending || Date.now() - pending.at > 1_000) {
+      pending = { at: Date.now(), value: redisReady() ? deps.liveStats.stats(STATS_WINDOW.text, STATS_WINDOW.ms).catch(() => null) : Promise.resolve(null) };
+    }
+    return pending.value;
+  };
+  const gauge = (name: string, help: string, labelNames: string[], fill: (g: Gauge, s: NonNullable<Awaited<ReturnType<typeof current>>>) => void) =>
+    new Gauge({
+      name,
+      help,
+      labelNames,
+      registers: [register],
+      async collect() {
+        this.reset();
+        const s = await current();
+        if (s) fill(this, s);
+      },
+    });
+  const each = (g: Gauge, label: string, rec: Record<string, number>) => Object.entries(rec).forEach(([k, v]) => g.set({ [label]: k }, v));
+  gauge('triage_tickets_processed_24h', 'Tickets processed in the last 24 h by predicted queue', ['queue'], (g, s) => each(g, 'queue', s.tickets.by_queue));
+  gauge('triage_tickets_action_24h', 'Tickets processed in the last 24 h by action', ['action'], (g, s) => each(g, 'action', s.tickets.by_action));
+  gauge('triage_tickets_model_used_24h', 'Tickets processed in the last 24 h by model used', ['model_used'], (g, s) => each(g, 'model_used', s.tickets.by_model_used));
+  gauge('triage_automation_rate_24h', 'AUTO_ROUTE share of the last 24 h', [], (g, s) => s.automation_rate !== null && g.set(s.automation_rate));
+  gauge('triage_accept_to_processed_ms_24h', 'Accept → processed latency quantiles over the last 24 h', ['quantile'], (g, s) => {
+    if (s.latency_ms.p50 !== null) g.set({ quantile: '0.5' }, s.latency_ms.p50);
+    if (s.latency_ms.p95 !== null) g.set({ quantile: '0.95' }, s.latency_ms.p95);
+  });
+  gauge('triage_agent_events_24h', 'Leases, acks, releases, SLA breaches and corrections in the last 24 h', ['event'], (g, s) => each(g, 'event', s.agents));
+  gauge('triage_live_accuracy_24h', 'Share of reviewed tickets whose predicted queue the agent kept (last 24 h)', ['scope', 'key'], (g, s) => {
+    const a = s.live_accuracy;
+    if (a.overall !== null) g.set({ scope: 'overall', key: 'all' }, a.overall);
+    for (const [k, v] of Object.entries(a.by_queue)) if (v.accuracy !== null) g.set({ scope: 'queue', key: k }, v.accuracy);
+    for (const [k, v] of Object.entries(a.by_model_version)) if (v.accuracy !== null) g.set({ scope: 'model_version', key: k }, v.accuracy);
+  });
+  gauge('triage_live_accuracy_reviewed_24h', 'Reviewed tickets behind triage_live_accuracy_24h', [], (g, s) => g.set(s.live_accuracy.n));
+  new Gauge({
+    name: 'triage_drift_psi',
+    help: 'Population stability index of the last 24 h vs the active model\'s training reference (<0.1 stable, <0.25 watch, ≥0.25 act)',
+    labelNames: ['signal'],
+    registers: [register],
+    async collect() {
+      this.reset();
+      if (!redisReady()) return;
+      const drift = await deps.liveStats.drift(STATS_WINDOW.text, STATS_WINDOW.ms).catch(() => null);
+      for (const s of drift?.signals ?? []) if (s.psi !== null) this.set({ signal: s.signal }, s.psi);
+    },
+  });
 }

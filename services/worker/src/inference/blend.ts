@@ -47,6 +47,6 @@ export function createBlender(config: ModelConfig, ngram: NgramModel): Blender {
     } else {
       p = normalizeProbs(p);
     }
-    return { ...rankQueues(p, labels), urgency: clamp01(u), embedding: l2normalize(out.embedding), modelVersion: config.model_version };
+    return { ...rankQueues(p, labels), urgency: clamp01(u), embedding: l2normalize(out.embedding), modelVersion: config.model_version, inputTokens: out.tokens };
   };
 }

@@ -17,6 +17,8 @@ export interface EncoderOutput {
   probs: Float32Array;
   urgency: number;
   embedding: Float32Array;
+  /** Input length in tokens after truncation (drift monitoring). */
+  tokens: number;
 }
 
 export interface OnnxEncoder {
@@ -132,6 +134,7 @@ export async function loadOnnxEncoder(dir: string, options: LoadOnnxEncoderOptio
       probs: pData.slice(i * L, (i + 1) * L),
       urgency: urgency[i] ?? 0.5,
       embedding: eData.slice(i * hidden, (i + 1) * hidden),
+      tokens: ids[i]!.length,
     }));
   }
 

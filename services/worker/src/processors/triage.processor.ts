@@ -3,8 +3,10 @@ import { DelayedError, type Job, UnrecoverableError } from 'bullmq';
 import {
   type Logger,
   type TicketResponse,
+  type StatsStore,
   type TicketStore,
   type TriageJobData,
+  type TriageResult,
   ticketText,
   triageJobSchema,
 } from '@triage/shared';
@@ -26,6 +28,8 @@ export interface TriageProcessorDeps {
    * the encoder, not the fallback, produced it).
    */
   onProcessed?: (ticket: TicketResponse, prediction?: ServedPrediction) => Promise<void>;
+  /** Live statistics, drift and the review list; called once per stored result, never for retries. */
+  stats?: Pick<StatsStore, 'recordProcessed'>;
 }
 
 export interface TriageJobResult {
@@ -62,6 +66,28 @@ export function createTriageProcessor(deps: TriageProcessorDeps) {
     return { ticket_id: ticketId, outcome };
   }
 
+  /** Statistics are best effort: a failure to count never fails a ticket that is already stored. */
+  async function recordStats(data: TriageJobData, result: TriageResult, prediction: ServedPrediction): Promise<void> {
+    const at = Date.parse(result.processed_at);
+    const [first, second] = prediction.top3;
+    await deps.stats
+      ?.recordProcessed(
+        data.ticket_id,
+        {
+          at,
+          category: result.category,
+          action: result.action,
+          model_used: result.model_used,
+          model_version: result.model_version,
+          urgency: result.urgency_score,
+          tokens: prediction.inputTokens,
+          latency_ms: Math.max(0, at - Date.parse(data.accepted_at)),
+        },
+        (first?.probability ?? 0) - (second?.probability ?? 0),
+      )
+      .catch((err: unknown) => logger.warn('stats not recorded', { ticket_id: data.ticket_id, error: messageOf(err) }));
+  }
+
   /** Runs with the ticket lock held. */
   async function triage(data: TriageJobData, lockToken: string): Promise<TriageJobResult> {
     const startedAt = Date.now();
@@ -73,7 +99,7 @@ export function createTriageProcessor(deps: TriageProcessorDeps) {
     const prediction = await deps.predict(ticketText(data.subject, data.body));
     const inferenceMs = performance.now() - inferenceStart;
 
-    const outcome = await store.commitResult(data.ticket_id, lockToken, {
+    const result = {
       category: prediction.category,
       confidence: prediction.confidence,
       top3: prediction.top3,
@@ -84,9 +110,11 @@ export function createTriageProcessor(deps: TriageProcessorDeps) {
       processed_at: new Date().toISOString(),
       queue_ms: Math.max(0, startedAt - Date.parse(data.accepted_at)),
       inference_ms: Math.round(inferenceMs * 10) / 10,
-    });
+    };
+    const outcome = await store.commitResult(data.ticket_id, lockToken, result);
     if (outcome === 'lock-lost') throw new Error(`lock on ticket ${data.ticket_id} expired during inference`);
     if (outcome === 'missing') throw new UnrecoverableError(`ticket ${data.ticket_id} record disappeared`);
+    if (outcome === 'committed') await recordStats(data, result, prediction);
     return finish(data.ticket_id, outcome === 'committed' ? 'processed' : 'already-processed', prediction);
   }
 

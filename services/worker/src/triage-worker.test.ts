@@ -160,8 +160,12 @@ describe('triage worker with the shipped model', () => {
     await worker();
     const id = await submit({ body: 'Refund for order 1182 please' });
     const first = await settled(id);
-    const job = (await gw.ticketsQueue.getJob(id))!;
-    await job.retry('completed');
+    // The result is stored before the job itself completes (statistics and hooks run in between).
+    const job = await eventually(async () => {
+      const j = await gw.ticketsQueue.getJob(id);
+      return (await j?.isCompleted()) ? j : undefined;
+    });
+    await job!.retry('completed');
     await eventually(async () => ((await gw.ticketsQueue.getJob(id))?.returnvalue?.outcome === 'already-processed' ? true : undefined));
     expect(await gw.store.get(id)).toEqual(first);
     expect(await gw.store.statusCounts()).toMatchObject({ processed: 1, waiting_for_agent: 1 });

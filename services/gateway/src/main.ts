@@ -7,10 +7,12 @@ import {
   createLogger,
   loadConfigOrExit,
   loadGatewayConfig,
+  logRedisConnection,
   redisKeys,
   stopOnSignals,
 } from '@triage/shared';
 import { createApp } from './app';
+import { answerClientErrorsAsJson } from './client-errors';
 import { rateLimitSettings } from './middleware/rate-limit.middleware';
 import { connectProducerRedis, createTicketsQueue } from './connections';
 import { type ModelMetrics, loadModelMetrics } from './metrics/model-metrics';
@@ -22,8 +24,9 @@ const keys = redisKeys(config.REDIS_PREFIX);
 const redis = connectProducerRedis(config);
 const ticketsQueue = createTicketsQueue(redis, config);
 
-redis.on('error', (err: Error) => logger.warn('redis error', { message: err.message }));
-ticketsQueue.on('error', (err: Error) => logger.warn('queue error', { message: err.message }));
+logRedisConnection(redis, logger, 'gateway');
+// Queue errors are connection errors of the same connection, already reported above.
+ticketsQueue.on('error', (err: Error) => logger.debug('queue error', { error: err.message }));
 
 const fallback = loadFallbackState(config.MODEL_DIR);
 if (fallback.status === 'ready') logger.info('v1 model loaded', { model_version: fallback.model.modelVersion, model_dir: config.MODEL_DIR });
@@ -62,6 +65,7 @@ if (config.AUTH === 'off') {
 const server: Server = app.listen(config.PORT, config.HOST, () => {
   logger.info('gateway listening', { url: `http://${config.HOST}:${config.PORT}`, prefix: config.REDIS_PREFIX });
 });
+answerClientErrorsAsJson(server);
 
 stopOnSignals(logger, config.SHUTDOWN_TIMEOUT_MS, async () => {
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));

@@ -6,3 +6,4 @@ export * from './store';
 export * from './model';
 export * from './shutdown';
 export * from './monitoring';
+export * from './redis-connection-log';

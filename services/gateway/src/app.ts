@@ -96,6 +96,6 @@ export function createApp(deps: AppDeps): Express {
   mount('/v2/tickets', alertsRouter({ ...deps, requireRedis }));
   mount('/v2', learningRouter({ ...deps, stats, liveStats, requireRedis, requireAdmin: requireScope('admin') }));
   app.use(notFound);
-  app.use(errorHandler(deps.retryAfterSeconds));
+  app.use(errorHandler(deps.retryAfterSeconds, deps.logger));
   return app;
 }

@@ -34,17 +34,3 @@ export function serviceUnavailable(retryAfterSeconds: number): HttpError {
     'Retry-After': String(retryAfterSeconds),
   });
 }
-
-const REDIS_DOWN_MESSAGES = ['enableOfflineQueue', 'Connection is closed', 'Command timed out', 'connect ECONNREFUSED'];
-const REDIS_DOWN_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTCONN']);
-
-/** True for the errors ioredis/BullMQ raise when Redis cannot be reached in time. */
-export function isRedisUnavailable(err: unknown): boolean {
-  if (!(err instanceof Error)) return false;
-  const code = (err as NodeJS.ErrnoException).code;
-  return (
-    err.name === 'MaxRetriesPerRequestError' ||
-    (code !== undefined && REDIS_DOWN_CODES.has(code)) ||
-    REDIS_DOWN_MESSAGES.some((m) => err.message.includes(m))
-  );
-}

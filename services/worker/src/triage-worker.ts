@@ -11,12 +11,15 @@ import {
   type WorkerConfig,
   WorkerRegistry,
   loadFallbackModel,
+  logRedisConnection,
   readModelConfig,
   redisKeys,
+  triageJobSchema,
 } from '@triage/shared';
 import { resolveActionThresholds } from './action-policy';
 import { CircuitBreaker } from './circuit-breaker';
 import { startHeartbeat } from './heartbeat';
+import { jobLockOptions, watchJobEvents } from './job-locks';
 import { startThreadedEncoder } from './inference/inference-client';
 import { ServedModel } from './inference/served-model';
 import type { Readiness } from './metrics/metrics-server';
@@ -74,7 +77,7 @@ export async function startTriageWorker(
   const keys = redisKeys(config.REDIS_PREFIX);
   // Workers wait out Redis outages instead of failing commands (BullMQ production guide).
   const connection = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null });
-  connection.on('error', (err: Error) => logger.warn('redis error', { message: err.message }));
+  logRedisConnection(connection, logger, 'triage');
   const store = new TicketStore(connection, keys);
 
   const processor = createTriageProcessor({
@@ -86,7 +89,7 @@ export async function startTriageWorker(
       return prediction;
     },
     thresholds,
-    lockTtlMs: config.LOCK_TTL_MS,
+    lockTtlMs: config.LOCK_DURATION_MS,
     lockBusyDelayMs: config.LOCK_BUSY_DELAY_MS,
     logger,
     stats: new StatsStore(connection, keys),
@@ -97,12 +100,19 @@ export async function startTriageWorker(
     prefix: keys.bullPrefix,
     concurrency: config.WORKER_CONCURRENCY,
     name: config.WORKER_ID,
+    ...jobLockOptions(config),
   });
-  worker.on('error', (err) => logger.error('worker error', { message: err.message }));
-  worker.on('failed', (job, err) => {
-    logger.warn('job failed', { job_id: job?.id, error: err.message, attempts: job?.attemptsMade });
-    deps.metrics?.jobFailed(QueueName.Tickets, err instanceof UnrecoverableError || (job ? job.attemptsMade >= (job.opts.attempts ?? 1) : true));
+  // A job BullMQ failed without the processor deciding it (stalled too often) must not leave
+  // its ticket `processing` forever; for the others this is a no-op.
+  watchJobEvents(worker, logger, async (job, reason) => {
+    const ticketId = triageJobSchema.shape.ticket_id.safeParse((job.data as { ticket_id?: unknown } | null)?.ticket_id);
+    if (!ticketId.success) return;
+    const moved = await store.transition(ticketId.data, ['pending', 'processing'], 'failed', { error: reason, failed_at: new Date().toISOString() });
+    if (moved?.applied) logger.warn('ticket marked failed', { ticket_id: ticketId.data, job_id: job.id, error: reason });
   });
+  worker.on('failed', (job, err) =>
+    deps.metrics?.jobFailed(QueueName.Tickets, err instanceof UnrecoverableError || (job ? job.attemptsMade >= (job.opts.attempts ?? 1) : true)),
+  );
   await worker.waitUntilReady();
 
   const heartbeat = await startHeartbeat(

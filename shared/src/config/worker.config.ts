@@ -14,8 +14,14 @@ export const workerConfigSchema = z
     WORKER_CONCURRENCY: positiveInt(256).default(4),
     INTRA_OP_THREADS: positiveInt(64).default(1),
     INFERENCE_MAX_BATCH: positiveInt(256).default(8),
-    LOCK_TTL_MS: positiveInt().default(60_000),
-    LOCK_BUSY_DELAY_MS: positiveInt().default(5_000),
+    // BullMQ job locks: renewed every LOCK_DURATION_MS / 2 while a job runs, so a worker that
+    // dies loses its jobs after at most LOCK_DURATION_MS; a stall check every STALLED_INTERVAL_MS
+    // hands them to another worker. A job that stalls more than MAX_STALLED_COUNT times fails
+    // (its ticket is marked failed). The per-ticket lock follows the same duration and renewal.
+    LOCK_DURATION_MS: positiveInt(600_000).default(6_000),
+    STALLED_INTERVAL_MS: positiveInt(600_000).default(5_000),
+    MAX_STALLED_COUNT: z.coerce.number().int().min(0).max(100).default(1),
+    LOCK_BUSY_DELAY_MS: positiveInt().default(1_000),
     HEARTBEAT_INTERVAL_MS: positiveInt().default(5_000),
     HEARTBEAT_TTL_MS: positiveInt().default(15_000),
     // Unset → the model's config.json action_thresholds, then 0.85 / 0.70.
@@ -36,6 +42,10 @@ export const workerConfigSchema = z
     (c) => c.ACTION_AUTO_ROUTE === undefined || c.ACTION_HUMAN_REVIEW === undefined || c.ACTION_HUMAN_REVIEW <= c.ACTION_AUTO_ROUTE,
     { message: 'ACTION_HUMAN_REVIEW must be <= ACTION_AUTO_ROUTE', path: ['ACTION_HUMAN_REVIEW'] },
   )
+  .refine((c) => c.LOCK_DURATION_MS >= 1_000, {
+    message: 'LOCK_DURATION_MS below 1000 would lose locks to ordinary event-loop pauses',
+    path: ['LOCK_DURATION_MS'],
+  })
   .refine((c) => c.HEARTBEAT_INTERVAL_MS < c.HEARTBEAT_TTL_MS, {
     message: 'HEARTBEAT_INTERVAL_MS must be shorter than HEARTBEAT_TTL_MS',
     path: ['HEARTBEAT_INTERVAL_MS'],

@@ -86,6 +86,12 @@ while true do
 end
 `;
 
+/** KEYS: lock; ARGV: token, TTL (ms) → 1 when renewed, 0 when the lock is no longer the caller's. */
+export const RENEW_LOCK = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0
+`;
+
 /** KEYS: lock; ARGV: token → 1 when released, 0 when someone else holds it now. */
 export const RELEASE_LOCK = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end

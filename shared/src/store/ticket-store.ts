@@ -8,7 +8,7 @@ import {
   type TriageAction,
   ticketResponseSchema,
 } from '../schemas';
-import { COMMIT_RESULT, CREATE_TICKET, DISCARD_PENDING_TICKET, POP_MOST_URGENT, RELEASE_LOCK, TRANSITION_STATUS } from './ticket-scripts';
+import { COMMIT_RESULT, CREATE_TICKET, DISCARD_PENDING_TICKET, POP_MOST_URGENT, RELEASE_LOCK, RENEW_LOCK, TRANSITION_STATUS } from './ticket-scripts';
 
 export interface NewTicket {
   ticket_id: string;
@@ -98,6 +98,7 @@ export class TicketStore {
   private readonly commitScript: ScriptFn;
   private readonly popScript: ScriptFn;
   private readonly releaseScript: ScriptFn;
+  private readonly renewScript: ScriptFn;
 
   constructor(
     private readonly redis: Redis,
@@ -109,6 +110,7 @@ export class TicketStore {
     this.commitScript = defineScript(redis, 'triageCommitResult', COMMIT_RESULT);
     this.popScript = defineScript(redis, 'triagePopMostUrgent', POP_MOST_URGENT);
     this.releaseScript = defineScript(redis, 'triageReleaseLock', RELEASE_LOCK);
+    this.renewScript = defineScript(redis, 'triageRenewLock', RENEW_LOCK);
   }
 
   /**
@@ -212,6 +214,11 @@ export class TicketStore {
 
   async acquireLock(ticketId: string, token: string, ttlMs: number): Promise<boolean> {
     return (await this.redis.set(this.keys.ticketLock(ticketId), token, 'PX', ttlMs, 'NX')) === 'OK';
+  }
+
+  /** Compare-and-extend: false when the lock expired (and may belong to another worker now). */
+  async renewLock(ticketId: string, token: string, ttlMs: number): Promise<boolean> {
+    return (await this.renewScript(1, this.keys.ticketLock(ticketId), token, ttlMs)) === 1;
   }
 
   /** Compare-and-delete: never removes a lock that expired and was taken by another worker. */

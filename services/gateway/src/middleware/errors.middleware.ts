@@ -1,6 +1,6 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
-import type { Logger } from '@triage/shared';
-import { HttpError, isRedisUnavailable, serviceUnavailable } from '../http-errors';
+import { type Logger, isRedisUnavailable, throttledLog } from '@triage/shared';
+import { HttpError, serviceUnavailable } from '../http-errors';
 
 /** body-parser's error types → our status codes. */
 const BODY_PARSER_ERRORS: Record<string, HttpError> = {
@@ -8,26 +8,39 @@ const BODY_PARSER_ERRORS: Record<string, HttpError> = {
   'entity.too.large': new HttpError(413, 'request body too large (limit 1 MB)'),
   'encoding.unsupported': new HttpError(415, 'unsupported content encoding'),
   'charset.unsupported': new HttpError(415, 'unsupported charset, use utf-8'),
+  'request.aborted': new HttpError(400, 'request body aborted by the client'),
+  'request.size.invalid': new HttpError(400, 'request body length does not match Content-Length'),
 };
 
 export const notFound: RequestHandler = (req, _res, next) => {
   next(new HttpError(404, `no route for ${req.method} ${req.path}`));
 };
 
-export function errorHandler(retryAfterSeconds: number): ErrorRequestHandler {
-  return (err: unknown, _req, res, _next) => {
+export function errorHandler(retryAfterSeconds: number, logger: Logger): ErrorRequestHandler {
+  // An outage turns every request into a 503: one warning and a periodic count, not a flood.
+  const unavailable = throttledLog(logger, 'warn', 'storage unavailable, answering 503', 10_000);
+  return (err: unknown, req, res, _next) => {
     const httpError = toHttpError(err, retryAfterSeconds);
-    const logger = res.locals.logger as Logger | undefined;
-    if (httpError.status >= 500) logger?.error('request failed', { err, status: httpError.status });
+    const requestLogger = (res.locals.logger as Logger | undefined) ?? logger;
+    if (httpError.status === 503) unavailable({ method: req.method, path: req.originalUrl, error: (err as Error | undefined)?.message, request_id: res.locals.requestId });
+    else if (httpError.status >= 500) requestLogger.error('request failed', { err, status: httpError.status, method: req.method, path: req.originalUrl });
     if (res.headersSent) return;
     res.status(httpError.status).set(httpError.headers).json(httpError.toBody());
   };
 }
 
+/** zlib/brotli failures while inflating a body body-parser already marked as the client's fault. */
+const isDecodeError = (err: { code?: unknown }) => typeof err.code === 'string' && /^(Z_|ERR_BROTLI|ERR__ERROR_FORMAT)/.test(err.code);
+
 function toHttpError(err: unknown, retryAfterSeconds: number): HttpError {
   if (err instanceof HttpError) return err;
-  const type = (err as { type?: unknown } | null)?.type;
+  const { type, status, code, message } = (err ?? {}) as { type?: unknown; status?: unknown; code?: unknown; message?: unknown };
   if (typeof type === 'string' && BODY_PARSER_ERRORS[type]) return BODY_PARSER_ERRORS[type];
   if (isRedisUnavailable(err)) return serviceUnavailable(retryAfterSeconds);
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    // body-parser reports a corrupt or truncated gzip/deflate/br stream as a 400 without a type.
+    if (isDecodeError({ code })) return new HttpError(400, `request body could not be decoded for its Content-Encoding: ${String(message)}`);
+    return new HttpError(status, typeof message === 'string' && message.length < 200 ? message : 'bad request');
+  }
   return new HttpError(500, 'internal error');
 }

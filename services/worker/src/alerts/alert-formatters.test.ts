@@ -90,6 +90,23 @@ describe('Discord message', () => {
     const edit = buildWebhookRequest(dest, { kind: 'incident', incident: { ...incident, phase: 'update' } }, ctx, '998877');
     expect(edit).toMatchObject({ method: 'PATCH', url: 'https://discord.com/api/webhooks/123/tok/messages/998877' });
   });
+
+  it('gives Discord posts a stable nonce per message, so Discord can drop a resend', () => {
+    const dest: AlertDestination = {
+      id: 'discord',
+      type: 'discord',
+      url: 'https://discord.com/api/webhooks/123/tok',
+      threshold: 0.8,
+      queues: null,
+      rateLimit: { max: 5, durationMs: 2000 },
+    };
+    const nonceOf = (content: Parameters<typeof buildWebhookRequest>[1]) => JSON.parse(buildWebhookRequest(dest, content, ctx).body) as { nonce: string; enforce_nonce: boolean };
+    const first = nonceOf({ kind: 'ticket', ticket });
+    expect(first).toMatchObject({ nonce: expect.stringMatching(/^[0-9a-f]{25}$/), enforce_nonce: true });
+    expect(nonceOf({ kind: 'ticket', ticket }).nonce).toBe(first.nonce);
+    expect(nonceOf({ kind: 'ticket', ticket: { ...ticket, ticket_id: '00000000-0000-4000-8000-000000000001' } }).nonce).not.toBe(first.nonce);
+    expect(nonceOf({ kind: 'incident', incident }).nonce).not.toBe(first.nonce);
+  });
 });
 
 /** The README's receiver recipe, run as written. */

@@ -7,8 +7,10 @@ import {
   type TicketResponse,
   type WorkerConfig,
   alertsQueueName,
+  logRedisConnection,
   redisKeys,
 } from '@triage/shared';
+import { jobLockOptions, watchJobEvents } from '../job-locks';
 import type { WorkerMetrics } from '../metrics/worker-metrics';
 import { type AlertJobResult, createAlertProcessor } from '../processors/alert.processor';
 import type { AlertDestination } from './alert-destinations';
@@ -41,7 +43,7 @@ export async function startAlerts(
 ): Promise<AlertsRuntime> {
   const keys = redisKeys(config.REDIS_PREFIX);
   const connection = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null });
-  connection.on('error', (err: Error) => logger.warn('redis error', { message: err.message }));
+  logRedisConnection(connection, logger, 'alerts');
   const log = new AlertLog(connection, keys);
   const storm = new StormStore(connection, keys, { size: config.STORM_SIZE, windowMs: config.STORM_WINDOW_MS, similarity: config.STORM_SIMILARITY });
   const redact = createRedactor(destinations);
@@ -67,10 +69,22 @@ export async function startAlerts(
         concurrency: ALERT_CONCURRENCY,
         limiter: { max: d.rateLimit.max, duration: d.rateLimit.durationMs },
         name: `${config.WORKER_ID}-alerts`,
+        ...jobLockOptions(config),
       });
-      worker.on('error', (err) => logger.error('alert worker error', { destination: d.id, message: redact(err.message) }));
+      // The processor records its own failures in the alert log; a job failed for stalling is
+      // one whose sends may have happened, so it is recorded as failed with that reason.
+      watchJobEvents(
+        worker,
+        logger,
+        async (job, reason) => {
+          const data = job.data as Partial<AlertJobData>;
+          if (data.kind !== 'ticket' || !data.ticket) return;
+          const entry = await log.get(data.ticket.ticket_id, d.id);
+          if (entry && entry.status !== 'delivered' && entry.status !== 'failed') await log.update(data.ticket.ticket_id, d.id, { status: 'failed', last_error: reason });
+        },
+        { queue: alertsQueueName(d.id), redact },
+      );
       worker.on('failed', (job, err) => {
-        logger.warn('alert attempt failed', { destination: d.id, job_id: job?.id, attempts: job?.attemptsMade, error: redact(err.message) });
         const final = err instanceof UnrecoverableError || (job ? job.attemptsMade >= (job.opts.attempts ?? 1) : true);
         metrics?.alertDelivery(d.id, final ? 'failed' : 'retrying');
         metrics?.jobFailed(alertsQueueName(d.id), final);

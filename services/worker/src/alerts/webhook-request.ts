@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { AlertDestination } from './alert-destinations';
 import type { AlertContent, RenderContext } from './alert-content';
 import { discordIncidentMessage, discordTicketMessage } from './discord.formatter';
@@ -14,6 +15,23 @@ export interface WebhookRequest {
 
 const JSON_HEADERS = { 'Content-Type': 'application/json' };
 
+/** Header carrying deliveryId() to generic receivers (also in the signed body as `delivery_id`). */
+export const DELIVERY_ID_HEADER = 'X-Triage-Delivery-Id';
+
+/**
+ * The same for every attempt at one message, so a receiver can drop a redelivery: a worker that
+ * dies after sending but before recording it sends again (at-least-once). An incident's first
+ * post has one id; each update is identified by the count it reports.
+ */
+export function deliveryId(dest: Pick<AlertDestination, 'id'>, content: AlertContent): string {
+  if (content.kind === 'ticket') return `${content.ticket.ticket_id}.${dest.id}`;
+  const { incident } = content;
+  return `${incident.incident_id}.${dest.id}.${incident.phase === 'open' ? 'open' : incident.count}`;
+}
+
+/** Discord's message nonce is at most 25 characters; `enforce_nonce` makes a repeat return the first message. */
+const discordNonce = (id: string) => createHash('sha256').update(id).digest('hex').slice(0, 25);
+
 function withQuery(url: string, key: string, value: string): string {
   const u = new URL(url);
   u.searchParams.set(key, value);
@@ -21,25 +39,27 @@ function withQuery(url: string, key: string, value: string): string {
 }
 
 function discordRequest(dest: AlertDestination, content: AlertContent, ctx: RenderContext, messageId?: string): WebhookRequest {
+  const dedupe = { nonce: discordNonce(deliveryId(dest, content)), enforce_nonce: true };
   if (content.kind === 'ticket') {
-    return { method: 'POST', url: dest.url, body: JSON.stringify(discordTicketMessage(content.ticket, ctx)), headers: JSON_HEADERS };
+    return { method: 'POST', url: dest.url, body: JSON.stringify({ ...discordTicketMessage(content.ticket, ctx), ...dedupe }), headers: JSON_HEADERS };
   }
-  const body = JSON.stringify(discordIncidentMessage(content.incident, ctx));
+  const message = discordIncidentMessage(content.incident, ctx);
   // Discord webhooks can edit their own messages, so an incident stays one message whose
   // count changes; `wait=true` makes the first post return the message id to edit.
   if (messageId !== undefined) {
     const u = new URL(dest.url);
     u.pathname = `${u.pathname.replace(/\/+$/, '')}/messages/${encodeURIComponent(messageId)}`;
-    return { method: 'PATCH', url: u.toString(), body, headers: JSON_HEADERS };
+    return { method: 'PATCH', url: u.toString(), body: JSON.stringify(message), headers: JSON_HEADERS };
   }
-  return { method: 'POST', url: withQuery(dest.url, 'wait', 'true'), body, headers: JSON_HEADERS };
+  return { method: 'POST', url: withQuery(dest.url, 'wait', 'true'), body: JSON.stringify({ ...message, ...dedupe }), headers: JSON_HEADERS };
 }
 
 function genericRequest(dest: AlertDestination, content: AlertContent, ctx: RenderContext): WebhookRequest {
   const event = content.kind === 'ticket' ? genericTicketEvent(content.ticket, ctx) : genericIncidentEvent(content.incident);
-  const body = JSON.stringify(event);
+  const id = deliveryId(dest, content);
+  const body = JSON.stringify({ delivery_id: id, ...event });
   if (dest.secret === undefined) throw new Error(`generic destination ${dest.id} has no secret`);
-  return { method: 'POST', url: dest.url, body, headers: { ...JSON_HEADERS, ...signatureHeaders(body, dest.secret) } };
+  return { method: 'POST', url: dest.url, body, headers: { ...JSON_HEADERS, [DELIVERY_ID_HEADER]: id, ...signatureHeaders(body, dest.secret) } };
 }
 
 /** The HTTP request that carries `content` to `dest`; `discordMessageId` edits an incident post. */

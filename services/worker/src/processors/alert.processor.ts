@@ -71,8 +71,11 @@ export function createAlertProcessor(deps: AlertProcessorDeps) {
     // The log, not the job, is the record of delivery: it survives job removal and re-adds.
     if (entry?.status === 'delivered') return { outcome: 'already-delivered' };
 
-    const outcome = await send(buildWebhookRequest(dest, { kind: 'ticket', ticket: data.ticket }, deps.render));
+    // Counted before sending: a worker that dies mid-request has still made the attempt, and the
+    // receiver may have the message (the delivery id lets it drop the resend).
     const attempts = (entry?.attempts ?? 0) + 1;
+    await log.update(ticketId, dest.id, { attempts });
+    const outcome = await send(buildWebhookRequest(dest, { kind: 'ticket', ticket: data.ticket }, deps.render));
     if (outcome.kind === 'delivered') {
       await log.update(ticketId, dest.id, { status: 'delivered', attempts, last_error: null, delivered_at: new Date().toISOString() });
       return { outcome: 'delivered', status: outcome.status };

@@ -17,6 +17,10 @@ export interface TriageProcessorDeps {
   store: TicketStore;
   predict: (text: string) => Promise<ServedPrediction>;
   thresholds: ActionThresholds;
+  /**
+   * Lifetime of the per-ticket lock; it is renewed every half of it while the job runs, like
+   * BullMQ's job lock, so a killed worker's ticket is free again as soon as its job is.
+   */
   lockTtlMs: number;
   /** How long a job waits before looking again when another worker holds its ticket. */
   lockBusyDelayMs: number;
@@ -129,6 +133,12 @@ export function createTriageProcessor(deps: TriageProcessorDeps) {
       await job.moveToDelayed(Date.now() + deps.lockBusyDelayMs, token);
       throw new DelayedError();
     }
+    const renewal = setInterval(() => {
+      store.renewLock(data.ticket_id, lockToken, deps.lockTtlMs).then(
+        (held) => held || log.warn('ticket lock lost while processing; the commit will be refused'),
+        (err: unknown) => log.warn('ticket lock renewal failed', { error: messageOf(err) }),
+      );
+    }, deps.lockTtlMs / 2);
     try {
       const result = await triage(data, lockToken);
       log.info('ticket triaged', { outcome: result.outcome });
@@ -139,6 +149,7 @@ export function createTriageProcessor(deps: TriageProcessorDeps) {
       if (final) await markFailed(data.ticket_id, messageOf(err));
       throw err;
     } finally {
+      clearInterval(renewal);
       await store.releaseLock(data.ticket_id, lockToken).catch((err) => log.warn('lock release failed', { error: messageOf(err) }));
     }
   };

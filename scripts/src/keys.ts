@@ -3,35 +3,15 @@
  * `npm run keys -- list [--json]`, `npm run keys -- revoke <id>`.
  * Talks to Redis directly: REDIS_URL, else the Redis of a running `npm start`, else localhost.
  */
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { Redis } from 'ioredis';
 import { z } from 'zod';
-import { ApiKeyStore, type ApiKeyInfo, apiKeyIdSchema, apiKeyNameSchema, loadConfigOrExit, parseEnv, redisKeys, redisPrefix, redisUrl, scopeSchema } from '@triage/shared';
-import { REPO_ROOT, runningRedisUrlFile } from './stack';
-
-const keysConfigSchema = z.object({
-  REDIS_URL: redisUrl.optional(),
-  REDIS_PREFIX: redisPrefix,
-  DATA_DIR: z.string().min(1).default('.data'),
-});
+import { ApiKeyStore, type ApiKeyInfo, apiKeyIdSchema, apiKeyNameSchema, redisKeys, scopeSchema } from '@triage/shared';
+import { UsageError, runCli, withCliRedis } from './cli-redis';
 
 const USAGE = `usage:
   npm run keys -- create --name <name> --scope <client|agent|admin> [--scope …]
   npm run keys -- list [--json]
   npm run keys -- revoke <id>`;
-
-class UsageError extends Error {}
-
-function redisUrlOf(config: z.output<typeof keysConfigSchema>): string {
-  if (config.REDIS_URL) return config.REDIS_URL;
-  try {
-    return readFileSync(runningRedisUrlFile(resolve(REPO_ROOT, config.DATA_DIR)), 'utf8').trim();
-  } catch {
-    return 'redis://127.0.0.1:6379';
-  }
-}
 
 const row = (k: ApiKeyInfo) =>
   [k.id, k.name.padEnd(20), k.scopes.join(',').padEnd(18), k.created_at, k.last_used_at ?? '-', k.revoked_at ? `revoked ${k.revoked_at}` : 'active'].join('  ');
@@ -70,23 +50,4 @@ async function run(store: ApiKeyStore, argv: string[]): Promise<void> {
   throw new UsageError(command === undefined ? 'no command' : `unknown command "${command}"`);
 }
 
-async function main(): Promise<void> {
-  const config = loadConfigOrExit(() => parseEnv(keysConfigSchema));
-  const url = redisUrlOf(config);
-  const redis = new Redis(url, { maxRetriesPerRequest: 1, retryStrategy: () => null, lazyConnect: true });
-  redis.on('error', () => undefined);
-  try {
-    await redis.connect().catch((err: Error) => {
-      throw new Error(`cannot reach Redis at ${url} (${err.message}); set REDIS_URL`);
-    });
-    await run(new ApiKeyStore(redis, redisKeys(config.REDIS_PREFIX)), process.argv.slice(2));
-  } finally {
-    redis.disconnect();
-  }
-}
-
-main().catch((err: unknown) => {
-  const message = err instanceof Error ? err.message : String(err);
-  process.stderr.write(err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') ? `${message}\n${USAGE}\n` : `${message}\n`);
-  process.exit(err instanceof UsageError ? 64 : 1);
-});
+runCli(() => withCliRedis((redis, config) => run(new ApiKeyStore(redis, redisKeys(config.REDIS_PREFIX)), process.argv.slice(2))), USAGE);

@@ -83,7 +83,7 @@ function urgentTicket(i: number, dim: number): { ticket: TicketResponse; predict
       processed_at: now,
       timings: { queue_ms: 0, inference_ms: 0 },
     },
-    prediction: { category: 'Technical Support', confidence: 0.9, top3: [], urgency: 0.95, embedding, modelVersion: 'burst' },
+    prediction: { category: 'Technical Support', confidence: 0.9, top3: [], probabilities: [], urgency: 0.95, embedding, modelVersion: 'burst' },
   };
 }
 

@@ -1,6 +1,8 @@
 /** Queue names. */
 export const QueueName = {
   Tickets: 'tickets',
+  /** On-demand explanations: the worker owns the encoder, the gateway waits for the answer. */
+  Explain: 'explain',
 } as const;
 export type QueueName = (typeof QueueName)[keyof typeof QueueName];
 
@@ -15,6 +17,8 @@ export enum JobName {
   Triage = 'triage',
   /** A ticket alert or a major-incident post/update for one destination. */
   Alert = 'alert',
+  /** Evidence for one ticket's predicted queue and urgency (GET /v2/tickets/:id/explain). */
+  Explain = 'explain',
 }
 
 /**

@@ -38,7 +38,7 @@ class ControlledEncoder implements TriageModel {
     this.calls += 1;
     const answer = texts.map((): TriagePrediction => {
       const top3 = this.labels.slice(0, 3).map((category, i) => ({ category, probability: [0.9, 0.06, 0.04][i]! }));
-      return { category: top3[0]!.category, confidence: 0.9, top3, urgency: 0.42, embedding: [0.6, 0.8], modelVersion: this.modelVersion };
+      return { category: top3[0]!.category, confidence: 0.9, top3, probabilities: top3.map((t) => t.probability), urgency: 0.42, embedding: [0.6, 0.8], modelVersion: this.modelVersion };
     });
     if (this.mode === 'failing') return Promise.reject(new Error('onnx session exploded'));
     if (this.mode === 'hung') return new Promise((resolve) => this.hung.push(() => resolve(answer)));

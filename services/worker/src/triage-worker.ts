@@ -19,6 +19,8 @@ import {
 import { resolveActionThresholds } from './action-policy';
 import { CircuitBreaker } from './circuit-breaker';
 import { startHeartbeat } from './heartbeat';
+import { createExplainProcessor } from './explain/explain.processor';
+import { TicketExplainer } from './explain/ticket-explainer';
 import { jobLockOptions, watchJobEvents } from './job-locks';
 import { startThreadedEncoder } from './inference/inference-client';
 import { ServedModel } from './inference/served-model';
@@ -42,6 +44,8 @@ export interface TriageWorkerHandle {
   readonly workerId: string;
   readonly modelVersion: string;
   readonly worker: Worker;
+  /** Answers `explain` jobs with the same model. */
+  readonly explainWorker: Worker;
   breaker(): BreakerSnapshot;
   /** For /ready: consuming jobs with a working Redis connection. */
   readiness(): Readiness;
@@ -115,6 +119,18 @@ export async function startTriageWorker(
   );
   await worker.waitUntilReady();
 
+  const explainer = new TicketExplainer({ ngram: fallback.ngram, fallbackVersion: fallback.modelVersion, encoder: () => model.healthyEncoder() });
+  const explainWorker = new Worker(QueueName.Explain, createExplainProcessor(explainer), {
+    connection,
+    prefix: keys.bullPrefix,
+    // explanations are on demand and each one is already a batch of encoder runs
+    concurrency: 1,
+    name: config.WORKER_ID,
+    ...jobLockOptions(config),
+  });
+  explainWorker.on('error', (err) => logger.error('explain worker error', { message: err.message }));
+  await explainWorker.waitUntilReady();
+
   const heartbeat = await startHeartbeat(
     new WorkerRegistry(connection, keys),
     {
@@ -136,7 +152,7 @@ export async function startTriageWorker(
   const close = () =>
     (closing ??= (async () => {
       await heartbeat.stop().catch((err: Error) => logger.warn('heartbeat removal failed', { message: err.message }));
-      await worker.close();
+      await Promise.all([worker.close(), explainWorker.close()]);
       await model.dispose();
       await connection.quit().catch(() => connection.disconnect());
     })());
@@ -147,6 +163,7 @@ export async function startTriageWorker(
       return model.modelVersion;
     },
     worker,
+    explainWorker,
     breaker: () => breaker.snapshot(),
     readiness: () => ({
       ready: closing === undefined && worker.isRunning() && connection.status === 'ready',

@@ -6,6 +6,6 @@ export type { BlendConfig, ModelConfig } from './model-config';
 export { rankQueues } from './prediction';
 export type { QueueProbability, TriageModel, TriagePrediction } from './prediction';
 export { loadNgramModel, ngramModelFromJson } from './ngram-model';
-export type { NgramModel } from './ngram-model';
+export type { NgramAttribution, NgramModel } from './ngram-model';
 export { loadFallbackModel } from './fallback-model';
 export type { FallbackModel, FallbackPrediction } from './fallback-model';

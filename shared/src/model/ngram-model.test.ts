@@ -116,3 +116,46 @@ describeShipped(`shipped n-gram model (${SHIPPED_NGRAM}) — pending until the t
     expect(outage.urgency).toBeGreaterThan(refund.urgency);
   });
 });
+
+describe('n-gram model: attribution', () => {
+  const model = loadNgramModel(MODEL_PATH);
+  const doc = JSON.parse(readFileSync(MODEL_PATH, 'utf8')) as { queue: { intercept: number[] } };
+  const sum = (a: ArrayLike<number>) => Array.from(a).reduce((x, y) => x + y, 0);
+
+  it.each(expected.texts.map((t, i) => [i, JSON.stringify(t.slice(0, 40))] as const))(
+    'text %i %s: token shares add up exactly to p_c·(logit_c − Σ p_k logit_k) without the intercepts',
+    (i) => {
+      const text = expected.texts[i]!;
+      const p = model.predictProba(text);
+      for (const label of [p.indexOf(Math.max(...p)), 0]) {
+        const a = model.attribute(text, label);
+        expect(a.proba).toEqual(p);
+        expect(a.urgency).toBe(model.predictUrgency(text));
+        expect(a.tokens).toEqual(ngramTokens(normalizeNgramText(text, 20_000)));
+        expect(a.queue).toHaveLength(a.tokens.length);
+        const pc = p[label]!;
+        // log-softmax differs from the logits by one constant, which Σ p_k removes
+        const margin = Math.log(pc) - p.reduce((acc, pk) => acc + pk * Math.log(pk), 0);
+        const bias = doc.queue.intercept[label]! - p.reduce((acc, pk, k) => acc + pk * doc.queue.intercept[k]!, 0);
+        expect(sum(a.queue)).toBeCloseTo(pc * (margin - bias), 9);
+      }
+    },
+  );
+
+  it('rejects a label outside the model', () => {
+    expect(() => model.attribute('hello', model.labels.length)).toThrow(RangeError);
+  });
+});
+
+describeShipped('shipped n-gram model: attribution points at the words a person would', () => {
+  it('an outage ticket: the outage words carry the urgency, not the greeting', () => {
+    const model = loadNgramModel(SHIPPED_NGRAM);
+    const text = 'Hello team\nOur production server is down since this morning, all customers affected, urgent!';
+    const p = model.predictProba(text);
+    const a = model.attribute(text, p.indexOf(Math.max(...p)));
+    const rank = (v: Float64Array) => a.tokens.map((t, i) => [t, v[i]!] as const).sort((x, y) => y[1] - x[1]).map(([t]) => t);
+    const topUrgency = rank(a.urgencyEvidence).slice(0, 4);
+    expect(topUrgency.some((t) => ['down', 'urgent', 'production', 'server', 'affected'].includes(t))).toBe(true);
+    expect(topUrgency).not.toContain('hello');
+  });
+});

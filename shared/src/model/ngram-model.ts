@@ -33,6 +33,47 @@ export interface NgramModel {
   predictUrgency(text: string): number;
   /** Both outputs from one feature extraction. */
   predict(text: string): { proba: number[]; urgency: number };
+  /**
+   * Per-token evidence for queue `label` and for urgency (see `NgramAttribution`); one feature
+   * extraction, with each hashed feature traced back to the tokens it came from.
+   */
+  attribute(text: string, label: number): NgramAttribution;
+}
+
+/**
+ * Gradient × input of the model's outputs, split over the normalised tokens. The queue logits are
+ * linear in the features, so for queue c with probability p_c, Σ_t queue[t] + p_c·(b_c − Σ_k p_k b_k)
+ * equals p_c·(logit_c − Σ_k p_k logit_k) exactly: each token gets the share of every feature it produced
+ * (a feature seen n times gives each occurrence 1/n; a bigram splits an occurrence over its two tokens;
+ * a char n-gram goes to the tokens that contain it; a keyword group to the tokens that matched it).
+ */
+export interface NgramAttribution {
+  /** Normalised tokens, in text order (`ngramTokens(normalizeNgramText(text))`). */
+  tokens: string[];
+  /**
+   * Each token's [start, end) UTF-16 offsets in the original text, or null where normalisation (NFKC can
+   * merge or split words) makes the token impossible to place.
+   */
+  spans: Array<readonly [number, number] | null>;
+  proba: number[];
+  urgency: number;
+  /** Per token: its part of ∂p_label/∂x · x (probability units). */
+  queue: Float64Array;
+  /** Per token: its part of ∂urgency/∂x · x (0 everywhere when a `linear` urgency is clipped). */
+  urgencyEvidence: Float64Array;
+}
+
+/** Receives the provenance of every feature while `NgramFeaturizer.features` extracts them. */
+interface FeatureTrace {
+  tokens(tokens: readonly string[]): void;
+  /** One occurrence of word n-gram `hash` covering tokens start … start+n−1. */
+  word(hash: number, start: number, n: number): void;
+  /** Char n-gram `hash` occurs in token string `token` (called once per occurrence inside it). */
+  char(hash: number, token: string): void;
+  /** The L2 norm a block was divided by (0: empty block, contributes nothing). */
+  blockNorm(block: 'word' | 'char', norm: number): void;
+  /** Keyword group g matched tokens start … start+n−1. */
+  keyword(group: number, start: number, n: number): void;
 }
 
 const matrixSchema = z.object({
@@ -108,6 +149,21 @@ export function normalizeNgramText(text: string, maxChars: number): string {
 
 export function ngramTokens(normalized: string): string[] {
   return normalized.match(TOKEN_RE) ?? [];
+}
+
+/** Places normalised tokens back in the original text, token by token, up to the first one that does not line up. */
+function tokenSpans(text: string, tokens: readonly string[]): Array<readonly [number, number] | null> {
+  const spans = new Array<readonly [number, number] | null>(tokens.length).fill(null);
+  let t = 0;
+  // toWellFormed keeps UTF-16 offsets (one unit in, one unit out)
+  for (const m of toWellFormed(String(text)).matchAll(TOKEN_RE)) {
+    if (t >= tokens.length) break;
+    for (const part of ngramTokens(m[0].normalize('NFKC').toLowerCase())) {
+      if (tokens[t] !== part) return spans;
+      spans[t++] = [m.index, m.index + m[0].length];
+    }
+  }
+  return spans;
 }
 
 const FNV_OFFSET = 0x811c9dc5;
@@ -187,8 +243,8 @@ export class NgramFeaturizer {
   private readonly blockTouched: number[] = [];
   private readonly accTouched: number[] = [];
 
-  /** counts: feature hash (uint32) → tf. Adds the L2-normalised block into the accumulator. */
-  private addBlock(counts: Map<number, number>): void {
+  /** counts: feature hash (uint32) → tf. Adds the L2-normalised block into the accumulator; returns the norm. */
+  private addBlock(counts: Map<number, number>): number {
     const { blockVal, blockMark, accVal, accMark, blockTouched, accTouched } = this;
     blockTouched.length = 0;
     for (const [h, tf] of counts) {
@@ -216,11 +272,24 @@ export class NgramFeaturizer {
       blockVal[b] = 0;
       blockMark[b] = 0;
     }
+    return norm;
   }
 
-  features(text: string): SparseFeatures {
+  /** The value one feature hash with term frequency `tf` adds to its bucket, before block normalisation. */
+  rawValue(hash: number, tf: number): number {
+    const b = hash & this.mask;
+    const v = (1 + Math.log(tf)) * (this.idf ? (this.idf[b] ?? 1) : 1);
+    return hash & 0x80000000 ? -v : v;
+  }
+
+  bucketOf(hash: number): number {
+    return hash & this.mask;
+  }
+
+  features(text: string, trace?: FeatureTrace): SparseFeatures {
     const spec = this.spec;
     const tokens = ngramTokens(normalizeNgramText(text, spec.max_chars));
+    trace?.tokens(tokens);
     const [wMin, wMax] = spec.word_ngrams;
     const [cMin, cMax] = spec.char_ngrams;
     // tf is counted per 32-bit feature hash (as in Python); n-grams are hashed without building strings
@@ -244,6 +313,7 @@ export class NgramFeaturizer {
           }
         }
         bump(words, h, 1);
+        trace?.word(h >>> 0, i, n);
       }
     }
     const chars = new Map<number, number>();
@@ -257,12 +327,17 @@ export class NgramFeaturizer {
         let h = H_CHAR;
         for (let n = 1; n <= cMax && i + n <= cps.length; n++) {
           h = fnvCodePoint(h, cps[i + n - 1] as number);
-          if (n >= cMin) bump(chars, h, count);
+          if (n >= cMin) {
+            bump(chars, h, count);
+            trace?.char(h >>> 0, tok);
+          }
         }
       }
     }
-    this.addBlock(words);
-    this.addBlock(chars);
+    const wordNorm = this.addBlock(words);
+    const charNorm = this.addBlock(chars);
+    trace?.blockNorm('word', wordNorm);
+    trace?.blockNorm('char', charNorm);
     const index: number[] = [];
     const value: number[] = [];
     for (const b of this.accTouched) {
@@ -283,9 +358,13 @@ export class NgramFeaturizer {
         else positions.set(t, [i]);
       });
       this.terms.forEach((group, g) => {
-        if (group.some((term) => termMatches(term, tokens, positions))) {
+        for (const term of group) {
+          const start = firstMatch(term, tokens, positions);
+          if (start < 0) continue;
           index.push(spec.n_buckets + g);
           value.push(spec.keyword_weight);
+          trace?.keyword(g, start, 1 + term.rest.length);
+          break;
         }
       });
     }
@@ -293,14 +372,15 @@ export class NgramFeaturizer {
   }
 }
 
-function termMatches(term: CompiledTerm, tokens: string[], positions: Map<string, number[]>): boolean {
+/** Token index where `term` first matches, or −1. */
+function firstMatch(term: CompiledTerm, tokens: string[], positions: Map<string, number[]>): number {
   if (term.rest.length === 0) {
-    if (!term.prefix) return positions.has(term.first);
-    for (const t of positions.keys()) if (t.startsWith(term.first)) return true;
-    return false;
+    if (!term.prefix) return positions.get(term.first)?.[0] ?? -1;
+    for (const [t, at] of positions) if (t.startsWith(term.first)) return at[0] as number;
+    return -1;
   }
   const starts = positions.get(term.first);
-  if (!starts) return false;
+  if (!starts) return -1;
   const last = term.rest.length - 1;
   for (const s of starts) {
     if (s + term.rest.length >= tokens.length) continue;
@@ -310,9 +390,83 @@ function termMatches(term: CompiledTerm, tokens: string[], positions: Map<string
       const want = term.rest[j] as string;
       ok = j === last && term.prefix ? tok.startsWith(want) : tok === want;
     }
-    if (ok) return true;
+    if (ok) return s;
   }
-  return false;
+  return -1;
+}
+
+/** Records which tokens produced each feature, then splits per-feature contributions over them. */
+class ProvenanceTrace implements FeatureTrace {
+  tokenList: string[] = [];
+  /** word hash → occurrences as [start, n] pairs (flattened). */
+  private readonly words = new Map<number, number[]>();
+  /** char hash → token string → occurrences of the n-gram inside that token. */
+  private readonly chars = new Map<number, Map<string, number>>();
+  private readonly keywords: Array<[group: number, start: number, n: number]> = [];
+  private wordNorm = 0;
+  private charNorm = 0;
+
+  tokens(tokens: readonly string[]): void {
+    this.tokenList = tokens.slice();
+  }
+  word(hash: number, start: number, n: number): void {
+    const occ = this.words.get(hash);
+    if (occ) occ.push(start, n);
+    else this.words.set(hash, [start, n]);
+  }
+  char(hash: number, token: string): void {
+    let inTokens = this.chars.get(hash);
+    if (!inTokens) this.chars.set(hash, (inTokens = new Map()));
+    inTokens.set(token, (inTokens.get(token) ?? 0) + 1);
+  }
+  blockNorm(block: 'word' | 'char', norm: number): void {
+    if (block === 'word') this.wordNorm = norm;
+    else this.charNorm = norm;
+  }
+  keyword(group: number, start: number, n: number): void {
+    this.keywords.push([group, start, n]);
+  }
+
+  /** Per token, Σ over the features it produced of (its share of) x_j · grad(j). */
+  spread(featurizer: NgramFeaturizer, nBuckets: number, keywordWeight: number, grad: (j: number) => number): Float64Array {
+    const out = new Float64Array(this.tokenList.length);
+    const gradOf = new Map<number, number>();
+    const g = (j: number) => {
+      let v = gradOf.get(j);
+      if (v === undefined) gradOf.set(j, (v = grad(j)));
+      return v;
+    };
+    if (this.wordNorm > 0) {
+      for (const [hash, occ] of this.words) {
+        const tf = occ.length / 2;
+        const share = (featurizer.rawValue(hash, tf) / this.wordNorm) * g(featurizer.bucketOf(hash)) / tf;
+        for (let i = 0; i < occ.length; i += 2) {
+          const start = occ[i] as number;
+          const n = occ[i + 1] as number;
+          for (let t = start; t < start + n; t++) out[t] = (out[t] as number) + share / n;
+        }
+      }
+    }
+    if (this.charNorm > 0) {
+      const positions = new Map<string, number[]>();
+      this.tokenList.forEach((t, i) => {
+        const p = positions.get(t);
+        if (p) p.push(i);
+        else positions.set(t, [i]);
+      });
+      for (const [hash, inTokens] of this.chars) {
+        let tf = 0;
+        for (const [tok, times] of inTokens) tf += times * (positions.get(tok)?.length ?? 0);
+        const perOccurrence = (featurizer.rawValue(hash, tf) / this.charNorm) * g(featurizer.bucketOf(hash)) / tf;
+        for (const [tok, times] of inTokens) for (const t of positions.get(tok) ?? []) out[t] = (out[t] as number) + perOccurrence * times;
+      }
+    }
+    for (const [group, start, n] of this.keywords) {
+      const share = (keywordWeight * g(nBuckets + group)) / n;
+      for (let t = start; t < start + n; t++) out[t] = (out[t] as number) + share;
+    }
+    return out;
+  }
 }
 
 /** logits[k] = intercept[k] + Σ_j x_j · W[j, k] with W stored feature-major ([features, outputs]). */
@@ -376,7 +530,49 @@ export function ngramModelFromJson(doc: unknown, source = 'ngram.json'): NgramMo
       const x = featurizer.features(text);
       return { proba: softmax(linear(x, qW, spec.queue.intercept)), urgency: urgencyOf(x) };
     },
+    attribute(text: string, label: number): NgramAttribution {
+      if (!Number.isInteger(label) || label < 0 || label >= L) throw new RangeError(`label ${label} is not one of the ${L} queues`);
+      const trace = new ProvenanceTrace();
+      const x = featurizer.features(text, trace);
+      const proba = softmax(linear(x, qW, spec.queue.intercept));
+      const urgency = urgencyOf(x);
+      // ∂p_c/∂x_j = p_c·(W[j,c] − Σ_k p_k W[j,k])
+      const pc = proba[label] as number;
+      const queueGrad = (j: number) => {
+        let mean = 0;
+        for (let k = 0; k < L; k++) mean += (proba[k] as number) * (qW[j * L + k] as number);
+        return pc * ((qW[j * L + label] as number) - mean);
+      };
+      const urgencyGrad = urgencyGradient(x);
+      return {
+        tokens: trace.tokenList,
+        spans: tokenSpans(text, trace.tokenList),
+        proba,
+        urgency,
+        queue: trace.spread(featurizer, spec.n_buckets, spec.keyword_weight, queueGrad),
+        urgencyEvidence: trace.spread(featurizer, spec.n_buckets, spec.keyword_weight, urgencyGrad),
+      };
+    },
   };
+
+  /** ∂urgency/∂x_j as a function of j, at the point x. */
+  function urgencyGradient(x: SparseFeatures): (j: number) => number {
+    const out = linear(x, uW, u.intercept);
+    if (u.kind === 'linear') {
+      const raw = out[0] as number;
+      return raw <= 0 || raw >= 1 ? () => 0 : (j) => uW[j] as number;
+    }
+    // urgency = Σ_k softmax(z)_k v_k → ∂/∂z_k = p_k (v_k − urgency)
+    const p = softmax(out);
+    const mean = p.reduce((acc, pk, k) => acc + pk * (u.values[k] as number), 0);
+    const dz = p.map((pk, k) => pk * ((u.values[k] as number) - mean));
+    const C = dz.length;
+    return (j) => {
+      let g = 0;
+      for (let k = 0; k < C; k++) g += (dz[k] as number) * (uW[j * C + k] as number);
+      return g;
+    };
+  }
 
   function urgencyOf(x: SparseFeatures): number {
     const out = linear(x, uW, u.intercept);

@@ -9,6 +9,8 @@ export interface TriagePrediction {
   category: string;
   confidence: number;
   top3: QueueProbability[];
+  /** The whole served distribution, in the model's label order (explanations read the predicted queue's share). */
+  probabilities: number[];
   urgency: number;
   embedding: number[];
   modelVersion: string;
@@ -26,9 +28,12 @@ export interface TriageModel {
   dispose(): Promise<void>;
 }
 
-/** Ranks a full probability vector into the public answer's category, confidence and top 3. */
-export function rankQueues(probs: readonly number[], labels: readonly string[]): Pick<TriagePrediction, 'category' | 'confidence' | 'top3'> {
+/** Ranks a full probability vector into the public answer's category, confidence and top 3 (and keeps the vector). */
+export function rankQueues(
+  probs: readonly number[],
+  labels: readonly string[],
+): Pick<TriagePrediction, 'category' | 'confidence' | 'top3' | 'probabilities'> {
   const ranked = probs.map((probability, k) => ({ category: labels[k] as string, probability })).sort((a, b) => b.probability - a.probability);
   const best = ranked[0] as QueueProbability;
-  return { category: best.category, confidence: best.probability, top3: ranked.slice(0, 3) };
+  return { category: best.category, confidence: best.probability, top3: ranked.slice(0, 3), probabilities: probs.slice() };
 }

@@ -3,3 +3,4 @@ export * from './alert.schema';
 export * from './v1.schema';
 export * from './auth.schema';
 export * from './learning.schema';
+export * from './explain.schema';

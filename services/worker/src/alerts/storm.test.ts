@@ -30,6 +30,7 @@ const prediction = (embedding: number[]): TriagePrediction => ({
   category: 'Technical Support',
   confidence: 0.9,
   top3: [],
+  probabilities: [],
   urgency: 0.95,
   embedding,
   modelVersion: 'test',

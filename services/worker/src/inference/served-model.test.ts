@@ -10,7 +10,7 @@ function encoder(predict: TriageModel['predict']): TriageModel {
   return { modelVersion: 'sha256:encoder', labels: fallback.labels, config: {} as TriageModel['config'], predict, dispose: async () => undefined };
 }
 const answer = (): TriagePrediction[] => [
-  { category: fallback.labels[0]!, confidence: 0.9, top3: [], urgency: 0.3, embedding: [1, 0], modelVersion: 'sha256:encoder' },
+  { category: fallback.labels[0]!, confidence: 0.9, top3: [], probabilities: [], urgency: 0.3, embedding: [1, 0], modelVersion: 'sha256:encoder' },
 ];
 
 function clockedBreaker(failureThreshold = 1) {

@@ -60,6 +60,14 @@ export class ServedModel {
     return this.encoder?.modelVersion ?? this.options.fallback.modelVersion;
   }
 
+  /**
+   * The encoder while its breaker is closed, for on-demand work (explanations) that should neither wait
+   * for a load nor probe a failing encoder.
+   */
+  healthyEncoder(): TriageModel | null {
+    return this.options.breaker.snapshot().state === 'closed' ? this.encoder : null;
+  }
+
   async predict(text: string): Promise<ServedPrediction> {
     const { breaker, fallback } = this.options;
     const permit = breaker.acquire();

@@ -1,0 +1,146 @@
+/**
+ * Why the served model predicted what it did, word by word (docs/console.md, "Explanations").
+ *
+ * The served queue distribution is p = normalise(q^(1/T)) with the mixture q = w·p_enc + (1 − w)·p_ngram
+ * (triage-model.ts). Evidence is measured on q_c for the predicted queue c:
+ * - n-gram part: (1 − w) times the n-gram model's exact linear token shares (NgramModel.attribute);
+ * - encoder part: occlusion. The text is cut into a few contiguous segments of words; the encoder is run
+ *   once more without each segment (one batch), and the drop of w·p_enc,c is spread evenly over the
+ *   segment's words. w·p_enc,c is read back from the served distribution: q_k = p_k^T / Σ_j p_j^T, and
+ *   w·p_enc,c = q_c − (1 − w)·p_ngram,c with p_ngram computed here in pure TypeScript.
+ * Urgency is the same with u = w_u·u_enc + (1 − w_u)·u_ngram.
+ */
+import { performance } from 'node:perf_hooks';
+import type { EvidenceSpan, Explanation, NgramModel, TriageModel, TriagePrediction } from '@triage/shared';
+import { ticketText } from '@triage/shared';
+
+/** At most this many occlusion runs per explanation: the encoder part's cost grows with it. */
+export const MAX_SEGMENTS = 8;
+/** Evidence entries returned per target, strongest first. */
+export const MAX_EVIDENCE = 40;
+
+export interface ExplainTicket {
+  ticket_id: string;
+  subject?: string | undefined;
+  body: string;
+}
+
+export interface TicketExplainerDeps {
+  ngram: NgramModel;
+  /** The version the fallback serves when no encoder is available. */
+  fallbackVersion: string;
+  /** The encoder when it is healthy, else null (the explanation is then the n-gram model's alone). */
+  encoder: () => TriageModel | null;
+}
+
+interface Placed {
+  field: EvidenceSpan['field'];
+  start: number;
+  end: number;
+}
+
+/** Maps an offset range of ticketText(subject, body) back to the field it came from. */
+function placer(subject: string | undefined, body: string): (start: number, end: number) => Placed | null {
+  const raw = subject ?? '';
+  const trimmed = raw.trim();
+  const lead = raw.length - raw.trimStart().length;
+  const bodyAt = trimmed.length > 0 ? trimmed.length + 1 : 0;
+  return (start, end) => {
+    if (start >= bodyAt) return end - bodyAt <= body.length ? { field: 'body', start: start - bodyAt, end: end - bodyAt } : null;
+    return end <= trimmed.length ? { field: 'subject', start: start + lead, end: end + lead } : null;
+  };
+}
+
+/** Contiguous groups of placed tokens, about equal in word count. */
+function segmentsOf(placedTokens: number[], count: number): number[][] {
+  const n = Math.min(count, placedTokens.length);
+  return Array.from({ length: n }, (_, s) =>
+    placedTokens.slice(Math.floor((s * placedTokens.length) / n), Math.floor(((s + 1) * placedTokens.length) / n)),
+  );
+}
+
+function topEvidence(spans: Array<EvidenceSpan | null>): EvidenceSpan[] {
+  return spans
+    .filter((s): s is EvidenceSpan => s !== null && s.weight !== 0)
+    .sort((a, b) => Math.abs(b.weight) - Math.abs(a.weight))
+    .slice(0, MAX_EVIDENCE);
+}
+
+const round = (x: number) => Number(x.toPrecision(6));
+
+export class TicketExplainer {
+  constructor(private readonly deps: TicketExplainerDeps) {}
+
+  async explain(ticket: ExplainTicket): Promise<Explanation> {
+    const started = performance.now();
+    const { ngram } = this.deps;
+    const text = ticketText(ticket.subject, ticket.body);
+    // Token positions come from the n-gram tokenizer; the label only matters for the queue shares.
+    const layout = ngram.attribute(text, 0);
+    const encoder = this.deps.encoder();
+    const segments = encoder ? segmentsOf(layout.spans.flatMap((s, i) => (s ? [i] : [])), MAX_SEGMENTS) : [];
+    const variants = segments.map((seg) => text.slice(0, layout.spans[seg[0]!]![0]) + text.slice(layout.spans[seg[seg.length - 1]!]![1]));
+
+    let served: { probabilities: number[]; urgency: number } = { probabilities: layout.proba, urgency: layout.urgency };
+    let occluded: TriagePrediction[] = [];
+    if (encoder) {
+      // The full text alone, as the triage job ran it: int8 activations are quantised per batch, so a
+      // batch-mate can move the probabilities in the third decimal.
+      [served] = (await encoder.predict([text])) as [TriagePrediction];
+      occluded = await encoder.predict(variants);
+    }
+    const labels = encoder?.labels ?? ngram.labels;
+    const c = served.probabilities.indexOf(Math.max(...served.probabilities));
+    const category = labels[c] as string;
+    const cNgram = ngram.labels.indexOf(category);
+    // Fallback: the n-gram model alone (weights 0); an encoder without a blend (or a taxonomy the n-gram model lacks): the encoder alone.
+    const blend = !encoder ? { queue_encoder_weight: 0, urgency_encoder_weight: 0, temperature: 1 }
+      : encoder.config.blend && cNgram >= 0 ? encoder.config.blend
+      : { queue_encoder_weight: 1, urgency_encoder_weight: 1, temperature: 1 };
+    const wq = blend.queue_encoder_weight;
+    const wu = blend.urgency_encoder_weight;
+    const attribution = cNgram <= 0 ? layout : ngram.attribute(text, cNgram);
+
+    // The encoder's part of q_c (w·p_enc,c) and of u (w_u·u_enc), for the full text or one variant.
+    const encoderParts = (prediction: { probabilities: number[]; urgency: number }, variant: string) => {
+      const powered = prediction.probabilities.map((p) => Math.pow(p, blend.temperature));
+      const q = (powered[c] as number) / powered.reduce((a, b) => a + b, 0);
+      const ng = wq < 1 || wu < 1 ? ngram.predict(variant) : { proba: [], urgency: 0 };
+      return { queue: q - (1 - wq) * (ng.proba[cNgram] ?? 0), urgency: prediction.urgency - (1 - wu) * ng.urgency };
+    };
+    const encoderQueue = new Float64Array(attribution.tokens.length);
+    const encoderUrgency = new Float64Array(attribution.tokens.length);
+    if (encoder) {
+      const base = encoderParts(served, text);
+      segments.forEach((seg, s) => {
+        const without = encoderParts(occluded[s]!, variants[s]!);
+        for (const t of seg) {
+          encoderQueue[t] = (base.queue - without.queue) / seg.length;
+          encoderUrgency[t] = (base.urgency - without.urgency) / seg.length;
+        }
+      });
+    }
+
+    const place = placer(ticket.subject, ticket.body);
+    const evidence = (ngramShare: Float64Array, ngramWeight: number, encoderShare: Float64Array) =>
+      topEvidence(
+        attribution.spans.map((span, t) => {
+          const where = span && place(span[0], span[1]);
+          if (!span || !where) return null;
+          const ng = ngramWeight * (ngramShare[t] as number);
+          const enc = encoderShare[t] as number;
+          return { ...where, text: text.slice(span[0], span[1]), weight: round(ng + enc), ngram: round(ng), encoder: round(enc) };
+        }),
+      );
+
+    return {
+      ticket_id: ticket.ticket_id,
+      model_version: encoder?.modelVersion ?? this.deps.fallbackVersion,
+      model_used: encoder ? 'encoder' : 'fallback',
+      queue: { category, probability: served.probabilities[c] as number, evidence: evidence(attribution.queue, 1 - wq, encoderQueue) },
+      urgency: { score: served.urgency, evidence: evidence(attribution.urgencyEvidence, 1 - wu, encoderUrgency) },
+      occlusion_segments: segments.length,
+      compute_ms: Math.round((performance.now() - started) * 10) / 10,
+    };
+  }
+}

@@ -1,5 +1,6 @@
 import { AlertLog, ApiKeyStore, TicketStore, WorkerRegistry, gatewayConfigSchema, redisKeys, silentLogger } from '@triage/shared';
 import { createApp } from '../../services/gateway/src/app';
+import { ExplainRequests } from '../../services/gateway/src/explain/explain-requests';
 import { rateLimitSettings } from '../../services/gateway/src/middleware/rate-limit.middleware';
 import { connectProducerRedis, createTicketsQueue } from '../../services/gateway/src/connections';
 import { type ModelMetrics, loadModelMetrics } from '../../services/gateway/src/metrics/model-metrics';
@@ -38,6 +39,8 @@ export function buildGateway(prefix: string, redisUrl = testRedisUrl(), env: Rec
   const apiKeys = new ApiKeyStore(redis, keys);
   if (!fallbacks.has(config.MODEL_DIR)) fallbacks.set(config.MODEL_DIR, loadFallbackState(config.MODEL_DIR));
   const fallback = fallbacks.get(config.MODEL_DIR)!;
+  const explain = new ExplainRequests(redis, config);
+  explain.onError(() => undefined);
   const app = createApp({
     redis,
     store,
@@ -54,12 +57,14 @@ export function buildGateway(prefix: string, redisUrl = testRedisUrl(), env: Rec
     apiKeys,
     rateLimit: rateLimitSettings(config),
     driftMinSamples: config.DRIFT_MIN_SAMPLES,
+    explain,
   });
   const ready = async () => {
     if (redis.status !== 'ready') await new Promise((resolve) => redis.once('ready', resolve));
   };
   const close = async () => {
     await ticketsQueue.close().catch(() => undefined);
+    await explain.close();
     redis.disconnect();
     queueRedis.disconnect();
   };

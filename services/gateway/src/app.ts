@@ -16,6 +16,7 @@ import {
 } from '@triage/shared';
 import { LiveStats } from './learning/live-stats';
 import { serviceUnavailable } from './http-errors';
+import type { ExplainRequests } from './explain/explain-requests';
 import type { ModelMetrics } from './metrics/model-metrics';
 import { ROUTE_BASE, createPrometheus } from './metrics/prometheus';
 import { AFTER_SCOPE, authenticate, requireScope } from './middleware/auth.middleware';
@@ -23,6 +24,7 @@ import { errorHandler, notFound } from './middleware/errors.middleware';
 import { scopeRateLimits } from './middleware/rate-limit.middleware';
 import { requestContext } from './middleware/request-id.middleware';
 import { alertsRouter } from './routes/alerts.routes';
+import { explainRouter } from './routes/explain.routes';
 import { healthRouter } from './routes/health.routes';
 import { learningRouter } from './routes/learning.routes';
 import { metricsRouter } from './routes/metrics.routes';
@@ -51,6 +53,8 @@ export interface AppDeps {
   rateLimit: { windowMs: number; limits: Record<Scope, number> };
   /** A drift signal gets a PSI only with this many tickets in the window. */
   driftMinSamples: number;
+  /** Explanations come from a worker (the gateway loads no encoder). */
+  explain: ExplainRequests;
 }
 
 export function createApp(deps: AppDeps): Express {
@@ -95,6 +99,7 @@ export function createApp(deps: AppDeps): Express {
   mount('/v2/tickets', ticketsRouter({ ...deps, requireRedis }));
   mount('/v2/tickets', alertsRouter({ ...deps, requireRedis }));
   mount('/v2', learningRouter({ ...deps, stats, liveStats, requireRedis, requireAdmin: requireScope('admin') }));
+  mount('/v2/tickets', explainRouter({ ...deps, requireRedis }));
   app.use(notFound);
   app.use(errorHandler(deps.retryAfterSeconds, deps.logger));
   return app;

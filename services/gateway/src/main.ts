@@ -13,6 +13,7 @@ import {
 } from '@triage/shared';
 import { createApp } from './app';
 import { answerClientErrorsAsJson } from './client-errors';
+import { ExplainRequests } from './explain/explain-requests';
 import { rateLimitSettings } from './middleware/rate-limit.middleware';
 import { connectProducerRedis, createTicketsQueue } from './connections';
 import { type ModelMetrics, loadModelMetrics } from './metrics/model-metrics';
@@ -27,6 +28,9 @@ const ticketsQueue = createTicketsQueue(redis, config);
 logRedisConnection(redis, logger, 'gateway');
 // Queue errors are connection errors of the same connection, already reported above.
 ticketsQueue.on('error', (err: Error) => logger.debug('queue error', { error: err.message }));
+const explain = new ExplainRequests(redis, config);
+// Connection errors of the shared connection are already reported above.
+explain.onError((err: Error) => logger.debug('explain queue error', { error: err.message }));
 
 const fallback = loadFallbackState(config.MODEL_DIR);
 if (fallback.status === 'ready') logger.info('v1 model loaded', { model_version: fallback.model.modelVersion, model_dir: config.MODEL_DIR });
@@ -55,6 +59,7 @@ const app = createApp({
   apiKeys: new ApiKeyStore(redis, keys),
   rateLimit: rateLimitSettings(config),
   driftMinSamples: config.DRIFT_MIN_SAMPLES,
+  explain,
 });
 
 if (config.AUTH === 'off') {
@@ -72,5 +77,6 @@ stopOnSignals(logger, config.SHUTDOWN_TIMEOUT_MS, async () => {
   server.closeIdleConnections();
   await closed;
   await ticketsQueue.close();
+  await explain.close();
   await redis.quit().catch(() => redis.disconnect());
 });

@@ -12,6 +12,8 @@ export const gatewayConfigSchema = z.object({
   JOB_BACKOFF_MS: positiveInt(600_000).default(1000),
   IDEMPOTENCY_TTL_SECONDS: positiveInt().default(86_400),
   SHUTDOWN_TIMEOUT_MS: positiveInt().default(10_000),
+  // GET /v2/tickets/:id/explain waits this long for a worker's answer before a 503.
+  EXPLAIN_TIMEOUT_MS: positiveInt(120_000).default(5_000),
   // The /v1 path serves the bundle's n-gram model in-process; /metrics reads its metrics.json.
   MODEL_DIR: modelDir,
   // on: every route but /health, /ready, /openapi.json and /docs needs an API key (docs/api.md).

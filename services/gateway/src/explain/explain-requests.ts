@@ -1,0 +1,78 @@
+import { Queue, QueueEvents } from 'bullmq';
+import { Redis } from 'ioredis';
+import { type ExplainJobData, type Explanation, type GatewayConfig, JobName, QueueName, explanationSchema, redisKeys } from '@triage/shared';
+
+export class ExplainUnavailableError extends Error {
+  override readonly name = 'ExplainUnavailableError';
+}
+
+type ExplainConfig = Pick<GatewayConfig, 'REDIS_URL' | 'REDIS_PREFIX' | 'EXPLAIN_TIMEOUT_MS'>;
+
+interface Channel {
+  queue: Queue<ExplainJobData>;
+  events: QueueEvents;
+  eventsConnection: Redis;
+}
+
+/**
+ * Asks a worker for an explanation and waits for it: the encoder (and onnxruntime) lives only in the
+ * worker, so the gateway sends an `explain` job and listens for its completion on the queue's events.
+ * A ticket's finished explanation is kept five minutes, so a page reload asks the encoder nothing.
+ * The queue and its events listener (a blocking connection of its own) start on the first request.
+ */
+export class ExplainRequests {
+  private channel: Channel | undefined;
+  private readonly errorListeners: Array<(err: Error) => void> = [];
+
+  /** `redis` is the gateway's producer connection (no offline queue: a Redis outage fails fast). */
+  constructor(
+    private readonly redis: Redis,
+    private readonly config: ExplainConfig,
+  ) {}
+
+  onError(listener: (err: Error) => void): void {
+    this.errorListeners.push(listener);
+  }
+
+  private open(): Channel {
+    if (this.channel) return this.channel;
+    const prefix = redisKeys(this.config.REDIS_PREFIX).bullPrefix;
+    const queue = new Queue<ExplainJobData>(QueueName.Explain, {
+      connection: this.redis,
+      prefix,
+      defaultJobOptions: { attempts: 1, removeOnComplete: { age: 300, count: 1_000 }, removeOnFail: true },
+    });
+    const eventsConnection = new Redis(this.config.REDIS_URL, { maxRetriesPerRequest: null });
+    const events = new QueueEvents(QueueName.Explain, { connection: eventsConnection, prefix });
+    const report = (err: Error) => this.errorListeners.forEach((listener) => listener(err));
+    queue.on('error', report);
+    events.on('error', report);
+    eventsConnection.on('error', report);
+    return (this.channel = { queue, events, eventsConnection });
+  }
+
+  async explain(data: ExplainJobData): Promise<Explanation> {
+    const { queue, events } = this.open();
+    // One job per ticket: concurrent requests for the same ticket share it.
+    const job = await queue.add(JobName.Explain, data, { jobId: data.ticket_id });
+    let result: unknown;
+    try {
+      result = await job.waitUntilFinished(events, this.config.EXPLAIN_TIMEOUT_MS);
+    } catch (err) {
+      // Nobody waits any more: do not leave the work queued for a worker (best effort; a running job stays).
+      await job.remove().catch(() => undefined);
+      throw new ExplainUnavailableError(`no worker explained the ticket: ${(err as Error).message}`);
+    }
+    const parsed = explanationSchema.safeParse(result);
+    if (!parsed.success) throw new ExplainUnavailableError('a worker answered with a malformed explanation');
+    return parsed.data;
+  }
+
+  async close(): Promise<void> {
+    const channel = this.channel;
+    if (!channel) return;
+    await channel.events.close().catch(() => undefined);
+    await channel.queue.close().catch(() => undefined);
+    channel.eventsConnection.disconnect();
+  }
+}

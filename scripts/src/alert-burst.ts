@@ -82,6 +82,11 @@ function urgentTicket(i: number, dim: number): { ticket: TicketResponse; predict
       accepted_at: now,
       processed_at: now,
       timings: { queue_ms: 0, inference_ms: 0 },
+      effective_priority: null,
+      sla: null,
+      lease: null,
+      done: null,
+      correction: null,
     },
     prediction: { category: 'Technical Support', confidence: 0.9, top3: [], probabilities: [], urgency: 0.95, embedding, modelVersion: 'burst' },
   };

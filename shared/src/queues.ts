@@ -3,6 +3,8 @@ export const QueueName = {
   Tickets: 'tickets',
   /** On-demand explanations: the worker owns the encoder, the gateway waits for the answer. */
   Explain: 'explain',
+  /** One repeatable job: lease expiry, SLA alerts, retention, orphaned pending tickets. */
+  Maintenance: 'maintenance',
 } as const;
 export type QueueName = (typeof QueueName)[keyof typeof QueueName];
 
@@ -19,6 +21,8 @@ export enum JobName {
   Alert = 'alert',
   /** Evidence for one ticket's predicted queue and urgency (GET /v2/tickets/:id/explain). */
   Explain = 'explain',
+  /** The periodic sweep (services/worker/src/maintenance). */
+  Maintenance = 'maintenance',
 }
 
 /**
@@ -32,8 +36,21 @@ export function redisKeys(prefix: string) {
     ticket: (ticketId: string) => `${prefix}:ticket:${ticketId}`,
     ticketLock: (ticketId: string) => `${prefix}:lock:ticket:${ticketId}`,
     idempotency: (key: string) => `${prefix}:idempotency:${key}`,
-    /** ZSET ticket id → urgency score of processed tickets nobody has taken yet. */
+    /**
+     * ZSET ticket id → urgency − AGING_PER_HOUR × accepted-at in hours, of processed tickets nobody
+     * holds. Since "now" is common to all, the highest entry has the highest effective priority.
+     */
     urgency: `${prefix}:urgency`,
+    /** ZSET ticket id → lease expiry (ms) of leased tickets. */
+    leases: `${prefix}:leases`,
+    /** ZSET ticket id → SLA due time (ms) of tickets that may still raise an SLA alert. */
+    sla: `${prefix}:sla`,
+    /** ZSET ticket id → time (ms) its record is deleted (processed, done and failed tickets). */
+    retention: `${prefix}:retention`,
+    /** ZSET ticket id → accepted time (ms) of pending tickets, for the orphan reconciler. */
+    pending: `${prefix}:pending`,
+    /** STREAM of agents' corrections (shared/src/schemas/agent.schema.ts feedbackEntrySchema). */
+    feedback: `${prefix}:feedback`,
     /** HASH status → number of tickets in it. */
     statusCounts: `${prefix}:status-counts`,
     /** SET of worker ids that have sent a heartbeat. */

@@ -56,6 +56,11 @@ export function processedTicket(overrides: Partial<TicketResponse> = {}): Ticket
     accepted_at: new Date().toISOString(),
     processed_at: new Date().toISOString(),
     timings: { queue_ms: 1, inference_ms: 1 },
+    effective_priority: null,
+    sla: null,
+    lease: null,
+    done: null,
+    correction: null,
     ...overrides,
   };
 }

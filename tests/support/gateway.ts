@@ -1,4 +1,4 @@
-import { AlertLog, ApiKeyStore, TicketStore, WorkerRegistry, gatewayConfigSchema, redisKeys, silentLogger } from '@triage/shared';
+import { AlertLog, ApiKeyStore, TicketStore, WorkerRegistry, gatewayConfigSchema, queuePolicy, redisKeys, silentLogger } from '@triage/shared';
 import { createApp } from '../../services/gateway/src/app';
 import { ExplainRequests } from '../../services/gateway/src/explain/explain-requests';
 import { rateLimitSettings } from '../../services/gateway/src/middleware/rate-limit.middleware';
@@ -33,7 +33,7 @@ export function buildGateway(prefix: string, redisUrl = testRedisUrl(), env: Rec
   queueRedis.on('error', () => undefined);
   const ticketsQueue = createTicketsQueue(queueRedis, config);
   ticketsQueue.on('error', () => undefined);
-  const store = new TicketStore(redis, keys);
+  const store = new TicketStore(redis, keys, queuePolicy(config));
   const registry = new WorkerRegistry(redis, keys);
   const alertLog = new AlertLog(redis, keys);
   const apiKeys = new ApiKeyStore(redis, keys);

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
-import { type TriageResult, createTicketResponseSchema, ticketResponseSchema } from '@triage/shared';
+import { createTicketResponseSchema, ticketResponseSchema } from '@triage/shared';
 import { type TestGateway, buildGateway } from '../../../tests/support/gateway';
 import { uniquePrefix } from '../../../tests/support/test-redis';
+import { processTicket as storeResult } from '../../../tests/support/tickets';
 
 let gw: TestGateway;
 
@@ -15,26 +16,7 @@ afterEach(() => gw.close());
 const post = (body: unknown, headers: Record<string, string> = {}) =>
   request(gw.app).post('/v2/tickets').set(headers).send(body as object);
 
-/** Stores a result the way a worker does (lock → commit → unlock). */
-async function processTicket(ticketId: string, urgency: number): Promise<void> {
-  const token = randomUUID();
-  expect(await gw.store.transition(ticketId, ['pending'], 'processing')).toEqual({ applied: true, previous: 'pending' });
-  expect(await gw.store.acquireLock(ticketId, token, 10_000)).toBe(true);
-  const result: TriageResult = {
-    category: 'Billing and Payments',
-    confidence: 0.9,
-    top3: [{ category: 'Billing and Payments', probability: 0.9 }],
-    urgency_score: urgency,
-    action: 'AUTO_ROUTE',
-    model_version: 'sha256:test',
-    model_used: 'encoder',
-    processed_at: new Date().toISOString(),
-    queue_ms: 1,
-    inference_ms: 2,
-  };
-  expect(await gw.store.commitResult(ticketId, token, result)).toBe('committed');
-  expect(await gw.store.releaseLock(ticketId, token)).toBe(true);
-}
+const processTicket = (ticketId: string, urgency: number) => storeResult(gw.store, ticketId, urgency);
 
 describe('POST /v2/tickets', () => {
   it('accepts a ticket with 202 + Location, stores it pending and enqueues one job under the ticket id', async () => {
@@ -49,7 +31,7 @@ describe('POST /v2/tickets', () => {
     const job = await gw.ticketsQueue.getJob(body.ticket_id);
     expect(job?.name).toBe('triage');
     expect(job?.data).toMatchObject({ ticket_id: body.ticket_id, subject: 'Invoice wrong', body: 'I was charged twice' });
-    expect(await gw.store.statusCounts()).toEqual({ pending: 1, processing: 0, processed: 0, failed: 0, waiting_for_agent: 0 });
+    expect(await gw.store.statusCounts()).toEqual({ pending: 1, processing: 0, processed: 0, leased: 0, done: 0, failed: 0, waiting_for_agent: 0 });
   });
 
   it.each([{ body: 'no subject at all' }, { subject: null, body: 'null subject' }, { subject: '', body: 'empty subject' }])(
@@ -192,7 +174,7 @@ describe('GET /v2/tickets/next', () => {
     expect(res.body.error).toBeTruthy();
   });
 
-  it('pops processed tickets by descending urgency, each once', async () => {
+  it('leases processed tickets by descending urgency, each once, to anonymous without X-Agent-Id (the seed client)', async () => {
     const ids: Record<number, string> = {};
     for (const urgency of [0.2, 0.9, 0.5]) {
       const { body } = await post({ body: `u=${urgency}` });
@@ -202,7 +184,7 @@ describe('GET /v2/tickets/next', () => {
     const popped = [];
     for (let i = 0; i < 3; i += 1) popped.push((await request(gw.app).get('/v2/tickets/next')).body);
     expect(popped.map((t) => t.ticket_id)).toEqual([ids[0.9], ids[0.5], ids[0.2]]);
-    expect(popped[0]).toMatchObject({ status: 'processed', urgency_score: 0.9, body: 'u=0.9' });
+    expect(popped[0]).toMatchObject({ status: 'leased', urgency_score: 0.9, body: 'u=0.9', lease: { agent_id: 'anonymous' } });
     expect((await request(gw.app).get('/v2/tickets/next')).status).toBe(404);
   });
 
@@ -227,9 +209,10 @@ describe('GET /v2/tickets/status', () => {
     await processTicket(ids[0]!, 0.1);
     await processTicket(ids[1]!, 0.2);
     await gw.store.transition(ids[2]!, ['pending'], 'failed', { error: 'boom' });
-    await request(gw.app).get('/v2/tickets/next');
-    const res = await request(gw.app).get('/v2/tickets/status');
-    expect(res.body).toEqual({ pending: 1, processing: 0, processed: 2, failed: 1, waiting_for_agent: 1 });
+    const taken = await request(gw.app).get('/v2/tickets/next');
+    expect((await request(gw.app).get('/v2/tickets/status')).body).toEqual({ pending: 1, processing: 0, processed: 1, leased: 1, done: 0, failed: 1, waiting_for_agent: 1 });
+    await request(gw.app).post(`/v2/tickets/${taken.body.ticket_id}/ack`);
+    expect((await request(gw.app).get('/v2/tickets/status')).body).toEqual({ pending: 1, processing: 0, processed: 1, leased: 0, done: 1, failed: 1, waiting_for_agent: 1 });
   });
 });
 

@@ -23,6 +23,7 @@ import { AFTER_SCOPE, authenticate, requireScope } from './middleware/auth.middl
 import { errorHandler, notFound } from './middleware/errors.middleware';
 import { scopeRateLimits } from './middleware/rate-limit.middleware';
 import { requestContext } from './middleware/request-id.middleware';
+import { agentRouter } from './routes/agent.routes';
 import { alertsRouter } from './routes/alerts.routes';
 import { explainRouter } from './routes/explain.routes';
 import { healthRouter } from './routes/health.routes';
@@ -68,6 +69,8 @@ export function createApp(deps: AppDeps): Express {
   };
 
   const v1Queue = new V1Queue(deps.redis, deps.keys);
+  // The served bundle's labels (its ngram.json matches its config.json, checked by tests).
+  const queueLabels = () => (deps.fallback.status === 'ready' ? deps.fallback.model.labels : null);
   const stats = new StatsStore(deps.redis, deps.keys);
   const liveStats = new LiveStats({
     stats,
@@ -96,6 +99,8 @@ export function createApp(deps: AppDeps): Express {
   app.use(authenticate({ mode: deps.auth, apiKeys: deps.apiKeys }));
   app.use(metricsRouter({ prometheus, modelMetrics: deps.modelMetrics }));
   mount('/v1/tickets', v1TicketsRouter({ ...deps, v1Queue, requireRedis }));
+  // Before ticketsRouter, so /next is not read as a ticket id.
+  mount('/v2/tickets', agentRouter({ ...deps, queueLabels, requireRedis }));
   mount('/v2/tickets', ticketsRouter({ ...deps, requireRedis }));
   mount('/v2/tickets', alertsRouter({ ...deps, requireRedis }));
   mount('/v2', learningRouter({ ...deps, stats, liveStats, requireRedis, requireAdmin: requireScope('admin') }));

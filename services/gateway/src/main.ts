@@ -8,6 +8,7 @@ import {
   loadConfigOrExit,
   loadGatewayConfig,
   logRedisConnection,
+  queuePolicy,
   redisKeys,
   stopOnSignals,
 } from '@triage/shared';
@@ -45,7 +46,7 @@ try {
 
 const app = createApp({
   redis,
-  store: new TicketStore(redis, keys),
+  store: new TicketStore(redis, keys, queuePolicy(config)),
   alertLog: new AlertLog(redis, keys),
   registry: new WorkerRegistry(redis, keys),
   keys,

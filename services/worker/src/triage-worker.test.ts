@@ -9,6 +9,7 @@ import {
   QueueName,
   type TicketResponse,
   TicketStore,
+  queuePolicy,
   redisKeys,
   silentLogger,
   ticketResponseSchema,
@@ -85,7 +86,7 @@ describe('triage worker with the shipped model', () => {
     const ids = await Promise.all(tickets.map((t) => submit({ ...(t.subject ? { subject: t.subject } : {}), body: t.body })));
     const results = await Promise.all(ids.map(settled));
     for (const ticket of results) expectTriaged(ticket, handle.modelVersion);
-    expect(await gw.store.statusCounts()).toEqual({ pending: 0, processing: 0, processed: 12, failed: 0, waiting_for_agent: 12 });
+    expect(await gw.store.statusCounts()).toEqual({ pending: 0, processing: 0, processed: 12, leased: 0, done: 0, failed: 0, waiting_for_agent: 12 });
 
     const popped: number[] = [];
     for (;;) {
@@ -135,7 +136,7 @@ describe('triage worker with the shipped model', () => {
       ),
     );
     expect([first!.returnvalue.outcome, second!.returnvalue.outcome].sort()).toEqual(['already-processed', 'processed']);
-    expect(await gw.store.statusCounts()).toEqual({ pending: 0, processing: 0, processed: 1, failed: 0, waiting_for_agent: 1 });
+    expect(await gw.store.statusCounts()).toEqual({ pending: 0, processing: 0, processed: 1, leased: 0, done: 0, failed: 0, waiting_for_agent: 1 });
   });
 
   it('leaves a ticket locked by another worker to that worker, then picks it up once free', async () => {
@@ -167,7 +168,8 @@ describe('triage worker with the shipped model', () => {
     });
     await job!.retry('completed');
     await eventually(async () => ((await gw.ticketsQueue.getJob(id))?.returnvalue?.outcome === 'already-processed' ? true : undefined));
-    expect(await gw.store.get(id)).toEqual(first);
+    // effective_priority grows with the wait; everything stored stays as it was.
+    expect(await gw.store.get(id)).toEqual({ ...first, effective_priority: expect.any(Number) });
     expect(await gw.store.statusCounts()).toMatchObject({ processed: 1, waiting_for_agent: 1 });
   });
 
@@ -227,7 +229,7 @@ describe('model errors', () => {
     let calls = 0;
     // Fault injection at the model boundary: Redis and BullMQ stay real.
     const processor = createTriageProcessor({
-      store: new TicketStore(connection, keys),
+      store: new TicketStore(connection, keys, queuePolicy(gw.config)),
       predict: async () => {
         calls += 1;
         throw new Error('onnx session exploded');

@@ -12,6 +12,7 @@ import {
   WorkerRegistry,
   loadFallbackModel,
   logRedisConnection,
+  queuePolicy,
   readModelConfig,
   redisKeys,
   triageJobSchema,
@@ -82,7 +83,7 @@ export async function startTriageWorker(
   // Workers wait out Redis outages instead of failing commands (BullMQ production guide).
   const connection = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null });
   logRedisConnection(connection, logger, 'triage');
-  const store = new TicketStore(connection, keys);
+  const store = new TicketStore(connection, keys, queuePolicy(config));
 
   const processor = createTriageProcessor({
     store,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { agentsEnv } from './agents.config';
 import { authMode, modelDir, nonNegativeInt, parseEnv, port, positiveInt, redisEnv } from './env';
 
 export const gatewayConfigSchema = z.object({
@@ -26,6 +27,7 @@ export const gatewayConfigSchema = z.object({
   BATCH_MAX_ITEMS: positiveInt(1000).default(100),
   // A drift signal gets a PSI only with this many tickets in the window (fewer make PSI noise).
   DRIFT_MIN_SAMPLES: positiveInt().default(200),
+  ...agentsEnv,
 });
 
 export type GatewayConfig = z.output<typeof gatewayConfigSchema>;

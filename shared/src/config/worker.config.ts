@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
+import { agentsEnv } from './agents.config';
 import { alertsEnv } from './alerts.config';
 import { modelDir, parseEnv, port, positiveInt, probability, redisEnv } from './env';
 
@@ -37,6 +38,11 @@ export const workerConfigSchema = z
     BREAKER_FAILURE_THRESHOLD: positiveInt(1_000).default(3),
     BREAKER_COOLDOWN_MS: positiveInt().default(30_000),
     ...alertsEnv,
+    ...agentsEnv,
+    /** How often one worker runs the maintenance sweep (lease expiry, SLA alerts, retention, orphaned pending tickets). */
+    MAINTENANCE_INTERVAL_MS: positiveInt(3_600_000).default(5_000),
+    /** A pending ticket this old without a BullMQ job is re-enqueued. */
+    PENDING_RECONCILE_AFTER_MS: positiveInt().default(60_000),
   })
   .refine(
     (c) => c.ACTION_AUTO_ROUTE === undefined || c.ACTION_HUMAN_REVIEW === undefined || c.ACTION_HUMAN_REVIEW <= c.ACTION_AUTO_ROUTE,

@@ -4,3 +4,4 @@ export * from './v1.schema';
 export * from './auth.schema';
 export * from './learning.schema';
 export * from './explain.schema';
+export * from './agent.schema';

@@ -3,7 +3,8 @@ import { z } from 'zod';
 export const SUBJECT_MAX = 500;
 export const BODY_MAX = 20_000;
 
-export const TICKET_STATUSES = ['pending', 'processing', 'processed', 'failed'] as const;
+/** pending → processing → processed (waiting for an agent) → leased → done; leased → processed on release or expiry. */
+export const TICKET_STATUSES = ['pending', 'processing', 'processed', 'leased', 'done', 'failed'] as const;
 export const ticketStatusSchema = z.enum(TICKET_STATUSES);
 export type TicketStatus = z.infer<typeof ticketStatusSchema>;
 
@@ -58,6 +59,37 @@ export const createTicketResponseSchema = z.object({
 });
 export type CreateTicketResponse = z.infer<typeof createTicketResponseSchema>;
 
+export const PRIORITIES = ['low', 'medium', 'high'] as const;
+export const prioritySchema = z.enum(PRIORITIES);
+export type Priority = z.infer<typeof prioritySchema>;
+
+/** The agent currently holding a ticket, and until when. */
+export const leaseSchema = z.object({
+  agent_id: z.string(),
+  leased_at: z.iso.datetime(),
+  expires_at: z.iso.datetime(),
+});
+export type Lease = z.infer<typeof leaseSchema>;
+
+/**
+ * on_track / at_risk (within SLA_WARN_BEFORE_MS of due) / breached while the ticket waits;
+ * met / missed once an agent first took it (before or after due).
+ */
+export const SLA_STATES = ['on_track', 'at_risk', 'breached', 'met', 'missed'] as const;
+export const slaSchema = z.object({ due_at: z.iso.datetime(), state: z.enum(SLA_STATES) });
+export type Sla = z.infer<typeof slaSchema>;
+
+/** The latest correction of a ticket (the feedback stream keeps every one). */
+export const correctionSchema = z.object({
+  queue: z.string().nullable(),
+  priority: prioritySchema.nullable(),
+  urgency: z.number().min(0).max(1).nullable(),
+  note: z.string().nullable(),
+  agent_id: z.string(),
+  at: z.iso.datetime(),
+});
+export type Correction = z.infer<typeof correctionSchema>;
+
 /** GET /v2/tickets/:id and /next. Field names match the seed API's clients. */
 export const ticketResponseSchema = z.object({
   ticket_id: z.uuid(),
@@ -77,6 +109,12 @@ export const ticketResponseSchema = z.object({
   accepted_at: z.iso.datetime(),
   processed_at: z.iso.datetime().nullable(),
   timings: z.object({ queue_ms: z.number(), inference_ms: z.number() }).nullable(),
+  /** urgency_score + AGING_PER_HOUR × hours since accepted: what /next orders by. Null unless processed or leased. */
+  effective_priority: z.number().nullable(),
+  sla: slaSchema.nullable(),
+  lease: leaseSchema.nullable(),
+  done: z.object({ agent_id: z.string(), at: z.iso.datetime() }).nullable(),
+  correction: correctionSchema.nullable(),
   error: z.string().optional(),
 });
 export type TicketResponse = z.infer<typeof ticketResponseSchema>;
@@ -85,6 +123,8 @@ export const statusCountsResponseSchema = z.object({
   pending: z.number().int(),
   processing: z.number().int(),
   processed: z.number().int(),
+  leased: z.number().int(),
+  done: z.number().int(),
   failed: z.number().int(),
   waiting_for_agent: z.number().int(),
 });

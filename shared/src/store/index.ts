@@ -4,3 +4,4 @@ export * from './alert-log';
 export * from './api-key-store';
 export * from './stats-store';
 export * from './feedback-reader';
+export * from './queue-policy';

@@ -1,40 +1,44 @@
 /**
  * Lua scripts for the ticket store. Each runs atomically inside Redis, which is what keeps
- * the status counters, the urgency ZSET and the ticket hashes consistent with each other.
+ * the status counters, the agents' queue, the lease/SLA/retention indexes and the ticket
+ * hashes consistent with each other. Ticket keys derived from ids inside a script share the
+ * prefix of the KEYS passed in (a `{hash-tag}` prefix keeps them in one Cluster slot).
  */
 
 /**
- * KEYS: ticket hash, status counts[, idempotency key]
- * ARGV: ticket id, idempotency TTL (s), field/value pairs…
+ * KEYS: ticket hash, status counts, pending index[, idempotency key]
+ * ARGV: ticket id, idempotency TTL (s), accepted at (ms), field/value pairs…
  * → {1, id} when created, {0, existing id} when the idempotency key was already used.
  */
 export const CREATE_TICKET = `
-if KEYS[3] then
-  local existing = redis.call('GET', KEYS[3])
+if KEYS[4] then
+  local existing = redis.call('GET', KEYS[4])
   if existing then return {0, existing} end
-  redis.call('SET', KEYS[3], ARGV[1], 'EX', ARGV[2])
+  redis.call('SET', KEYS[4], ARGV[1], 'EX', ARGV[2])
 end
-redis.call('HSET', KEYS[1], unpack(ARGV, 3))
+redis.call('HSET', KEYS[1], unpack(ARGV, 4))
 redis.call('HINCRBY', KEYS[2], 'pending', 1)
+redis.call('ZADD', KEYS[3], ARGV[3], ARGV[1])
 return {1, ARGV[1]}
 `;
 
 /**
  * Undoes CREATE_TICKET for a ticket that never reached the queue, so a 503 leaves nothing
  * behind and a retry with the same Idempotency-Key creates the ticket afresh.
- * KEYS: ticket hash, status counts[, idempotency key]; ARGV: ticket id → 1 when removed.
+ * KEYS: ticket hash, status counts, pending index[, idempotency key]; ARGV: ticket id → 1 when removed.
  */
 export const DISCARD_PENDING_TICKET = `
 if redis.call('HGET', KEYS[1], 'status') ~= 'pending' then return 0 end
 redis.call('DEL', KEYS[1])
 redis.call('HINCRBY', KEYS[2], 'pending', -1)
-if KEYS[3] and redis.call('GET', KEYS[3]) == ARGV[1] then redis.call('DEL', KEYS[3]) end
+redis.call('ZREM', KEYS[3], ARGV[1])
+if KEYS[4] and redis.call('GET', KEYS[4]) == ARGV[1] then redis.call('DEL', KEYS[4]) end
 return 1
 `;
 
 /**
- * KEYS: ticket hash, status counts
- * ARGV: new status, comma-separated statuses allowed to move, field/value pairs…
+ * KEYS: ticket hash, status counts, pending index, retention index
+ * ARGV: new status, comma-separated statuses allowed to move, ticket id, delete-at (ms, 0 = keep), field/value pairs…
  * → {applied 0|1, previous status} or nil when the ticket does not exist.
  */
 export const TRANSITION_STATUS = `
@@ -45,7 +49,9 @@ if current ~= ARGV[1] then
   redis.call('HINCRBY', KEYS[2], current, -1)
   redis.call('HINCRBY', KEYS[2], ARGV[1], 1)
 end
-redis.call('HSET', KEYS[1], 'status', ARGV[1], unpack(ARGV, 3))
+if current == 'pending' and ARGV[1] ~= 'pending' then redis.call('ZREM', KEYS[3], ARGV[3]) end
+if tonumber(ARGV[4]) > 0 then redis.call('ZADD', KEYS[4], ARGV[4], ARGV[3]) end
+redis.call('HSET', KEYS[1], 'status', ARGV[1], unpack(ARGV, 5))
 return {1, current}
 `;
 
@@ -53,34 +59,90 @@ return {1, current}
  * Writes the result, counts it and queues it for agents in one step, but only while the
  * caller still holds the ticket lock: a MULTI cannot check the token without WATCH, and
  * WATCH needs a connection per job, so the fence lives here.
- * KEYS: ticket hash, status counts, urgency zset, ticket lock
- * ARGV: lock token, ticket id, urgency score, field/value pairs…
+ * KEYS: ticket hash, status counts, agents' queue, ticket lock, SLA index, retention index, pending index
+ * ARGV: lock token, ticket id, queue score, due at (ms), delete at (ms), field/value pairs…
  */
 export const COMMIT_RESULT = `
 if redis.call('GET', KEYS[4]) ~= ARGV[1] then return 'lock-lost' end
 local current = redis.call('HGET', KEYS[1], 'status')
 if not current then return 'missing' end
-if current == 'processed' then return 'already-processed' end
-redis.call('HSET', KEYS[1], 'status', 'processed', unpack(ARGV, 4))
+if current ~= 'pending' and current ~= 'processing' and current ~= 'failed' then return 'already-processed' end
+redis.call('HSET', KEYS[1], 'status', 'processed', 'queue_score', ARGV[3], 'due_at', ARGV[4], unpack(ARGV, 6))
 redis.call('HDEL', KEYS[1], 'error')
 redis.call('HINCRBY', KEYS[2], current, -1)
 redis.call('HINCRBY', KEYS[2], 'processed', 1)
 redis.call('ZADD', KEYS[3], ARGV[3], ARGV[2])
+redis.call('ZADD', KEYS[5], ARGV[4], ARGV[2])
+redis.call('ZADD', KEYS[6], ARGV[5], ARGV[2])
+redis.call('ZREM', KEYS[7], ARGV[2])
 return 'committed'
 `;
 
+/** Lease fields of a ticket hash; removed whenever the lease ends. */
+const LEASE_FIELDS = `'lease_agent', 'leased_at', 'lease_expires_at'`;
+
 /**
- * ZPOPMAX + HGETALL as one step, so two agents can never receive the same ticket.
- * The ticket key is derived from the popped id, which is fine on a single Redis (not Cluster).
- * KEYS: urgency zset; ARGV: ticket key prefix, taken_at timestamp → flat HGETALL reply or nil.
+ * Puts one leased ticket back into the agents' queue at its place (its static queue score).
+ * Used by release, by expiry and by holder actions that find the lease already expired.
  */
-export const POP_MOST_URGENT = `
+const REQUEUE = `
+local function requeue(key, id, queue, leases, counts, expired)
+  local fields = redis.call('HMGET', key, 'queue_score', 'urgency_score')
+  redis.call('HSET', key, 'status', 'processed')
+  redis.call('HDEL', key, ${LEASE_FIELDS})
+  if expired then redis.call('HINCRBY', key, 'lease_expiries', 1) end
+  redis.call('HINCRBY', counts, 'leased', -1)
+  redis.call('HINCRBY', counts, 'processed', 1)
+  redis.call('ZREM', leases, id)
+  redis.call('ZADD', queue, fields[1] or fields[2] or 0, id)
+end
+
+-- Returns every lease that expired by now (at most limit) to the queue → how many.
+local function reclaim(queue, leases, counts, prefix, now, limit)
+  local expired = redis.call('ZRANGEBYSCORE', leases, '-inf', now, 'LIMIT', 0, limit)
+  for _, id in ipairs(expired) do
+    local key = prefix .. id
+    if redis.call('HGET', key, 'status') == 'leased' then
+      requeue(key, id, queue, leases, counts, true)
+    else
+      redis.call('ZREM', leases, id)
+    end
+  end
+  return #expired
+end
+`;
+
+/**
+ * KEYS: agents' queue, leases, status counts
+ * ARGV: ticket key prefix, now (ms), max leases to reclaim → how many expired leases went back.
+ */
+export const RECLAIM_EXPIRED_LEASES = `${REQUEUE}
+return reclaim(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2], tonumber(ARGV[3]))
+`;
+
+/**
+ * Reclaims expired leases first (so expiry is exact whenever agents ask for work), then leases
+ * the ticket with the highest effective priority: ZPOPMAX + HSET in one step, so two agents can
+ * never receive the same ticket. Entries whose record is gone or no longer waiting are dropped.
+ * KEYS: agents' queue, leases, status counts
+ * ARGV: ticket key prefix, agent id, now (ms), lease TTL (ms), max leases to reclaim → flat HGETALL reply or nil.
+ */
+export const LEASE_NEXT = `${REQUEUE}
+local now = tonumber(ARGV[3])
+reclaim(KEYS[1], KEYS[2], KEYS[3], ARGV[1], now, tonumber(ARGV[5]))
 while true do
   local popped = redis.call('ZPOPMAX', KEYS[1])
   if #popped == 0 then return nil end
-  local key = ARGV[1] .. popped[1]
-  if redis.call('EXISTS', key) == 1 then
-    redis.call('HSET', key, 'taken_at', ARGV[2])
+  local id = popped[1]
+  local key = ARGV[1] .. id
+  if redis.call('HGET', key, 'status') == 'processed' then
+    local expires = now + tonumber(ARGV[4])
+    redis.call('HSET', key, 'status', 'leased', 'lease_agent', ARGV[2], 'leased_at', now, 'lease_expires_at', expires)
+    redis.call('HSETNX', key, 'first_leased_at', now)
+    redis.call('HINCRBY', key, 'lease_count', 1)
+    redis.call('HINCRBY', KEYS[3], 'processed', -1)
+    redis.call('HINCRBY', KEYS[3], 'leased', 1)
+    redis.call('ZADD', KEYS[2], expires, id)
     return redis.call('HGETALL', key)
   end
 end
@@ -90,6 +152,85 @@ end
 export const RENEW_LOCK = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 return 0
+`;
+
+/**
+ * The holder check shared by ack, release and extend. A lease past its expiry is returned to
+ * the queue right here, so its former holder learns it lost the ticket whether or not the
+ * sweep has run yet.
+ * → nil when the caller holds a live lease, else the reply to return.
+ */
+const HOLDER_CHECK = `${REQUEUE}
+local function check_holder(key, id, queue, leases, counts, agent, now)
+  local s = redis.call('HMGET', key, 'status', 'lease_agent', 'lease_expires_at', 'done_by')
+  if not s[1] then return {'missing'} end
+  if s[1] == 'done' then return {'not-holder', 'done', s[4] or ''} end
+  if s[1] ~= 'leased' then return {'not-leased', s[1]} end
+  if s[2] ~= agent then return {'not-holder', 'leased', s[2]} end
+  if tonumber(s[3]) <= now then
+    requeue(key, id, queue, leases, counts, true)
+    return {'expired'}
+  end
+  return nil
+end
+`;
+
+/**
+ * KEYS: ticket hash, agents' queue, leases, status counts, SLA index, retention index, feedback stream
+ * ARGV: ticket id, agent id, now (ms), delete at (ms), correction JSON ('' = none), feedback field/value pairs…
+ * → {'ok'[, feedback id]} | {'already-done'} | {'missing'} | {'not-holder', status, holder} | {'not-leased', status} | {'expired'}
+ */
+export const ACK_TICKET = `${HOLDER_CHECK}
+local done = redis.call('HMGET', KEYS[1], 'status', 'done_by')
+if done[1] == 'done' and done[2] == ARGV[2] then return {'already-done'} end
+local refused = check_holder(KEYS[1], ARGV[1], KEYS[2], KEYS[3], KEYS[4], ARGV[2], tonumber(ARGV[3]))
+if refused then return refused end
+redis.call('HSET', KEYS[1], 'status', 'done', 'done_by', ARGV[2], 'done_at', ARGV[3])
+redis.call('HDEL', KEYS[1], ${LEASE_FIELDS})
+redis.call('HINCRBY', KEYS[4], 'leased', -1)
+redis.call('HINCRBY', KEYS[4], 'done', 1)
+redis.call('ZREM', KEYS[3], ARGV[1])
+redis.call('ZREM', KEYS[5], ARGV[1])
+redis.call('ZADD', KEYS[6], ARGV[4], ARGV[1])
+if ARGV[5] == '' then return {'ok'} end
+redis.call('HSET', KEYS[1], 'correction', ARGV[5])
+return {'ok', redis.call('XADD', KEYS[7], '*', unpack(ARGV, 6))}
+`;
+
+/**
+ * KEYS: ticket hash, agents' queue, leases, status counts
+ * ARGV: ticket id, agent id, now (ms) → as ACK_TICKET, without 'already-done'
+ */
+export const RELEASE_TICKET = `${HOLDER_CHECK}
+local refused = check_holder(KEYS[1], ARGV[1], KEYS[2], KEYS[3], KEYS[4], ARGV[2], tonumber(ARGV[3]))
+if refused then return refused end
+requeue(KEYS[1], ARGV[1], KEYS[2], KEYS[3], KEYS[4], false)
+return {'ok'}
+`;
+
+/**
+ * KEYS: ticket hash, agents' queue, leases, status counts
+ * ARGV: ticket id, agent id, now (ms), lease TTL (ms) → as RELEASE_TICKET
+ */
+export const EXTEND_LEASE = `${HOLDER_CHECK}
+local refused = check_holder(KEYS[1], ARGV[1], KEYS[2], KEYS[3], KEYS[4], ARGV[2], tonumber(ARGV[3]))
+if refused then return refused end
+local expires = tonumber(ARGV[3]) + tonumber(ARGV[4])
+redis.call('HSET', KEYS[1], 'lease_expires_at', expires)
+redis.call('ZADD', KEYS[3], expires, ARGV[1])
+return {'ok'}
+`;
+
+/**
+ * A correction outside an ack: any agent may correct a triaged ticket, whoever holds it.
+ * KEYS: ticket hash, feedback stream
+ * ARGV: correction JSON, feedback field/value pairs… → feedback entry id, or nil when the ticket has no result (or no record).
+ */
+export const ADD_CORRECTION = `
+local status = redis.call('HGET', KEYS[1], 'status')
+if status ~= 'processed' and status ~= 'leased' and status ~= 'done' then return status or false end
+redis.call('HSET', KEYS[1], 'correction', ARGV[1])
+return {redis.call('XADD', KEYS[2], '*', unpack(ARGV, 2))}
 `;
 
 /** KEYS: lock; ARGV: token → 1 when released, 0 when someone else holds it now. */

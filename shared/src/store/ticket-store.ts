@@ -1,14 +1,32 @@
 import type { Redis } from 'ioredis';
 import type { RedisKeys } from '../queues';
 import {
+  type Correction,
+  type FeedbackEntry,
   type ModelUsed,
+  type Sla,
   type StatusCountsResponse,
   type TicketResponse,
   type TicketStatus,
   type TriageAction,
+  correctionSchema,
   ticketResponseSchema,
 } from '../schemas';
-import { COMMIT_RESULT, CREATE_TICKET, DISCARD_PENDING_TICKET, POP_MOST_URGENT, RELEASE_LOCK, RENEW_LOCK, TRANSITION_STATUS } from './ticket-scripts';
+import { type QueuePolicy, dueAt, effectivePriority, queueScore } from './queue-policy';
+import {
+  ACK_TICKET,
+  ADD_CORRECTION,
+  COMMIT_RESULT,
+  CREATE_TICKET,
+  DISCARD_PENDING_TICKET,
+  EXTEND_LEASE,
+  LEASE_NEXT,
+  RECLAIM_EXPIRED_LEASES,
+  RELEASE_LOCK,
+  RELEASE_TICKET,
+  RENEW_LOCK,
+  TRANSITION_STATUS,
+} from './ticket-scripts';
 
 export interface NewTicket {
   ticket_id: string;
@@ -63,11 +81,40 @@ function pairsToObject(flat: string[]): Record<string, string> {
 
 const num = (s: string | undefined) => (s === undefined ? null : Number(s));
 const json = <T>(s: string | undefined): T | null => (s === undefined ? null : (JSON.parse(s) as T));
+const iso = (ms: string | undefined) => (ms === undefined ? null : new Date(Number(ms)).toISOString());
+
+export interface ReadContext {
+  nowMs: number;
+  slaWarnBeforeMs: number;
+}
+
+function slaOf(hash: Record<string, string>, ctx: ReadContext): Sla | null {
+  if (hash.due_at === undefined) return null;
+  const due = Number(hash.due_at);
+  const due_at = new Date(due).toISOString();
+  // The clock stops when an agent first takes the ticket.
+  if (hash.first_leased_at !== undefined) return { due_at, state: Number(hash.first_leased_at) <= due ? 'met' : 'missed' };
+  if (ctx.nowMs >= due) return { due_at, state: 'breached' };
+  return { due_at, state: ctx.nowMs >= due - ctx.slaWarnBeforeMs ? 'at_risk' : 'on_track' };
+}
+
+function effectiveOf(hash: Record<string, string>, ctx: ReadContext): number | null {
+  if ((hash.status !== 'processed' && hash.status !== 'leased') || hash.queue_score === undefined) return null;
+  const value = effectivePriority(Number(hash.queue_score), ctx.nowMs, Number(hash.aging_per_hour ?? 0));
+  return Math.round(value * 1e6) / 1e6;
+}
+
+function correctionOf(raw: string | undefined): Correction | null {
+  if (raw === undefined) return null;
+  const parsed = correctionSchema.safeParse(JSON.parse(raw));
+  return parsed.success ? parsed.data : null;
+}
 
 /** Maps the stored hash to the API shape, validating it on the way out. */
-export function toTicketResponse(hash: Record<string, string>): TicketResponse {
+export function toTicketResponse(hash: Record<string, string>, ctx: ReadContext): TicketResponse {
   const queueMs = num(hash.queue_ms);
   const inferenceMs = num(hash.inference_ms);
+  const leased = hash.status === 'leased' && hash.lease_agent !== undefined;
   return ticketResponseSchema.parse({
     ticket_id: hash.ticket_id,
     subject: hash.subject ?? null,
@@ -86,31 +133,81 @@ export function toTicketResponse(hash: Record<string, string>): TicketResponse {
     accepted_at: hash.accepted_at,
     processed_at: hash.processed_at ?? null,
     timings: queueMs === null || inferenceMs === null ? null : { queue_ms: queueMs, inference_ms: inferenceMs },
+    effective_priority: effectiveOf(hash, ctx),
+    sla: slaOf(hash, ctx),
+    lease: leased ? { agent_id: hash.lease_agent, leased_at: iso(hash.leased_at), expires_at: iso(hash.lease_expires_at) } : null,
+    done: hash.status === 'done' ? { agent_id: hash.done_by, at: iso(hash.done_at) } : null,
+    correction: correctionOf(hash.correction),
     ...(hash.error === undefined ? {} : { error: hash.error }),
   });
 }
 
-/** Ticket records, status counters, the agents' urgency queue and per-ticket locks. */
+/** Why a holder action (ack, release, extend) was refused. */
+export type LeaseRefusal =
+  | { reason: 'missing' }
+  | { reason: 'not-holder'; status: 'leased' | 'done'; holder: string }
+  | { reason: 'not-leased'; status: TicketStatus }
+  | { reason: 'expired' };
+
+export type HolderOutcome = { ok: true; ticket: TicketResponse; feedbackId?: string; alreadyDone?: boolean } | ({ ok: false } & LeaseRefusal);
+
+export type CorrectionOutcome = { ok: true; feedbackId: string } | { ok: false; status: TicketStatus | null };
+
+/** A correction as the hash keeps it and the stream entry that records it. */
+export interface CorrectionWrite {
+  correction: Correction;
+  entry: FeedbackEntry;
+}
+
+function refusal(reply: string[]): LeaseRefusal {
+  switch (reply[0]) {
+    case 'missing':
+      return { reason: 'missing' };
+    case 'expired':
+      return { reason: 'expired' };
+    case 'not-holder':
+      return { reason: 'not-holder', status: reply[1] as 'leased' | 'done', holder: reply[2]! };
+    default:
+      return { reason: 'not-leased', status: reply[1] as TicketStatus };
+  }
+}
+
+/** Leases expired leases are reclaimed in batches of this many per script call. */
+const RECLAIM_BATCH = 100;
+
+/**
+ * Ticket records, status counters, the agents' queue with its leases, SLA and retention
+ * indexes, corrections, and per-ticket locks.
+ */
 export class TicketStore {
-  private readonly createScript: ScriptFn;
-  private readonly discardScript: ScriptFn;
-  private readonly transitionScript: ScriptFn;
-  private readonly commitScript: ScriptFn;
-  private readonly popScript: ScriptFn;
-  private readonly releaseScript: ScriptFn;
-  private readonly renewScript: ScriptFn;
+  private readonly scripts: Record<
+    'create' | 'discard' | 'transition' | 'commit' | 'leaseNext' | 'reclaim' | 'ack' | 'release' | 'extend' | 'correct' | 'unlock' | 'renew',
+    ScriptFn
+  >;
 
   constructor(
     private readonly redis: Redis,
     private readonly keys: RedisKeys,
+    readonly policy: QueuePolicy,
   ) {
-    this.createScript = defineScript(redis, 'triageCreateTicket', CREATE_TICKET);
-    this.discardScript = defineScript(redis, 'triageDiscardPendingTicket', DISCARD_PENDING_TICKET);
-    this.transitionScript = defineScript(redis, 'triageTransitionStatus', TRANSITION_STATUS);
-    this.commitScript = defineScript(redis, 'triageCommitResult', COMMIT_RESULT);
-    this.popScript = defineScript(redis, 'triagePopMostUrgent', POP_MOST_URGENT);
-    this.releaseScript = defineScript(redis, 'triageReleaseLock', RELEASE_LOCK);
-    this.renewScript = defineScript(redis, 'triageRenewLock', RENEW_LOCK);
+    this.scripts = {
+      create: defineScript(redis, 'triageCreateTicket', CREATE_TICKET),
+      discard: defineScript(redis, 'triageDiscardPendingTicket', DISCARD_PENDING_TICKET),
+      transition: defineScript(redis, 'triageTransitionStatus', TRANSITION_STATUS),
+      commit: defineScript(redis, 'triageCommitResult', COMMIT_RESULT),
+      leaseNext: defineScript(redis, 'triageLeaseNext', LEASE_NEXT),
+      reclaim: defineScript(redis, 'triageReclaimLeases', RECLAIM_EXPIRED_LEASES),
+      ack: defineScript(redis, 'triageAckTicket', ACK_TICKET),
+      release: defineScript(redis, 'triageReleaseTicket', RELEASE_TICKET),
+      extend: defineScript(redis, 'triageExtendLease', EXTEND_LEASE),
+      correct: defineScript(redis, 'triageAddCorrection', ADD_CORRECTION),
+      unlock: defineScript(redis, 'triageReleaseLock', RELEASE_LOCK),
+      renew: defineScript(redis, 'triageRenewLock', RENEW_LOCK),
+    };
+  }
+
+  private readContext(): ReadContext {
+    return { nowMs: Date.now(), slaWarnBeforeMs: this.policy.slaWarnBeforeMs };
   }
 
   /**
@@ -121,7 +218,7 @@ export class TicketStore {
     ticket: NewTicket,
     idempotency?: { key: string; ttlSeconds: number },
   ): Promise<{ ticketId: string; created: boolean }> {
-    const keys = [this.keys.ticket(ticket.ticket_id), this.keys.statusCounts];
+    const keys = [this.keys.ticket(ticket.ticket_id), this.keys.statusCounts, this.keys.pending];
     if (idempotency) keys.push(this.keys.idempotency(idempotency.key));
     const fields = toPairs({
       ticket_id: ticket.ticket_id,
@@ -134,18 +231,22 @@ export class TicketStore {
       accepted_at: ticket.accepted_at,
       submitted_by: ticket.submitted_by,
     });
-    const reply = (await this.createScript(keys.length, ...keys, ticket.ticket_id, idempotency?.ttlSeconds ?? 0, ...fields)) as [
-      number,
-      string,
-    ];
+    const reply = (await this.scripts.create(
+      keys.length,
+      ...keys,
+      ticket.ticket_id,
+      idempotency?.ttlSeconds ?? 0,
+      Date.parse(ticket.accepted_at),
+      ...fields,
+    )) as [number, string];
     return { ticketId: reply[1], created: reply[0] === 1 };
   }
 
   /** Removes a still-pending ticket (and its idempotency key) whose job could not be queued. */
   async discardPending(ticketId: string, idempotencyKey?: string): Promise<boolean> {
-    const keys = [this.keys.ticket(ticketId), this.keys.statusCounts];
+    const keys = [this.keys.ticket(ticketId), this.keys.statusCounts, this.keys.pending];
     if (idempotencyKey !== undefined) keys.push(this.keys.idempotency(idempotencyKey));
-    return (await this.discardScript(keys.length, ...keys, ticketId)) === 1;
+    return (await this.scripts.discard(keys.length, ...keys, ticketId)) === 1;
   }
 
   /** Who submitted the ticket (null for tickets stored before owners were recorded, or missing). */
@@ -155,61 +256,160 @@ export class TicketStore {
 
   async get(ticketId: string): Promise<TicketResponse | null> {
     const hash = await this.redis.hgetall(this.keys.ticket(ticketId));
-    return Object.keys(hash).length === 0 ? null : toTicketResponse(hash);
+    return Object.keys(hash).length === 0 ? null : toTicketResponse(hash, this.readContext());
   }
 
-  /** Moves a ticket to `to` if it is currently in one of `from`; null when it does not exist. */
+  /**
+   * Moves a ticket to `to` if it is currently in one of `from`; null when it does not exist.
+   * A ticket that fails is kept for the retention period like a processed one.
+   */
   async transition(
     ticketId: string,
     from: readonly TicketStatus[],
     to: TicketStatus,
     fields: Record<string, string | number | undefined> = {},
   ): Promise<TransitionOutcome | null> {
-    const reply = (await this.transitionScript(
-      2,
+    const deleteAt = to === 'failed' ? Date.now() + this.policy.retentionMs : 0;
+    const reply = (await this.scripts.transition(
+      4,
       this.keys.ticket(ticketId),
       this.keys.statusCounts,
+      this.keys.pending,
+      this.keys.retention,
       to,
       from.join(','),
+      ticketId,
+      deleteAt,
       ...toPairs(fields),
     )) as [number, TicketStatus] | null;
     return reply === null ? null : { applied: reply[0] === 1, previous: reply[1] };
   }
 
+  /**
+   * Stores a result and queues the ticket for agents, with its aging score and SLA due time
+   * (both counted from when the ticket was accepted: that is when the customer started waiting).
+   */
   async commitResult(ticketId: string, lockToken: string, result: TriageResult): Promise<CommitOutcome> {
     const { top3, ...scalars } = result;
-    return (await this.commitScript(
-      4,
+    const acceptedAt = Date.parse((await this.redis.hget(this.keys.ticket(ticketId), 'accepted_at')) ?? '');
+    const since = Number.isNaN(acceptedAt) ? Date.parse(result.processed_at) : acceptedAt;
+    const { agingPerHour } = this.policy;
+    return (await this.scripts.commit(
+      7,
       this.keys.ticket(ticketId),
       this.keys.statusCounts,
       this.keys.urgency,
       this.keys.ticketLock(ticketId),
+      this.keys.sla,
+      this.keys.retention,
+      this.keys.pending,
       lockToken,
       ticketId,
-      result.urgency_score,
-      ...toPairs({ ...scalars, top3: JSON.stringify(top3) }),
+      queueScore(result.urgency_score, since, agingPerHour),
+      dueAt(this.policy.sla, result.urgency_score, since),
+      Date.parse(result.processed_at) + this.policy.retentionMs,
+      ...toPairs({ ...scalars, top3: JSON.stringify(top3), aging_per_hour: agingPerHour }),
     )) as CommitOutcome;
   }
 
-  /** Atomically takes the processed ticket with the highest urgency off the agents' queue. */
-  async popMostUrgent(): Promise<TicketResponse | null> {
-    const flat = (await this.popScript(1, this.keys.urgency, this.keys.ticket(''), new Date().toISOString())) as string[] | null;
-    return flat === null ? null : toTicketResponse(pairsToObject(flat));
+  /**
+   * Leases the waiting ticket with the highest effective priority to `agentId` (expired leases
+   * go back first). Never hands one ticket to two callers: one script pops and leases.
+   */
+  async leaseNext(agentId: string): Promise<TicketResponse | null> {
+    const now = Date.now();
+    const flat = (await this.scripts.leaseNext(
+      3,
+      this.keys.urgency,
+      this.keys.leases,
+      this.keys.statusCounts,
+      this.keys.ticket(''),
+      agentId,
+      now,
+      this.policy.leaseTtlMs,
+      RECLAIM_BATCH,
+    )) as string[] | null;
+    return flat === null ? null : toTicketResponse(pairsToObject(flat), { nowMs: now, slaWarnBeforeMs: this.policy.slaWarnBeforeMs });
+  }
+
+  /** Returns every expired lease to the queue → how many. */
+  async reclaimExpiredLeases(nowMs = Date.now()): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const n = (await this.scripts.reclaim(3, this.keys.urgency, this.keys.leases, this.keys.statusCounts, this.keys.ticket(''), nowMs, RECLAIM_BATCH)) as number;
+      total += n;
+      if (n < RECLAIM_BATCH) return total;
+    }
+  }
+
+  private holderKeys(ticketId: string): string[] {
+    return [this.keys.ticket(ticketId), this.keys.urgency, this.keys.leases, this.keys.statusCounts];
+  }
+
+  private async holderOutcome(ticketId: string, reply: string[]): Promise<HolderOutcome> {
+    if (reply[0] !== 'ok' && reply[0] !== 'already-done') return { ok: false, ...refusal(reply) };
+    const ticket = await this.get(ticketId);
+    // Only retention can delete a record between the script and this read.
+    if (!ticket) return { ok: false, reason: 'missing' };
+    return {
+      ok: true,
+      ticket,
+      ...(reply[1] === undefined ? {} : { feedbackId: reply[1] }),
+      ...(reply[0] === 'already-done' ? { alreadyDone: true } : {}),
+    };
+  }
+
+  /** The holder is done with the ticket; acking again is a no-op for the same agent. */
+  async ack(ticketId: string, agentId: string, correction?: CorrectionWrite): Promise<HolderOutcome> {
+    const now = Date.now();
+    const reply = (await this.scripts.ack(
+      7,
+      ...this.holderKeys(ticketId),
+      this.keys.sla,
+      this.keys.retention,
+      this.keys.feedback,
+      ticketId,
+      agentId,
+      now,
+      now + this.policy.retentionMs,
+      correction ? JSON.stringify(correction.correction) : '',
+      ...(correction ? feedbackPairs(correction.entry) : []),
+    )) as string[];
+    return this.holderOutcome(ticketId, reply);
+  }
+
+  /** The holder gives the ticket back; it returns to the queue at its place. */
+  async release(ticketId: string, agentId: string): Promise<HolderOutcome> {
+    const reply = (await this.scripts.release(4, ...this.holderKeys(ticketId), ticketId, agentId, Date.now())) as string[];
+    return this.holderOutcome(ticketId, reply);
+  }
+
+  /** The holder renews the lease for another lease TTL from now. */
+  async extend(ticketId: string, agentId: string): Promise<HolderOutcome> {
+    const reply = (await this.scripts.extend(4, ...this.holderKeys(ticketId), ticketId, agentId, Date.now(), this.policy.leaseTtlMs)) as string[];
+    return this.holderOutcome(ticketId, reply);
+  }
+
+  /** Records a correction of a triaged ticket (processed, leased or done), whoever holds it. */
+  async addCorrection(ticketId: string, write: CorrectionWrite): Promise<CorrectionOutcome> {
+    const reply = (await this.scripts.correct(
+      2,
+      this.keys.ticket(ticketId),
+      this.keys.feedback,
+      JSON.stringify(write.correction),
+      ...feedbackPairs(write.entry),
+    )) as [string] | string | null;
+    if (Array.isArray(reply)) return { ok: true, feedbackId: reply[0] };
+    return { ok: false, status: (reply as TicketStatus | null) ?? null };
   }
 
   async statusCounts(): Promise<StatusCountsResponse> {
     const [counts, waiting] = await Promise.all([
-      this.redis.hmget(this.keys.statusCounts, 'pending', 'processing', 'processed', 'failed'),
+      this.redis.hmget(this.keys.statusCounts, 'pending', 'processing', 'processed', 'leased', 'done', 'failed'),
       this.redis.zcard(this.keys.urgency),
     ]);
-    const [pending, processing, processed, failed] = counts.map((c) => Number(c ?? 0));
-    return {
-      pending: pending ?? 0,
-      processing: processing ?? 0,
-      processed: processed ?? 0,
-      failed: failed ?? 0,
-      waiting_for_agent: waiting,
-    };
+    const [pending = 0, processing = 0, processed = 0, leased = 0, done = 0, failed = 0] = counts.map((c) => Number(c ?? 0));
+    return { pending, processing, processed, leased, done, failed, waiting_for_agent: waiting };
   }
 
   async acquireLock(ticketId: string, token: string, ttlMs: number): Promise<boolean> {
@@ -218,11 +418,16 @@ export class TicketStore {
 
   /** Compare-and-extend: false when the lock expired (and may belong to another worker now). */
   async renewLock(ticketId: string, token: string, ttlMs: number): Promise<boolean> {
-    return (await this.renewScript(1, this.keys.ticketLock(ticketId), token, ttlMs)) === 1;
+    return (await this.scripts.renew(1, this.keys.ticketLock(ticketId), token, ttlMs)) === 1;
   }
 
   /** Compare-and-delete: never removes a lock that expired and was taken by another worker. */
   async releaseLock(ticketId: string, token: string): Promise<boolean> {
-    return (await this.releaseScript(1, this.keys.ticketLock(ticketId), token)) === 1;
+    return (await this.scripts.unlock(1, this.keys.ticketLock(ticketId), token)) === 1;
   }
+}
+
+/** A feedback entry as XADD field/value pairs (stream values are strings). */
+function feedbackPairs(entry: FeedbackEntry): string[] {
+  return toPairs({ ...entry });
 }

@@ -55,7 +55,7 @@ export function createPrometheus(deps: PrometheusDeps): Prometheus {
   const redisReady = () => deps.redis.status === 'ready';
   new Gauge({
     name: 'triage_queue_depth',
-    help: 'Tickets per queue: v2 pending/processing/waiting_for_agent, and the synchronous v1 queue',
+    help: 'Tickets per queue: v2 pending/processing/waiting_for_agent/leased, and the synchronous v1 queue',
     labelNames: ['queue'],
     registers: [register],
     async collect() {
@@ -64,7 +64,7 @@ export function createPrometheus(deps: PrometheusDeps): Prometheus {
       const [counts, v1] = await Promise.all([deps.store.statusCounts(), deps.v1Queue.depth()]).catch(() => [null, null] as const);
       if (counts === null) return;
       this.set({ queue: 'v1' }, v1);
-      for (const queue of ['pending', 'processing', 'waiting_for_agent'] as const) this.set({ queue }, counts[queue]);
+      for (const queue of ['pending', 'processing', 'waiting_for_agent', 'leased'] as const) this.set({ queue }, counts[queue]);
     },
   });
   new Gauge({

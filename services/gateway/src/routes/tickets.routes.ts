@@ -92,12 +92,6 @@ export function ticketsRouter(deps: TicketsRouteDeps): Router {
     res.json(await store.statusCounts());
   });
 
-  router.get('/next', requireScope('agent'), requireRedis, async (_req, res) => {
-    const ticket = await store.popMostUrgent();
-    if (!ticket) throw new HttpError(404, 'no processed ticket is waiting for an agent');
-    res.json(ticket);
-  });
-
   // A client key reads only tickets it submitted; anyone else's look like missing ones.
   router.get('/:id', requireScope('agent', 'admin', 'client'), requireRedis, async (req: express.Request<{ id: string }>, res) => {
     const { id } = req.params;

@@ -54,7 +54,9 @@ describe('gateway + worker processes', () => {
     const popped = [];
     for (let t = await client.next(); t; t = await client.next()) popped.push(t);
     expect(popped.map((t) => t.ticket_id).sort()).toEqual([...ids].sort());
-    expect(popped.every((t) => t.status === 'leased' && t.lease?.agent_id === 'anonymous')).toBe(true);
+    // Leased to the API key's principal (its key id), not to 'anonymous'.
+    expect(popped.every((t) => t.status === 'leased')).toBe(true);
+    expect([...new Set(popped.map((t) => t.lease?.agent_id))]).toEqual([expect.stringMatching(/^[0-9a-f]{16}$/)]);
     // Accepted within a second of each other, so aging moves the order by < 0.0001 at most.
     const priorities = popped.map((t) => t.urgency_score!);
     for (let i = 1; i < priorities.length; i += 1) expect(priorities[i]!).toBeLessThanOrEqual(priorities[i - 1]! + 1e-4);

@@ -49,8 +49,6 @@ export function redisKeys(prefix: string) {
     retention: `${prefix}:retention`,
     /** ZSET ticket id → accepted time (ms) of pending tickets, for the orphan reconciler. */
     pending: `${prefix}:pending`,
-    /** STREAM of agents' corrections (shared/src/schemas/agent.schema.ts feedbackEntrySchema). */
-    feedback: `${prefix}:feedback`,
     /** HASH status → number of tickets in it. */
     statusCounts: `${prefix}:status-counts`,
     /** SET of worker ids that have sent a heartbeat. */

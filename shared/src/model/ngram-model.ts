@@ -114,8 +114,12 @@ function halfToFloat(h: number): number {
   return s * (1 + f / 1024) * 2 ** (e - 15);
 }
 
-/** Decodes a base64 little-endian float16/float32 matrix into a Float64Array of `rows × cols` (row-major). */
-function decodeMatrix(m: z.infer<typeof matrixSchema>, what: string): Float64Array {
+/**
+ * Decodes a base64 little-endian float16/float32 matrix into a Float32Array of `rows × cols` (row-major).
+ * Float32 holds every float16 and float32 value exactly, at half the memory (and cache misses) of Float64:
+ * the weights are far larger than the CPU cache, and fetching them dominates the model's time.
+ */
+function decodeMatrix(m: z.infer<typeof matrixSchema>, what: string): Float32Array {
   const buf = Buffer.from(m.data, 'base64');
   const [rows, cols] = m.shape;
   const n = rows * cols;
@@ -123,7 +127,7 @@ function decodeMatrix(m: z.infer<typeof matrixSchema>, what: string): Float64Arr
   if (buf.length !== n * width) {
     throw new ModelLoadError(`ngram.json: ${what} has ${buf.length} bytes, expected ${n * width} (${rows}×${cols} ${m.dtype})`);
   }
-  const out = new Float64Array(n);
+  const out = new Float32Array(n);
   for (let i = 0; i < n; i++) out[i] = width === 2 ? halfToFloat(buf.readUInt16LE(i * 2)) : buf.readFloatLE(i * 4);
   return out;
 }
@@ -222,7 +226,7 @@ export class NgramFeaturizer {
   private readonly mask: number;
   private readonly terms: CompiledTerm[][];
 
-  constructor(private readonly spec: NgramJson, private readonly idf: Float64Array | null) {
+  constructor(private readonly spec: NgramJson, private readonly idf: Float32Array | null) {
     this.mask = spec.n_buckets - 1;
     this.blockVal = new Float64Array(spec.n_buckets);
     this.blockMark = new Uint8Array(spec.n_buckets);
@@ -243,7 +247,7 @@ export class NgramFeaturizer {
   private readonly blockTouched: number[] = [];
   private readonly accTouched: number[] = [];
 
-  /** counts: feature hash (uint32) → tf. Adds the L2-normalised block into the accumulator; returns the norm. */
+  /** counts: feature hash (as int32) → tf. Adds the L2-normalised block into the accumulator; returns the norm. */
   private addBlock(counts: Map<number, number>): number {
     const { blockVal, blockMark, accVal, accMark, blockTouched, accTouched } = this;
     blockTouched.length = 0;
@@ -295,8 +299,9 @@ export class NgramFeaturizer {
     // tf is counted per 32-bit feature hash (as in Python); n-grams are hashed without building strings
     const words = new Map<number, number>();
     const tokCounts = new Map<string, number>();
+    // int32 keys stay small integers in V8 (uint32 ones above 2^31 become heap numbers: a slower Map)
     const bump = (m: Map<number, number>, h: number, by: number): void => {
-      const k = h >>> 0;
+      const k = h | 0;
       m.set(k, (m.get(k) ?? 0) + by);
     };
     for (let i = 0; i < tokens.length; i++) {
@@ -470,7 +475,7 @@ class ProvenanceTrace implements FeatureTrace {
 }
 
 /** logits[k] = intercept[k] + Σ_j x_j · W[j, k] with W stored feature-major ([features, outputs]). */
-function linear(x: SparseFeatures, w: Float64Array, intercept: readonly number[]): number[] {
+function linear(x: SparseFeatures, w: Float32Array, intercept: readonly number[]): number[] {
   const k = intercept.length;
   const out = intercept.slice();
   for (let i = 0; i < x.index.length; i++) {
@@ -499,7 +504,7 @@ export function ngramModelFromJson(doc: unknown, source = 'ngram.json'): NgramMo
   if ((spec.n_buckets & (spec.n_buckets - 1)) !== 0) throw new ModelLoadError(`${source}: n_buckets ${spec.n_buckets} is not a power of two`);
   const nf = spec.n_buckets + spec.keywords.length;
   const L = spec.labels.length;
-  const check = (m: z.infer<typeof matrixSchema>, cols: number, what: string): Float64Array => {
+  const check = (m: z.infer<typeof matrixSchema>, cols: number, what: string): Float32Array => {
     if (m.shape[0] !== nf || m.shape[1] !== cols) {
       throw new ModelLoadError(`${source}: ${what} has shape ${m.shape.join('×')}, expected ${nf}×${cols}`);
     }
@@ -511,7 +516,7 @@ export function ngramModelFromJson(doc: unknown, source = 'ngram.json'): NgramMo
   const uCols = u.kind === 'expected' ? u.values.length : 1;
   if (u.intercept.length !== uCols) throw new ModelLoadError(`${source}: urgency.intercept has ${u.intercept.length} values, expected ${uCols}`);
   const uW = check(u.coef, uCols, 'urgency.coef');
-  let idf: Float64Array | null = null;
+  let idf: Float32Array | null = null;
   if (spec.idf) {
     if (spec.idf.shape[0] !== spec.n_buckets || spec.idf.shape[1] !== 1) throw new ModelLoadError(`${source}: idf has shape ${spec.idf.shape.join('×')}, expected ${spec.n_buckets}×1`);
     idf = decodeMatrix(spec.idf, 'idf');

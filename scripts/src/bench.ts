@@ -15,7 +15,18 @@ import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { Redis } from 'ioredis';
 import { z } from 'zod';
-import { type TicketResponse, TicketStore, loadConfigOrExit, loadFallbackModel, parseEnv, readModelConfig, redisKeys, ticketText } from '@triage/shared';
+import {
+  type TicketResponse,
+  TicketStore,
+  gatewayConfigSchema,
+  loadConfigOrExit,
+  loadFallbackModel,
+  parseEnv,
+  queuePolicy,
+  readModelConfig,
+  redisKeys,
+  ticketText,
+} from '@triage/shared';
 import type { CeilingInit, FromCeilingChild, ToCeilingChild } from './bench-ceiling.child';
 import { TriageClient } from './client';
 import { freePort } from './embedded-redis';
@@ -350,7 +361,8 @@ async function run(config: BenchConfig) {
     await waitForWorkers(Array.from({ length: best.processes }, (_, i) => metricsPort + i));
     const client = new TriageClient(stack.url, stack.apiKey);
     const redis = new Redis(stack.redisUrl, { maxRetriesPerRequest: null });
-    const store = new TicketStore(redis, redisKeys('bench'));
+    // read-only use (status counts, results): the default queue policy is as good as any
+    const store = new TicketStore(redis, redisKeys('bench'), queuePolicy(gatewayConfigSchema.parse({})));
     try {
       await measureLatency(client, store, tickets, 20, 1); // warm-up
       log(`\n(b) service, ${best.processes} worker(s) × ${best.threads} thread(s), INFERENCE_MAX_BATCH ${best.batch}, WORKER_CONCURRENCY ${config.WORKER_CONCURRENCY}`);

@@ -80,7 +80,9 @@ describe('k8s manifests', () => {
     const service = byName('Service', url.hostname);
     expect(service.spec.ports[0].port).toBe(Number(url.port));
     const redis = container(byName('StatefulSet', 'triage-redis'));
-    expect(redis.args).toEqual(expect.arrayContaining(['--appendonly', 'yes']));
+    expect(redis.args).toEqual(expect.arrayContaining(['--appendonly', 'yes', '--appendfsync', '$(REDIS_APPENDFSYNC)']));
+    // Kubernetes expands $(VAR) in args only for variables the container defines.
+    expect(redis.env).toContainEqual({ name: 'REDIS_APPENDFSYNC', value: expect.stringMatching(/^(always|everysec|no)$/) });
     expect(redis.readinessProbe).toBeDefined();
   });
 });
@@ -94,7 +96,7 @@ describe('docker-compose.yml', () => {
     const worker = workerConfigSchema.parse(compose.services.worker.environment);
     for (const url of [gateway.REDIS_URL, worker.REDIS_URL]) expect(new URL(url).hostname).toBe('redis');
     expect(compose.services.gateway.ports).toEqual([`${gateway.PORT}:${gateway.PORT}`]);
-    expect(compose.services.redis.command).toEqual(expect.arrayContaining(['--appendonly', 'yes']));
+    expect(compose.services.redis.command).toEqual(expect.arrayContaining(['--appendonly', 'yes', '--appendfsync', '${REDIS_APPENDFSYNC:-everysec}']));
     expect(compose.services.worker.image).toBe(compose.services.gateway.image);
   });
 });

@@ -14,8 +14,17 @@ export interface RedisServerOptions {
   port?: number;
   /** With a directory the server keeps an append-only file there; without, nothing is persisted. */
   dataDir?: string;
+  /**
+   * With a data directory: when the append-only file is fsynced. `everysec` (default) can lose
+   * about the last second of writes if the machine dies (a process kill loses nothing);
+   * `always` loses nothing but fsyncs on every write (see docs/reliability.md for the cost).
+   */
+  appendfsync?: AppendFsync;
   bin?: string;
 }
+
+export const APPENDFSYNC_MODES = ['always', 'everysec', 'no'] as const;
+export type AppendFsync = (typeof APPENDFSYNC_MODES)[number];
 
 export const REDIS_INSTALL_HINT = [
   'redis-server was not found. Install it, or point REDIS_URL at an existing Redis:',
@@ -43,7 +52,7 @@ export function freePort(): Promise<number> {
 export async function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServerHandle> {
   const port = options.port ?? (await freePort());
   const persistence = options.dataDir
-    ? ['--dir', options.dataDir, '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', '']
+    ? ['--dir', options.dataDir, '--appendonly', 'yes', '--appendfsync', options.appendfsync ?? 'everysec', '--save', '']
     : ['--appendonly', 'no', '--save', ''];
   if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
   // Own process group: a terminal Ctrl-C must not stop Redis before the services have drained.

@@ -2,17 +2,18 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { Redis } from 'ioredis';
 import { ApiKeyStore, SCOPES, redisKeys } from '@triage/shared';
-import { type RedisServerHandle, startRedisServer } from './embedded-redis';
+import { type AppendFsync, type RedisServerHandle, startRedisServer } from './embedded-redis';
 
 export const REPO_ROOT = resolve(__dirname, '..', '..');
-const GATEWAY_MAIN = join(REPO_ROOT, 'services', 'gateway', 'dist', 'main.js');
-const WORKER_MAIN = join(REPO_ROOT, 'services', 'worker', 'dist', 'main.js');
+export const GATEWAY_MAIN = join(REPO_ROOT, 'services', 'gateway', 'dist', 'main.js');
+export const WORKER_MAIN = join(REPO_ROOT, 'services', 'worker', 'dist', 'main.js');
 
 export interface StackOptions {
   /** Existing Redis; when absent an embedded redis-server is started. */
   redisUrl?: string | undefined;
   /** Where the embedded Redis keeps its append-only file; absent → no persistence. */
   redisDataDir?: string;
+  redisAppendFsync?: AppendFsync;
   redisBin?: string;
   port: number;
   workers: number;
@@ -68,6 +69,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     options.redisUrl ??
     (redis = await startRedisServer({
       ...(options.redisDataDir ? { dataDir: options.redisDataDir } : {}),
+      ...(options.redisAppendFsync ? { appendfsync: options.redisAppendFsync } : {}),
       ...(options.redisBin ? { bin: options.redisBin } : {}),
     })).url;
 

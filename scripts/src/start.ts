@@ -14,6 +14,7 @@ async function main(): Promise<void> {
   const stack = await startStack({
     redisUrl: config.REDIS_URL,
     redisDataDir: resolve(REPO_ROOT, config.DATA_DIR, 'redis'),
+    redisAppendFsync: config.REDIS_APPENDFSYNC,
     redisBin: config.REDIS_SERVER_BIN,
     port: config.PORT,
     workers: config.WORKERS,

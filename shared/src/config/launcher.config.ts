@@ -12,6 +12,9 @@ export const launcherConfigSchema = z.object({
   WORKER_METRICS_PORT: port().default(9464),
   DATA_DIR: z.string().min(1).default('.data'),
   REDIS_SERVER_BIN: z.string().min(1).default('redis-server'),
+  // The embedded Redis's AOF fsync policy: `always` survives a machine crash without losing
+  // acknowledged tickets, at a measured cost in accept latency (docs/reliability.md).
+  REDIS_APPENDFSYNC: z.enum(['always', 'everysec', 'no']).default('everysec'),
   LOG_LEVEL: logLevel,
   // Passed to the gateway; when on, the launcher mints an API key with every scope and prints it.
   AUTH: authMode,

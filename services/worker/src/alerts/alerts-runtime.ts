@@ -49,6 +49,8 @@ export async function startAlerts(
   const redact = createRedactor(destinations);
 
   const queues = new Map(destinations.map((d) => [d.id, new Queue<AlertJobData>(alertsQueueName(d.id), { connection, prefix: keys.bullPrefix })]));
+  // Without a listener BullMQ prints every connection error to stderr; logRedisConnection reports them.
+  for (const queue of queues.values()) queue.on('error', (err: Error) => logger.debug('alert queue error', { error: err.message }));
   const processor = createAlertProcessor({
     destinations: new Map(destinations.map((d) => [d.id, d])),
     log,

@@ -336,7 +336,7 @@ async function main(): Promise<void> {
         const victim = await target.killWorker();
         // Jobs it finished just before dying are not in flight.
         const statusOf = (id: string) => redis.hget(redisKeys(target.prefix).ticket(id), 'status');
-        const inFlight = [];
+        const inFlight: string[] = [];
         for (const job of active) if (['pending', 'processing'].includes((await statusOf(job.id!)) ?? '')) inFlight.push(job.id!);
         log(`SIGKILLed ${victim} holding ${inFlight.length} ticket(s)`);
         faults.push(

@@ -32,6 +32,7 @@ export function isRedisUnavailable(err: unknown): boolean {
   const code = (err as NodeJS.ErrnoException).code;
   return (
     err.name === 'MaxRetriesPerRequestError' ||
+    err.name === 'DeadlinePassedError' ||
     (code !== undefined && REDIS_DOWN_CODES.has(code)) ||
     REDIS_DOWN_MESSAGES.some((m) => err.message.includes(m))
   );

@@ -5,3 +5,4 @@ export * from './api-key-store';
 export * from './stats-store';
 export * from './feedback-reader';
 export * from './queue-policy';
+export { DeadlinePassedError } from './deadline';

@@ -12,6 +12,7 @@ import {
   correctionSchema,
   ticketResponseSchema,
 } from '../schemas';
+import { commandDeadline, fenced, withDeadline } from './deadline';
 import { type QueuePolicy, dueAt, effectivePriority, queueScore } from './queue-policy';
 import {
   ACK_TICKET,
@@ -191,11 +192,12 @@ export class TicketStore {
     readonly policy: QueuePolicy,
   ) {
     this.scripts = {
-      create: defineScript(redis, 'triageCreateTicket', CREATE_TICKET),
+      // Fenced: a create or lease the gateway already answered 503 for must not happen later.
+      create: defineScript(redis, 'triageCreateTicketFenced', withDeadline(CREATE_TICKET)),
       discard: defineScript(redis, 'triageDiscardPendingTicket', DISCARD_PENDING_TICKET),
       transition: defineScript(redis, 'triageTransitionStatus', TRANSITION_STATUS),
       commit: defineScript(redis, 'triageCommitResult', COMMIT_RESULT),
-      leaseNext: defineScript(redis, 'triageLeaseNext', LEASE_NEXT),
+      leaseNext: defineScript(redis, 'triageLeaseNextFenced', withDeadline(LEASE_NEXT)),
       reclaim: defineScript(redis, 'triageReclaimLeases', RECLAIM_EXPIRED_LEASES),
       ack: defineScript(redis, 'triageAckTicket', ACK_TICKET),
       release: defineScript(redis, 'triageReleaseTicket', RELEASE_TICKET),
@@ -231,13 +233,16 @@ export class TicketStore {
       accepted_at: ticket.accepted_at,
       submitted_by: ticket.submitted_by,
     });
-    const reply = (await this.scripts.create(
-      keys.length,
-      ...keys,
-      ticket.ticket_id,
-      idempotency?.ttlSeconds ?? 0,
-      Date.parse(ticket.accepted_at),
-      ...fields,
+    const reply = (await fenced(
+      this.scripts.create(
+        keys.length,
+        ...keys,
+        commandDeadline(this.redis),
+        ticket.ticket_id,
+        idempotency?.ttlSeconds ?? 0,
+        Date.parse(ticket.accepted_at),
+        ...fields,
+      ),
     )) as [number, string];
     return { ticketId: reply[1], created: reply[0] === 1 };
   }
@@ -318,16 +323,19 @@ export class TicketStore {
    */
   async leaseNext(agentId: string): Promise<TicketResponse | null> {
     const now = Date.now();
-    const flat = (await this.scripts.leaseNext(
-      3,
-      this.keys.urgency,
-      this.keys.leases,
-      this.keys.statusCounts,
-      this.keys.ticket(''),
-      agentId,
-      now,
-      this.policy.leaseTtlMs,
-      RECLAIM_BATCH,
+    const flat = (await fenced(
+      this.scripts.leaseNext(
+        3,
+        this.keys.urgency,
+        this.keys.leases,
+        this.keys.statusCounts,
+        commandDeadline(this.redis, now),
+        this.keys.ticket(''),
+        agentId,
+        now,
+        this.policy.leaseTtlMs,
+        RECLAIM_BATCH,
+      ),
     )) as string[] | null;
     return flat === null ? null : toTicketResponse(pairsToObject(flat), { nowMs: now, slaWarnBeforeMs: this.policy.slaWarnBeforeMs });
   }

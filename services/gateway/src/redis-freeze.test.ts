@@ -1,0 +1,100 @@
+import { randomUUID } from 'node:crypto';
+import request from 'supertest';
+import type { TriageResult } from '@triage/shared';
+import { type TestGateway, buildGateway } from '../../../tests/support/gateway';
+import { type RedisServerHandle, startRedisServer } from '../../../tests/support/redis-server';
+import { uniquePrefix } from '../../../tests/support/test-redis';
+
+// A frozen Redis (SIGSTOP: a fork or AOF-rewrite stall, a network hiccup) keeps the connection
+// open, so the gateway's commands sit in the socket, time out (503), and used to run anyway
+// once Redis resumed: ticket records nobody was told about, and /next pops handed to nobody.
+jest.setTimeout(30_000);
+
+const COMMAND_TIMEOUT_MS = 500;
+let server: RedisServerHandle;
+let gw: TestGateway;
+
+beforeAll(async () => {
+  server = await startRedisServer();
+});
+afterAll(() => server.stop());
+beforeEach(async () => {
+  gw = buildGateway(uniquePrefix('freeze'), server.url, { REDIS_COMMAND_TIMEOUT_MS: String(COMMAND_TIMEOUT_MS) });
+  await gw.ready();
+  await gw.ticketsQueue.waitUntilReady();
+});
+afterEach(async () => {
+  server.process.kill('SIGCONT');
+  await gw.close();
+});
+
+/** Freezes Redis while `during` runs, then resumes it and lets the queued commands execute. */
+async function whileFrozen<T>(during: () => Promise<T>): Promise<T> {
+  server.process.kill('SIGSTOP');
+  try {
+    return await during();
+  } finally {
+    server.process.kill('SIGCONT');
+    await gw.redis.ping(); // every command sent before this one has run now
+  }
+}
+
+async function processedTicket(urgency: number): Promise<string> {
+  const id = randomUUID();
+  const token = randomUUID();
+  await gw.store.create({ ticket_id: id, body: `ticket with urgency ${urgency}`, accepted_at: new Date().toISOString() });
+  await gw.store.transition(id, ['pending'], 'processing');
+  await gw.store.acquireLock(id, token, 10_000);
+  const result: TriageResult = {
+    category: 'Technical Support',
+    confidence: 0.9,
+    top3: [{ category: 'Technical Support', probability: 0.9 }],
+    urgency_score: urgency,
+    action: 'AUTO_ROUTE',
+    model_version: 'sha256:test',
+    model_used: 'encoder',
+    processed_at: new Date().toISOString(),
+    queue_ms: 1,
+    inference_ms: 1,
+  };
+  expect(await gw.store.commitResult(id, token, result)).toBe('committed');
+  await gw.store.releaseLock(id, token);
+  return id;
+}
+
+const ticketKeys = () => gw.redis.keys(gw.keys.ticket('*'));
+
+describe('a POST answered 503 because Redis froze', () => {
+  it('writes nothing once Redis resumes, with or without an Idempotency-Key', async () => {
+    const answers = await whileFrozen(() =>
+      Promise.all([
+        ...Array.from({ length: 6 }, (_, i) => request(gw.app).post('/v2/tickets').send({ body: `frozen ${i}` })),
+        ...Array.from({ length: 6 }, (_, i) => request(gw.app).post('/v2/tickets').set('Idempotency-Key', `frozen-${i}`).send({ body: `keyed ${i}` })),
+      ]),
+    );
+    expect(answers.map((r) => r.status)).toEqual(Array(12).fill(503));
+
+    expect(await ticketKeys()).toEqual([]);
+    expect(await gw.redis.keys(`${gw.config.REDIS_PREFIX}:idempotency:*`)).toEqual([]);
+    expect(await gw.store.statusCounts()).toMatchObject({ pending: 0 });
+    expect(await gw.ticketsQueue.getJobCounts('wait', 'active', 'delayed')).toEqual({ wait: 0, active: 0, delayed: 0 });
+
+    // A retry with the same key creates the ticket exactly once.
+    const retry = await request(gw.app).post('/v2/tickets').set('Idempotency-Key', 'frozen-0').send({ body: 'keyed 0' });
+    expect(retry.status).toBe(202);
+    expect(retry.headers['idempotent-replayed']).toBeUndefined();
+    expect(await ticketKeys()).toEqual([gw.keys.ticket(retry.body.ticket_id)]);
+  });
+});
+
+describe('GET /v2/tickets/next answered 503 because Redis froze', () => {
+  it('leaves the ticket in the queue for the next agent', async () => {
+    const id = await processedTicket(0.9);
+    const answer = await whileFrozen(() => request(gw.app).get('/v2/tickets/next'));
+    expect(answer.status).toBe(503);
+
+    const next = await request(gw.app).get('/v2/tickets/next');
+    expect(next.status).toBe(200);
+    expect(next.body.ticket_id).toBe(id);
+  });
+});

@@ -97,4 +97,22 @@ describe('GET /v2/tickets/next answered 503 because Redis froze', () => {
     expect(next.status).toBe(200);
     expect(next.body.ticket_id).toBe(id);
   });
+
+  it('returns a lease nobody acknowledged once it expires, also when Redis froze past its expiry', async () => {
+    const leasing = buildGateway(gw.config.REDIS_PREFIX, server.url, { REDIS_COMMAND_TIMEOUT_MS: String(COMMAND_TIMEOUT_MS), LEASE_TTL_MS: '1000' });
+    try {
+      await leasing.ready();
+      const id = await processedTicket(0.8);
+      // An agent takes the ticket and is never heard of again.
+      const taken = await request(leasing.app).get('/v2/tickets/next').set('X-Agent-Id', 'vanished');
+      expect(taken.body).toMatchObject({ ticket_id: id, lease: { agent_id: 'vanished' } });
+      await whileFrozen(() => new Promise((r) => setTimeout(r, 1_500)));
+
+      const next = await request(leasing.app).get('/v2/tickets/next').set('X-Agent-Id', 'colleague');
+      expect(next.status).toBe(200);
+      expect(next.body).toMatchObject({ ticket_id: id, lease: { agent_id: 'colleague' } });
+    } finally {
+      await leasing.close();
+    }
+  });
 });

@@ -48,6 +48,7 @@ const benchConfigSchema = z.object({
   BENCH_GATEWAY_REQUESTS: z.coerce.number().int().min(100).default(60_000),
   BENCH_GATEWAY_CONNECTIONS: z.coerce.number().int().min(1).default(32),
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).default(4),
+  BENCH_ENCODER_BUDGET_MS: z.coerce.number().int().min(1).default(60_000),
   MODEL_DIR: z.string().min(1).default(join(REPO_ROOT, 'models', 'triage')),
 });
 type BenchConfig = z.output<typeof benchConfigSchema>;
@@ -352,6 +353,9 @@ async function run(config: BenchConfig) {
 
   const env = {
     MODEL_DIR: config.MODEL_DIR,
+    // The bench measures the encoder path: with the default budget a busy machine would hand tickets
+    // to the n-gram fallback and (b)/(c) would time the wrong model.
+    ENCODER_LATENCY_BUDGET_MS: String(config.BENCH_ENCODER_BUDGET_MS),
     INTRA_OP_THREADS: String(best.threads),
     INFERENCE_MAX_BATCH: String(best.batch),
     WORKER_CONCURRENCY: String(config.WORKER_CONCURRENCY),

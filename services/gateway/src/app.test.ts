@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { createTicketResponseSchema, ticketResponseSchema } from '@triage/shared';
 import { type TestGateway, buildGateway } from '../../../tests/support/gateway';
+import { expectDocumented } from '../../../tests/support/openapi';
 import { uniquePrefix } from '../../../tests/support/test-redis';
 import { processTicket as storeResult } from '../../../tests/support/tickets';
 
@@ -13,8 +14,12 @@ beforeEach(async () => {
 });
 afterEach(() => gw.close());
 
-const post = (body: unknown, headers: Record<string, string> = {}) =>
-  request(gw.app).post('/v2/tickets').set(headers).send(body as object);
+/** Every answer is also checked against the OpenAPI document (status, headers, body schema). */
+const post = async (body: unknown, headers: Record<string, string> = {}) => {
+  const res = await request(gw.app).post('/v2/tickets').set(headers).send(body as object);
+  expectDocumented(res);
+  return res;
+};
 
 const processTicket = (ticketId: string, urgency: number) => storeResult(gw.store, ticketId, urgency);
 

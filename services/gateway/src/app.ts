@@ -1,4 +1,5 @@
 import express, { type Express, type RequestHandler } from 'express';
+import helmet from 'helmet';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
@@ -22,10 +23,12 @@ import { ROUTE_BASE, createPrometheus } from './metrics/prometheus';
 import { AFTER_SCOPE, authenticate, requireScope } from './middleware/auth.middleware';
 import { errorHandler, notFound } from './middleware/errors.middleware';
 import { scopeRateLimits } from './middleware/rate-limit.middleware';
+import { MOUNTED_ROUTERS, type MountedRouter, openApiDocument } from './openapi/document';
 import { requestContext } from './middleware/request-id.middleware';
 import { agentRouter } from './routes/agent.routes';
 import { alertsRouter } from './routes/alerts.routes';
 import { explainRouter } from './routes/explain.routes';
+import { docsRouter } from './routes/docs.routes';
 import { healthRouter } from './routes/health.routes';
 import { learningRouter } from './routes/learning.routes';
 import { metricsRouter } from './routes/metrics.routes';
@@ -83,21 +86,30 @@ export function createApp(deps: AppDeps): Express {
     driftMinSamples: deps.driftMinSamples,
   });
   const prometheus = createPrometheus({ ...deps, v1Queue, liveStats });
-  // Remembers the mount point so request metrics can label a route by its full pattern.
-  const mount = (base: string, router: express.Router) =>
-    app.use(base, (_req, res, next) => {
-      res.locals[ROUTE_BASE] = base;
-      next();
-    }, router);
+  // Remembers the mount point so request metrics can label a route by its full pattern, and
+  // the router, so the route-coverage test can hold the served routes against the OpenAPI document.
+  const mounted: MountedRouter[] = [];
+  (app.locals as Record<symbol, unknown>)[MOUNTED_ROUTERS] = mounted;
+  const mount = (base: string, router: express.Router) => {
+    mounted.push({ base, router });
+    if (base === '') app.use(router);
+    else
+      app.use(base, (_req, res, next) => {
+        res.locals[ROUTE_BASE] = base;
+        next();
+      }, router);
+  };
 
   (app.locals as Record<symbol, unknown>)[AFTER_SCOPE] = scopeRateLimits({ redis: deps.redis, keyPrefix: deps.keys.rateLimit, logger: deps.logger, ...deps.rateLimit });
 
   app.use(requestContext(deps.logger));
+  app.use(helmet());
   app.use(prometheus.middleware);
-  // Open: probes must work without a key.
-  app.use(healthRouter({ ...deps, v1Queue }));
+  // Open: probes and the API's documentation work without a key.
+  mount('', healthRouter({ ...deps, v1Queue }));
+  mount('', docsRouter(openApiDocument()));
   app.use(authenticate({ mode: deps.auth, apiKeys: deps.apiKeys }));
-  app.use(metricsRouter({ prometheus, modelMetrics: deps.modelMetrics }));
+  mount('', metricsRouter({ prometheus, modelMetrics: deps.modelMetrics }));
   mount('/v1/tickets', v1TicketsRouter({ ...deps, v1Queue, requireRedis }));
   // Before ticketsRouter, so /next is not read as a ticket id.
   mount('/v2/tickets', agentRouter({ ...deps, queueLabels, requireRedis }));

@@ -60,5 +60,5 @@ export type AlertLogEntry = z.infer<typeof alertLogEntrySchema>;
 export const ticketAlertsResponseSchema = z.object({
   ticket_id: z.uuid(),
   alerts: z.array(alertLogEntrySchema),
-});
+}).meta({ id: 'TicketAlerts' });
 export type TicketAlertsResponse = z.infer<typeof ticketAlertsResponseSchema>;

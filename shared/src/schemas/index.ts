@@ -5,3 +5,4 @@ export * from './auth.schema';
 export * from './learning.schema';
 export * from './explain.schema';
 export * from './agent.schema';
+export * from './system.schema';

@@ -24,7 +24,7 @@ export const v1TicketSchema = z.object({
   urgency_level: urgencyLevelSchema,
   urgency_score: z.number().min(0).max(1),
   queued_at: z.iso.datetime(),
-});
+}).meta({ id: 'V1Ticket' });
 export type V1Ticket = z.infer<typeof v1TicketSchema>;
 
 export const v1StatusResponseSchema = z.object({ depth: z.number().int().min(0) });

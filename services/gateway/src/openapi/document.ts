@@ -1,0 +1,65 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Express, Router } from 'express';
+import { agentRouteDocs } from '../routes/agent.openapi';
+import { alertRouteDocs } from '../routes/alerts.openapi';
+import { explainRouteDocs } from '../routes/explain.openapi';
+import { learningRouteDocs } from '../routes/learning.openapi';
+import { systemRouteDocs } from '../routes/system.openapi';
+import { ticketRouteDocs } from '../routes/tickets.openapi';
+import { v1RouteDocs } from '../routes/v1-tickets.openapi';
+import { ApiDoc, type RouteDocs } from './api-doc';
+
+/** Every router's docs; a new router adds its `<name>.openapi.ts` export here (route-coverage.test.ts checks). */
+const ROUTE_DOCS: RouteDocs[] = [systemRouteDocs, ticketRouteDocs, agentRouteDocs, alertRouteDocs, v1RouteDocs, learningRouteDocs, explainRouteDocs];
+
+const VERSION = (JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string }).version;
+
+let built: ReturnType<ApiDoc['document']> | undefined;
+
+/** The OpenAPI 3.1 document, generated once from the zod schemas the routes validate with. */
+export function openApiDocument(): ReturnType<ApiDoc['document']> {
+  if (!built) {
+    const doc = new ApiDoc();
+    for (const routeDocs of ROUTE_DOCS) routeDocs(doc);
+    built = doc.document(VERSION);
+  }
+  return built;
+}
+
+/** Routers as createApp mounts them, so the routes the app serves can be listed. */
+export const MOUNTED_ROUTERS = Symbol('mountedRouters');
+export interface MountedRouter {
+  base: string;
+  router: Router;
+}
+
+interface RouteLayer {
+  route?: { path: unknown; methods: Record<string, boolean> };
+}
+
+/**
+ * Every `METHOD path` the app serves, in OpenAPI path syntax (`/:id` → `/{id}`): the routers
+ * createApp mounted, and any route declared on the app itself.
+ */
+export function servedRoutes(app: Express): string[] {
+  const appRouter = (app as unknown as { router: Router }).router;
+  const mounted = [{ base: '', router: appRouter }, ...((app.locals as Record<symbol, unknown>)[MOUNTED_ROUTERS] as MountedRouter[])];
+  const routes = new Set<string>();
+  for (const { base, router } of mounted) {
+    for (const layer of router.stack as RouteLayer[]) {
+      if (!layer.route || typeof layer.route.path !== 'string') continue;
+      const tail = layer.route.path === '/' ? '' : layer.route.path;
+      const path = `${base}${tail}`.replace(/:([A-Za-z0-9_]+)/g, '{$1}') || '/';
+      for (const [method, on] of Object.entries(layer.route.methods)) if (on && method !== '_all') routes.add(`${method.toUpperCase()} ${path}`);
+    }
+  }
+  return [...routes].sort();
+}
+
+/** Every `METHOD path` the document names. */
+export function documentedRoutes(document = openApiDocument()): string[] {
+  return Object.entries(document.paths ?? {})
+    .flatMap(([path, item]) => Object.keys(item ?? {}).filter((k) => ['get', 'put', 'post', 'delete', 'patch', 'head', 'options'].includes(k)).map((m) => `${m.toUpperCase()} ${path}`))
+    .sort();
+}

@@ -19,8 +19,9 @@ from .export import FFN_OUTPUT, OnnxPredictor, export_onnx, quantize
 from .smoothing import smooth_encoder
 from .finetune import Finetuner, encode_texts
 from .import_base import base_name
-from .metrics import (alert_quality, classification, coverage, ece, fit_power_temperature, fit_temperature, nll,
+from .metrics import (alert_quality, classification, ece, fit_power_temperature, fit_temperature, nll,
                       pick_alert_threshold, power_calibrate, regression, softmax)
+from .report import ALERT_MIN_PRECISION, distribution, file_reports, is_high, queue_report, urgency_report
 from .model import ServingModel, load_encoder
 from .ngram import NgramModel, train_ngram
 from .vocab_trim import TRIM_FILE, untrimmed_embeddings
@@ -54,7 +55,8 @@ def fit_blend(val: Dataset, enc: dict[str, np.ndarray], ng_p: np.ndarray, ng_u: 
 
     grid = np.round(np.linspace(0, 1, 21), 2)
     w = float(max(grid, key=score))
-    v = float(min(grid, key=lambda v: regression(val.urgency, v * enc["urgency"] + (1 - v) * ng_u)["rmse"]))
+    has = val.has_priority
+    v = float(min(grid, key=lambda v: regression(val.urgency[has], (v * enc["urgency"] + (1 - v) * ng_u)[has])["rmse"]))
     t = fit_power_temperature(w * enc["queue_probs"] + (1 - w) * ng_p, val.queues)
     return {"queue_encoder_weight": w, "urgency_encoder_weight": v, "temperature": t}
 
@@ -66,17 +68,6 @@ def serve(enc: dict[str, np.ndarray], ng_p: np.ndarray, ng_u: np.ndarray, blend:
         "queue_probs": blend_probs(enc["queue_probs"], ng_p, blend["queue_encoder_weight"], blend["temperature"]),
         "urgency": blend["urgency_encoder_weight"] * enc["urgency"] + (1 - blend["urgency_encoder_weight"]) * ng_u,
     }
-
-
-def per_language(ds: Dataset, pred: np.ndarray) -> dict[str, dict[str, float]]:
-    langs = np.array(ds.languages)
-    return {lang: {"n": int((langs == lang).sum()), "accuracy": float((pred[langs == lang] == ds.queues[langs == lang]).mean())}
-            for lang in sorted(set(ds.languages))}
-
-
-def distribution(values: np.ndarray, bins: int = 10) -> dict[str, list[float]]:
-    hist, edges = np.histogram(values, bins=bins, range=(0.0, 1.0))
-    return {"edges": [float(e) for e in edges], "share": [float(h) / max(len(values), 1) for h in hist]}
 
 
 def content_hash(paths: list[Path]) -> str:
@@ -142,7 +133,7 @@ def finalize(args, prep, ft: Finetuner, log) -> dict:
     mixed = mixed_precision(fp32, names, ft.pad_id, args.work_dir, test_ids, torch_test)
     log(f"int8 with float FFN outputs: agreement {mixed['agreement']:.4f}, median {mixed['latency_ms']['median']:.1f} ms")
 
-    ngram = train_ngram(train.texts, train.queues, ds.labels, train.urgency, seed=args.seed)
+    ngram = train_ngram(train.texts, train.queues, ds.labels, train.urgency, seed=args.seed)  # urgency: rows with a priority
     ng = {name: (ngram.predict_proba(d.texts), ngram.predict_urgency(d.texts)) for name, d in (("val", val), ("test", test))}
     blend = fit_blend(val, enc_val, *ng["val"])
     if blend["queue_encoder_weight"] >= 1.0 and blend["urgency_encoder_weight"] >= 1.0:
@@ -155,9 +146,8 @@ def finalize(args, prep, ft: Finetuner, log) -> dict:
                          *ng["test"], blend)
     served_agreement = float((served_test["queue_probs"].argmax(1) == torch_served["queue_probs"].argmax(1)).mean())
 
-    is_high_val = val.urgency >= URGENCY_MAPPING["high"]
-    is_high_test = test.urgency >= URGENCY_MAPPING["high"]
-    threshold = pick_alert_threshold(served_val["urgency"], is_high_val)
+    threshold = pick_alert_threshold(served_val["urgency"][val.has_priority], is_high(val)[val.has_priority],
+                                     min_precision=ALERT_MIN_PRECISION)
     log(f"alert threshold {threshold:.2f}")
 
     rows = {
@@ -169,8 +159,8 @@ def finalize(args, prep, ft: Finetuner, log) -> dict:
     }
     if not args.no_minilm:
         rows["minilm_probe"] = embedding_probe(resolve_base(args.minilm), train.texts, train.queues, test.texts, args.max_length, args.seed)
-    comparison = {name: classification(test.queues, pred, ds.labels) for name, pred in rows.items()}
-    for name, c in comparison.items():
+    union = queue_report(test, rows, served_test["queue_probs"])
+    for name, c in union["comparison"].items():
         log(f"test {name}: accuracy {c['accuracy']:.4f} macro-F1 {c['macro_f1']:.4f}")
 
     tokenizer_src = prep.base / "tokenizer.json"
@@ -183,12 +173,22 @@ def finalize(args, prep, ft: Finetuner, log) -> dict:
     served_train = serve(enc_train, ngram.predict_proba(train.texts), ngram.predict_urgency(train.texts), blend)
     latency = OnnxPredictor(int8, names, ft.pad_id, threads=1).latency_ms(test_ids[:200])
 
+    urgency_scores = {"served": served_test["urgency"], "encoder": enc_test["urgency"], "ngram": ng["test"][1]}
+    train_mean = float(np.nanmean(train.urgency))
+    urgency = urgency_report(test, urgency_scores, served_test["urgency"], threshold, train_mean)
+    has_val = val.has_priority
+    sizes = [{part: int((ds.source[getattr(split, part)] == i).sum()) for part in ("train", "val", "test")}
+             for i in range(len(prep.files))]
+    files = file_reports(test, prep.files, sizes, rows, served_test["queue_probs"], urgency_scores,
+                         served_test["urgency"], threshold, train_mean)
+    first = files[0]
     metrics = {
-        "data": {"path": str(args.data), "sha256": ds.sha256, "rows": len(ds), "labels": ds.labels,
+        # `path`/`sha256`/`split.test_rows` name the first file (demo and checks read them); `files` has them all.
+        "data": {"path": first["path"], "sha256": first["sha256"], "rows": len(ds), "labels": ds.labels,
                  "split": {"train": len(train), "val": len(val), "test": len(test), "seed": args.seed,
-                           # which CSV rows the card's figures come from: demos and checks use exactly these
-                           "test_rows": [int(r) for r in prep.source_rows[split.test]]},
-                 "priorities": prep.priority_levels},
+                           "test_rows": first["split"]["test_rows"]},
+                 "priorities": prep.priority_levels,
+                 "files": [{k: f[k] for k in ("path", "sha256", "rows", "split")} for f in files]},
         "training": {"base": str(prep.source_base), "trimmed_base": str(prep.base), "max_length": args.max_length,
                      "history": [asdict(h) for h in ft.state.history], "best_epoch": ft.state.best_epoch,
                      "config": asdict(ft.cfg)},
@@ -199,34 +199,21 @@ def finalize(args, prep, ft: Finetuner, log) -> dict:
         "mixed_precision_ffn_output_float": mixed,
         "fp32_onnx_max_abs_diff": fp32_max_diff,
         "smoothing": smoothing,
-        "comparison": comparison,
-        "served": {
-            **classification(test.queues, rows["served"], ds.labels),
-            "nll": nll(served_test["queue_probs"], test.queues),
-            "ece": ece(served_test["queue_probs"], test.queues),
-            "coverage": coverage(served_test["queue_probs"], test.queues),
-            "per_language": per_language(test, rows["served"]),
-        },
+        "comparison": union["comparison"],
+        "served": union["served"],
         "encoder_calibration": {
             "ece_before": ece(softmax(torch_test["queue_logits"]), test.queues),
             "ece_after": ece(enc_test["queue_probs"], test.queues),
             "nll_before": nll(softmax(torch_test["queue_logits"]), test.queues),
             "nll_after": nll(enc_test["queue_probs"], test.queues),
         },
-        "per_language": {name: per_language(test, pred) for name, pred in rows.items()},
-        "urgency": {
-            "served": regression(test.urgency, served_test["urgency"]),
-            "encoder": regression(test.urgency, enc_test["urgency"]),
-            "ngram": regression(test.urgency, ng["test"][1]),
-            "constant_mean": regression(test.urgency, np.full(len(test), float(train.urgency.mean()))),
-            "distribution": distribution(served_test["urgency"]),
-            "percentiles": {str(q): float(np.percentile(served_test["urgency"], q)) for q in (5, 25, 50, 75, 95)},
-            "by_priority": {p: float(served_test["urgency"][np.array(test.priorities) == p].mean())
-                            for p in prep.priority_levels if (np.array(test.priorities) == p).any()},
-        },
-        "alert": {"threshold": threshold, "validation": alert_quality(served_val["urgency"], is_high_val, threshold),
-                  "test": alert_quality(served_test["urgency"], is_high_test, threshold),
-                  "base_rate_test": float(is_high_test.mean())},
+        "per_language": union["per_language"],
+        "urgency": urgency,
+        "alert": {"threshold": threshold, "min_precision": ALERT_MIN_PRECISION,
+                  "validation": alert_quality(served_val["urgency"][has_val], is_high(val)[has_val], threshold),
+                  "test": {k: v for k, v in urgency["alert"].items() if k != "base_rate"},
+                  "base_rate_test": urgency["alert"]["base_rate"]},
+        "files": [{k: v for k, v in f.items() if k not in ("path", "sha256", "rows", "split")} for f in files],
         "emergencies": emergencies,
         "trimming": trimming_cost(ft, prep.source_base, prep.base, test, args.max_length, torch_test["queue_logits"].argmax(1)),
         "latency_ms_int8_1_thread": latency,
@@ -315,7 +302,8 @@ def write_config(out_dir: Path, args, prep, ft: Finetuner, names: list[str], tem
         "encoder_layers": encoder_cfg.num_hidden_layers,
         "base_layers": AutoConfig.from_pretrained(prep.base, local_files_only=True).num_hidden_layers,
         "vocab_size": encoder_cfg.vocab_size,
-        "training_data": {"file": Path(args.data).name, "sha256": ds.sha256, "rows": len(ds)},
+        "training_data": {"file": ", ".join(Path(f.path).name for f in prep.files), "sha256": ds.sha256, "rows": len(ds),
+                          "files": [{"file": Path(f.path).name, "sha256": f.sha256, "rows": f.rows} for f in prep.files]},
         "drift_reference": {
             "predicted_queue_share": {label: float((pred == i).mean()) for i, label in enumerate(ds.labels)},
             "urgency": distribution(served_train["urgency"]),

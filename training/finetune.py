@@ -34,6 +34,8 @@ class FinetuneConfig:
     urgency_mse_weight: float = 1.0
     max_tags: int = 64
     seed: int = 13
+    # The queue labels are synthetic and noisy: a little smoothing keeps the encoder from memorising them.
+    label_smoothing: float = 0.1
 
 
 @dataclass
@@ -104,7 +106,8 @@ class Finetuner:
         self.train_ids = encode_texts(tokenizer, train.texts, max_length)
         self.val_ids = encode_texts(tokenizer, val.texts, max_length)
         level = {p: i for i, p in enumerate(priority_levels)}
-        self.train_prio = torch.tensor([level[p] for p in train.priorities])
+        # -1 = no priority: the row trains the queue (and the auxiliary heads it has labels for), not the urgency.
+        self.train_prio = torch.tensor([level.get(p, -1) for p in train.priorities])
         self.priority_scores = torch.tensor(priority_scores, dtype=torch.float32)
         tag_index = {t: i for i, t in enumerate(tag_labels)}
         self.train_tags = torch.zeros((len(train), max(len(tag_labels), 1)))
@@ -113,9 +116,11 @@ class Finetuner:
                 if t in tag_index:
                     self.train_tags[r, tag_index[t]] = 1.0
         self.has_tags = bool(tag_labels)
-        self.queue_loss = nn.CrossEntropyLoss(weight=class_weights(train.queues, len(train.labels), cfg.class_weight_power))
-        self.prio_loss = nn.CrossEntropyLoss(
-            weight=class_weights(self.train_prio.numpy(), len(priority_levels), cfg.class_weight_power))
+        self.tagged = torch.tensor([bool(row) for row in train.tags])  # rows whose file carries tags
+        self.queue_loss = nn.CrossEntropyLoss(weight=class_weights(train.queues, len(train.labels), cfg.class_weight_power),
+                                              label_smoothing=cfg.label_smoothing)
+        labelled = self.train_prio.numpy()[self.train_prio.numpy() >= 0]
+        self.prio_loss = nn.CrossEntropyLoss(weight=class_weights(labelled, len(priority_levels), cfg.class_weight_power))
         self.steps_per_epoch = math.ceil(len(train) / cfg.batch_size)
         self.optimizer = torch.optim.AdamW(self._param_groups(), lr=cfg.lr)
         total = self.steps_per_epoch * cfg.epochs
@@ -175,22 +180,34 @@ class Finetuner:
         t = torch.tensor(idx)
         loss = self.queue_loss(out["queue"], torch.as_tensor(self.train.queues[idx]))
         prio = self.train_prio[t]
-        loss = loss + self.prio_loss(out["priority"], prio)
-        expected = torch.softmax(out["priority"], dim=-1) @ self.priority_scores
-        loss = loss + self.cfg.urgency_mse_weight * nn.functional.mse_loss(expected, torch.as_tensor(self.train.urgency[idx]))
+        has = prio >= 0
+        if has.any():  # a batch of rows without priority teaches the queue only
+            loss = loss + self.prio_loss(out["priority"][has], prio[has])
+            expected = torch.softmax(out["priority"][has], dim=-1) @ self.priority_scores
+            target = torch.as_tensor(self.train.urgency[idx])[has]
+            loss = loss + self.cfg.urgency_mse_weight * nn.functional.mse_loss(expected, target)
         types = torch.as_tensor(self.train.types[idx])
         if (types >= 0).any():
             loss = loss + self.cfg.aux_weight * nn.functional.cross_entropy(out["type"], types, ignore_index=-1)
-        if self.has_tags:
-            loss = loss + self.cfg.aux_weight * nn.functional.binary_cross_entropy_with_logits(out["tags"], self.train_tags[t])
+        tagged = self.tagged[t]
+        if self.has_tags and tagged.any():
+            loss = loss + self.cfg.aux_weight * nn.functional.binary_cross_entropy_with_logits(
+                out["tags"][tagged], self.train_tags[t][tagged])
         return loss
 
-    def run(self, log) -> FinetuneState:
-        rng = random.Random(self.cfg.seed)
-        torch.manual_seed(self.cfg.seed)
+    @property
+    def finished(self) -> bool:
+        return self.state.early_stopped or len(self.state.history) >= self.cfg.epochs
+
+    def run(self, log, stop_after: int = 0) -> FinetuneState:
+        """Trains the remaining epochs; `stop_after` > 0 returns after that many epochs in total (the
+        checkpoint holds the rest of the state, so a --resume continues exactly where this stopped)."""
         start_epoch = len(self.state.history)
+        if start_epoch == 0:
+            # Only a fresh run seeds: a resumed one continues from the RNG state its checkpoint restored.
+            torch.manual_seed(self.cfg.seed)
         for epoch in range(start_epoch, self.cfg.epochs):
-            if self.state.early_stopped:
+            if self.state.early_stopped or (stop_after and epoch >= stop_after):
                 break
             t0 = time.time()
             self.model.train()
@@ -223,7 +240,8 @@ class Finetuner:
                 log(f"early stop: no macro-F1 gain for {self.cfg.patience} epochs")
                 self.state.early_stopped = True
             self.save_checkpoint()
-        self.model.load_state_dict(torch.load(self.best_path))
+        if self.finished:
+            self.model.load_state_dict(torch.load(self.best_path))
         return self.state
 
     @torch.no_grad()
@@ -241,8 +259,9 @@ class Finetuner:
     def evaluate_val(self) -> dict[str, float]:
         out = self.predict(self.val_ids)
         cls = classification(self.val.queues, out["queue_logits"].argmax(1), self.val.labels)
-        return {"accuracy": cls["accuracy"], "macro_f1": cls["macro_f1"],
-                "urgency_rmse": regression(self.val.urgency, out["urgency"])["rmse"]}
+        has = self.val.has_priority
+        rmse = regression(self.val.urgency[has], out["urgency"][has])["rmse"] if has.any() else float("nan")
+        return {"accuracy": cls["accuracy"], "macro_f1": cls["macro_f1"], "urgency_rmse": rmse}
 
 
 def write_history(state: FinetuneState, path: Path) -> None:

@@ -527,7 +527,10 @@ def train_ngram(
         raise ValueError("no training texts")
     if queue_ids.min() < 0 or queue_ids.max() >= len(labels):
         raise ValueError("queue_ids out of range of labels")
-    values = np.unique(urgency)
+    # NaN = a row without a priority: it trains the queue classifier only.
+    values = np.unique(urgency[np.isfinite(urgency)])
+    if len(values) == 0:
+        raise ValueError("no row has an urgency target")
     kind = urgency_kind
     if kind == "auto":
         kind = "expected" if 1 < len(values) <= 10 else "linear"
@@ -558,15 +561,17 @@ def _fit(X: sp.csr_matrix, feat: Featurizer, texts: list[str], queue_ids: np.nda
     clf.fit(X, queue_ids)
     q_coef, q_icpt = _full_coef(clf, len(labels), feat.n_features)
 
+    has = np.isfinite(urgency)
+    X_u, urgency = X[np.flatnonzero(has)], urgency[has]
     if kind == "expected":
         y = np.searchsorted(values, urgency)
         uclf = LogisticRegression(C=urgency_C, max_iter=max_iter, random_state=seed)
-        uclf.fit(X, y)
+        uclf.fit(X_u, y)
         u_coef, u_icpt = _full_coef(uclf, len(values), feat.n_features)
         u_values: np.ndarray | None = values
     else:
         reg = Ridge(alpha=1.0 / urgency_C, random_state=seed)
-        reg.fit(X, urgency)
+        reg.fit(X_u, urgency)
         u_coef, u_icpt = np.asarray(reg.coef_, dtype=np.float64).reshape(-1, 1), np.asarray([float(reg.intercept_)])
         u_values = None
 

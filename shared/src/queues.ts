@@ -1,3 +1,6 @@
+import type { JobsOptions } from 'bullmq';
+import type { TicketResponse, TriageJobData } from './schemas';
+
 /** Queue names. */
 export const QueueName = {
   Tickets: 'tickets',
@@ -87,3 +90,25 @@ export function redisKeys(prefix: string) {
 }
 
 export type RedisKeys = ReturnType<typeof redisKeys>;
+
+/** The `triage` job of a stored ticket (the gateway on intake, the reconciler for orphans). */
+export function triageJobData(ticket: Pick<TicketResponse, 'ticket_id' | 'subject' | 'body' | 'accepted_at'>, requestId?: string): TriageJobData {
+  return {
+    ticket_id: ticket.ticket_id,
+    ...(ticket.subject === null ? {} : { subject: ticket.subject }),
+    body: ticket.body,
+    accepted_at: ticket.accepted_at,
+    ...(requestId === undefined ? {} : { request_id: requestId }),
+  };
+}
+
+/** Options of every `triage` job; its job id is always the ticket id, so adding one twice is a no-op. */
+export function triageJobOptions(config: { JOB_ATTEMPTS: number; JOB_BACKOFF_MS: number }): JobsOptions {
+  return {
+    attempts: config.JOB_ATTEMPTS,
+    backoff: { type: 'exponential', delay: config.JOB_BACKOFF_MS },
+    // The ticket hash is the record of truth; finished jobs are only kept for inspection.
+    removeOnComplete: { age: 3_600, count: 10_000 },
+    removeOnFail: { age: 7 * 86_400 },
+  };
+}

@@ -1,6 +1,6 @@
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { type GatewayConfig, QueueName, type TriageJobData, redisKeys } from '@triage/shared';
+import { type GatewayConfig, QueueName, type TriageJobData, redisKeys, triageJobOptions } from '@triage/shared';
 
 /**
  * The producer connection fails fast instead of buffering: no offline queue, one retry,
@@ -23,12 +23,6 @@ export function createTicketsQueue(
   return new Queue<TriageJobData>(QueueName.Tickets, {
     connection: redis,
     prefix: redisKeys(config.REDIS_PREFIX).bullPrefix,
-    defaultJobOptions: {
-      attempts: config.JOB_ATTEMPTS,
-      backoff: { type: 'exponential', delay: config.JOB_BACKOFF_MS },
-      // The ticket hash is the record of truth; finished jobs are only kept for inspection.
-      removeOnComplete: { age: 3_600, count: 10_000 },
-      removeOnFail: { age: 7 * 86_400 },
-    },
+    defaultJobOptions: triageJobOptions(config),
   });
 }

@@ -1,6 +1,7 @@
 import { createLogger, loadConfigOrExit, loadFallbackModel, loadWorkerConfig, stopOnSignals } from '@triage/shared';
 import { loadAlertDestinations } from './alerts/alert-destinations';
 import { startAlerts } from './alerts/alerts-runtime';
+import { startMaintenance } from './maintenance/maintenance-runtime';
 import { startMetricsServer } from './metrics/metrics-server';
 import { createWorkerMetrics } from './metrics/worker-metrics';
 import { type TriageWorkerHandle, startTriageWorker } from './triage-worker';
@@ -25,6 +26,7 @@ async function main(): Promise<void> {
   const alertDestinations = loadConfigOrExit(() => loadAlertDestinations(config, fallback.config));
   const alerts = await startAlerts(config, alertDestinations, logger, metrics);
   handle = await startTriageWorker(config, logger, { onProcessed: alerts.onProcessed }, { fallback, metrics });
+  const maintenance = await startMaintenance(config, logger, alerts.onSla);
   const started = handle;
   logger.info('worker ready', {
     model_version: started.modelVersion,
@@ -35,6 +37,7 @@ async function main(): Promise<void> {
   stopOnSignals(logger, config.SHUTDOWN_TIMEOUT_MS, async () => {
     // Triage first: its last tickets may still enqueue alerts.
     await started.close();
+    await maintenance.close();
     await alerts.close();
     await server.close();
   });

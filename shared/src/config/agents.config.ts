@@ -63,3 +63,9 @@ export const agentsEnv = {
 };
 
 export const DAY_MS = 86_400_000;
+
+/** Attempts and backoff of `triage` jobs: the gateway enqueues them, the worker's reconciler re-enqueues orphans. */
+export const triageJobEnv = {
+  JOB_ATTEMPTS: positiveInt(20).default(3),
+  JOB_BACKOFF_MS: positiveInt(600_000).default(1000),
+};

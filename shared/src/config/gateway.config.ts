@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { agentsEnv } from './agents.config';
+import { agentsEnv, triageJobEnv } from './agents.config';
 import { authMode, modelDir, nonNegativeInt, parseEnv, port, positiveInt, redisEnv } from './env';
 
 export const gatewayConfigSchema = z.object({
@@ -9,8 +9,7 @@ export const gatewayConfigSchema = z.object({
   // Bounds how long any Redis call may take before the request gets a 503.
   REDIS_COMMAND_TIMEOUT_MS: positiveInt(60_000).default(2000),
   RETRY_AFTER_SECONDS: positiveInt(3600).default(5),
-  JOB_ATTEMPTS: positiveInt(20).default(3),
-  JOB_BACKOFF_MS: positiveInt(600_000).default(1000),
+  ...triageJobEnv,
   IDEMPOTENCY_TTL_SECONDS: positiveInt().default(86_400),
   SHUTDOWN_TIMEOUT_MS: positiveInt().default(10_000),
   // GET /v2/tickets/:id/explain waits this long for a worker's answer before a 503.

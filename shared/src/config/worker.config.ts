@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
-import { agentsEnv } from './agents.config';
+import { agentsEnv, triageJobEnv } from './agents.config';
 import { alertsEnv } from './alerts.config';
 import { modelDir, parseEnv, port, positiveInt, probability, redisEnv } from './env';
 
@@ -39,6 +39,7 @@ export const workerConfigSchema = z
     BREAKER_COOLDOWN_MS: positiveInt().default(30_000),
     ...alertsEnv,
     ...agentsEnv,
+    ...triageJobEnv,
     /** How often one worker runs the maintenance sweep (lease expiry, SLA alerts, retention, orphaned pending tickets). */
     MAINTENANCE_INTERVAL_MS: positiveInt(3_600_000).default(5_000),
     /** A pending ticket this old without a BullMQ job is re-enqueued. */

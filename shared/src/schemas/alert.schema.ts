@@ -34,6 +34,14 @@ export type TicketAlert = z.infer<typeof ticketAlertSchema>;
 export const alertJobSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('ticket'), destination_id: destinationIdSchema, ticket: ticketAlertSchema }),
   z.strictObject({
+    kind: z.literal('sla.breach'),
+    destination_id: destinationIdSchema,
+    /** warning: due within SLA_WARN_BEFORE_MS; breached: past due and still waiting for an agent. */
+    phase: z.enum(['warning', 'breached']),
+    due_at: z.iso.datetime(),
+    ticket: ticketAlertSchema,
+  }),
+  z.strictObject({
     kind: z.literal('incident'),
     destination_id: destinationIdSchema,
     incident_id: z.uuid(),
@@ -42,9 +50,21 @@ export const alertJobSchema = z.discriminatedUnion('kind', [
 ]);
 export type AlertJobData = z.infer<typeof alertJobSchema>;
 
+/** What a delivery-log line is about: the urgent-ticket alert, or one of the SLA alerts. */
+export const ALERT_LOG_KINDS = ['ticket', 'sla.warning', 'sla.breach'] as const;
+export type AlertLogKind = (typeof ALERT_LOG_KINDS)[number];
+
+/** The delivery-log line a job writes; null for incident jobs (their state lives in the storm store). */
+export function alertLogKindOf(data: AlertJobData): AlertLogKind | null {
+  if (data.kind === 'ticket') return 'ticket';
+  if (data.kind === 'sla.breach') return data.phase === 'warning' ? 'sla.warning' : 'sla.breach';
+  return null;
+}
+
 /** One destination's line in a ticket's delivery log. */
 export const alertLogEntrySchema = z.object({
   destination: destinationIdSchema,
+  kind: z.enum(ALERT_LOG_KINDS).default('ticket'),
   type: destinationTypeSchema,
   status: alertStatusSchema,
   attempts: z.number().int().min(0),

@@ -233,6 +233,49 @@ redis.call('HSET', KEYS[1], 'correction', ARGV[1])
 return {redis.call('XADD', KEYS[2], '*', unpack(ARGV, 2))}
 `;
 
+/**
+ * Deletes records whose retention time has come, with their alert log and index entries, and
+ * keeps the status counters exact. A ticket back in flight (a failed one retried) is left for
+ * its next final state to set a new time.
+ * KEYS: retention index, status counts, agents' queue, leases, SLA index
+ * ARGV: ticket key prefix, alert log key prefix, now (ms), limit → {entries looked at, records deleted}
+ */
+export const DELETE_EXPIRED_RECORDS = `
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[3], 'LIMIT', 0, tonumber(ARGV[4]))
+local deleted = 0
+for _, id in ipairs(ids) do
+  local key = ARGV[1] .. id
+  local status = redis.call('HGET', key, 'status')
+  if status ~= 'pending' and status ~= 'processing' then
+    if status then
+      redis.call('HINCRBY', KEYS[2], status, -1)
+      deleted = deleted + 1
+    end
+    redis.call('DEL', key, ARGV[2] .. id)
+    redis.call('ZREM', KEYS[3], id)
+    redis.call('ZREM', KEYS[4], id)
+    redis.call('ZREM', KEYS[5], id)
+  end
+  redis.call('ZREM', KEYS[1], id)
+end
+return {#ids, deleted}
+`;
+
+/**
+ * Records that an SLA alert was raised (HSET on a missing record would create a stub, hence
+ * the script); after the breach alert nothing more can fire, so the index entry goes.
+ * KEYS: ticket hash, SLA index; ARGV: ticket id, phase ('warning' | 'breached'), now (ms) → 1 when recorded.
+ */
+export const MARK_SLA_ALERTED = `
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  redis.call('ZREM', KEYS[2], ARGV[1])
+  return 0
+end
+redis.call('HSET', KEYS[1], 'sla_' .. ARGV[2] .. '_at', ARGV[3])
+if ARGV[2] == 'breached' then redis.call('ZREM', KEYS[2], ARGV[1]) end
+return 1
+`;
+
 /** KEYS: lock; ARGV: token → 1 when released, 0 when someone else holds it now. */
 export const RELEASE_LOCK = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end

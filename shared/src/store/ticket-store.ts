@@ -19,9 +19,11 @@ import {
   ADD_CORRECTION,
   COMMIT_RESULT,
   CREATE_TICKET,
+  DELETE_EXPIRED_RECORDS,
   DISCARD_PENDING_TICKET,
   EXTEND_LEASE,
   LEASE_NEXT,
+  MARK_SLA_ALERTED,
   RECLAIM_EXPIRED_LEASES,
   RELEASE_LOCK,
   RELEASE_TICKET,
@@ -182,7 +184,7 @@ const RECLAIM_BATCH = 100;
  */
 export class TicketStore {
   private readonly scripts: Record<
-    'create' | 'discard' | 'transition' | 'commit' | 'leaseNext' | 'reclaim' | 'ack' | 'release' | 'extend' | 'correct' | 'unlock' | 'renew',
+    'create' | 'discard' | 'transition' | 'commit' | 'leaseNext' | 'reclaim' | 'ack' | 'release' | 'extend' | 'correct' | 'unlock' | 'renew' | 'deleteExpired' | 'markSla',
     ScriptFn
   >;
 
@@ -205,6 +207,8 @@ export class TicketStore {
       correct: defineScript(redis, 'triageAddCorrection', ADD_CORRECTION),
       unlock: defineScript(redis, 'triageReleaseLock', RELEASE_LOCK),
       renew: defineScript(redis, 'triageRenewLock', RENEW_LOCK),
+      deleteExpired: defineScript(redis, 'triageDeleteExpiredRecords', DELETE_EXPIRED_RECORDS),
+      markSla: defineScript(redis, 'triageMarkSlaAlerted', MARK_SLA_ALERTED),
     };
   }
 
@@ -409,6 +413,67 @@ export class TicketStore {
     )) as [string] | string | null;
     if (Array.isArray(reply)) return { ok: true, feedbackId: reply[0] };
     return { ok: false, status: (reply as TicketStatus | null) ?? null };
+  }
+
+  /** Deletes every record past its retention time (with its alert log and index entries) → how many. */
+  async deleteExpiredRecords(nowMs = Date.now()): Promise<number> {
+    let deleted = 0;
+    for (;;) {
+      const [seen, n] = (await this.scripts.deleteExpired(
+        5,
+        this.keys.retention,
+        this.keys.statusCounts,
+        this.keys.urgency,
+        this.keys.leases,
+        this.keys.sla,
+        this.keys.ticket(''),
+        this.keys.alertLog(''),
+        nowMs,
+        RECLAIM_BATCH,
+      )) as [number, number];
+      deleted += n;
+      if (seen < RECLAIM_BATCH) return deleted;
+    }
+  }
+
+  /** Pending tickets last checked (or accepted) before `beforeMs`, oldest first. */
+  async stalePending(beforeMs: number, limit: number): Promise<string[]> {
+    return this.redis.zrangebyscore(this.keys.pending, '-inf', beforeMs, 'LIMIT', 0, limit);
+  }
+
+  /** Notes that a pending ticket was checked, so the reconciler looks at others first; XX: never re-adds a finished one. */
+  async touchPending(ticketId: string, nowMs: number): Promise<void> {
+    await this.redis.zadd(this.keys.pending, 'XX', nowMs, ticketId);
+  }
+
+  /** Drops a pending-index entry whose record is gone or no longer pending. */
+  async forgetPending(ticketId: string): Promise<void> {
+    await this.redis.zrem(this.keys.pending, ticketId);
+  }
+
+  /** Tickets whose SLA is due by `untilMs` and that may still raise an SLA alert. */
+  async slaDueBy(untilMs: number, limit: number): Promise<string[]> {
+    return this.redis.zrangebyscore(this.keys.sla, '-inf', untilMs, 'LIMIT', 0, limit);
+  }
+
+  /** Which SLA alerts a ticket already raised (fields of its record). */
+  async slaAlerted(ticketId: string): Promise<{ warning: boolean; breached: boolean }> {
+    const [warning, breached] = await this.redis.hmget(this.keys.ticket(ticketId), 'sla_warning_at', 'sla_breached_at');
+    return { warning: warning !== null, breached: breached !== null };
+  }
+
+  async markSlaAlerted(ticketId: string, phase: 'warning' | 'breached', nowMs = Date.now()): Promise<void> {
+    await this.scripts.markSla(2, this.keys.ticket(ticketId), this.keys.sla, ticketId, phase, nowMs);
+  }
+
+  /** Stops SLA tracking of a ticket that can no longer breach while waiting (done, failed, gone). */
+  async forgetSla(ticketId: string): Promise<void> {
+    await this.redis.zrem(this.keys.sla, ticketId);
+  }
+
+  /** Drops corrections appended before `beforeMs` from the feedback stream → how many. */
+  async trimFeedback(beforeMs: number): Promise<number> {
+    return this.redis.xtrim(this.keys.feedback, 'MINID', `${Math.floor(beforeMs)}-0`);
   }
 
   async statusCounts(): Promise<StatusCountsResponse> {

@@ -5,6 +5,7 @@ import {
   type CreateTicketRequest,
   type CreateTicketResponse,
   JobName,
+  triageJobData,
   type TicketResponse,
   type TicketStore,
   type TriageJobData,
@@ -25,15 +26,6 @@ export interface TicketsRouteDeps {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-function jobData(ticket: Pick<TicketResponse, 'ticket_id' | 'subject' | 'body' | 'accepted_at'>, requestId?: string): TriageJobData {
-  return {
-    ticket_id: ticket.ticket_id,
-    ...(ticket.subject === null ? {} : { subject: ticket.subject }),
-    body: ticket.body,
-    accepted_at: ticket.accepted_at,
-    ...(requestId === undefined ? {} : { request_id: requestId }),
-  };
-}
 
 function accepted(ticketId: string, acceptedAt: string, message: string): CreateTicketResponse {
   return { ticket_id: ticketId, status: 'accepted', message, accepted_at: acceptedAt };
@@ -72,14 +64,14 @@ export function ticketsRouter(deps: TicketsRouteDeps): Router {
       const existing = await store.get(created.ticketId);
       if (!existing) throw new HttpError(409, 'Idempotency-Key refers to a ticket that no longer exists');
       // A replay heals an earlier request whose enqueue failed after the record was written.
-      if (existing.status === 'pending') await enqueue(jobData(existing, requestId));
+      if (existing.status === 'pending') await enqueue(triageJobData(existing, requestId));
       res.status(202).location(`/v2/tickets/${existing.ticket_id}`).set('Idempotent-Replayed', 'true');
       res.json(accepted(existing.ticket_id, existing.accepted_at, 'ticket already accepted for this Idempotency-Key'));
       return;
     }
 
     try {
-      await enqueue(jobData({ ticket_id: ticketId, subject: input.subject ?? null, body: input.body, accepted_at: acceptedAt }, requestId));
+      await enqueue(triageJobData({ ticket_id: ticketId, subject: input.subject ?? null, body: input.body, accepted_at: acceptedAt }, requestId));
     } catch (err) {
       // Best effort: when Redis is gone entirely this fails too, and an Idempotency-Key replay heals it.
       await store.discardPending(ticketId, idempotencyKey).catch(() => undefined);

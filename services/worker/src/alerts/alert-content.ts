@@ -16,7 +16,14 @@ export interface RenderContext {
   publicUrl?: string | undefined;
 }
 
-export type AlertContent = { kind: 'ticket'; ticket: TicketAlert } | { kind: 'incident'; incident: IncidentView };
+/** An SLA alert: a ticket still waiting for an agent close to (warning) or past (breached) its due time. */
+export interface SlaView {
+  phase: 'warning' | 'breached';
+  due_at: string;
+  ticket: TicketAlert;
+}
+
+export type AlertContent = { kind: 'ticket'; ticket: TicketAlert } | { kind: 'incident'; incident: IncidentView } | { kind: 'sla'; sla: SlaView };
 
 export const NO_SUBJECT = '(no subject)';
 
@@ -48,4 +55,11 @@ export const INCIDENT_COLOUR = 0x8b0000;
 export function incidentTitle(incident: IncidentView): string {
   const prefix = incident.phase === 'open' ? 'Major incident' : 'Major incident update';
   return `${prefix}: ${incident.count} similar urgent tickets`;
+}
+
+export const SLA_COLOUR = 0x6f42c1;
+
+export function slaTitle(sla: SlaView): string {
+  const subject = sla.ticket.subject ?? NO_SUBJECT;
+  return sla.phase === 'warning' ? `SLA at risk (due ${sla.due_at}): ${subject}` : `SLA breached (was due ${sla.due_at}): ${subject}`;
 }

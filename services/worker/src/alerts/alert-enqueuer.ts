@@ -48,6 +48,19 @@ function wantsAlert(dest: AlertDestination, ticket: TicketAlert): boolean {
   return ticket.urgency_score > dest.threshold && (dest.queues === null || dest.queues.includes(ticket.category));
 }
 
+/** Shared by every alert job: retries with jittered backoff, kept long enough for job-id dedupe. */
+function alertJobOptions(attempts: number, backoffMs: number): JobsOptions {
+  return {
+    attempts,
+    // Jitter spreads the retries of a burst so a recovering receiver is not hit all at once.
+    backoff: { type: 'exponential', delay: backoffMs, jitter: 0.5 },
+    // Completed jobs are kept a week so a re-add with the same id stays a no-op; after that
+    // the delivery log still stops a second send.
+    removeOnComplete: { age: 7 * DAY_S },
+    removeOnFail: { age: 30 * DAY_S },
+  };
+}
+
 /**
  * The triage worker's `onProcessed` hook: one alert job per destination whose threshold and
  * queue filter the ticket passes. It runs again whenever a triage job is retried or
@@ -55,15 +68,7 @@ function wantsAlert(dest: AlertDestination, ticket: TicketAlert): boolean {
  * is created only once, and storm assignment returns its first answer.
  */
 export function createAlertEnqueuer(deps: AlertEnqueuerDeps) {
-  const jobOptions: JobsOptions = {
-    attempts: deps.attempts,
-    // Jitter spreads the retries of a burst so a recovering receiver is not hit all at once.
-    backoff: { type: 'exponential', delay: deps.backoffMs, jitter: 0.5 },
-    // Completed jobs are kept a week so a re-add with the same id stays a no-op; after that
-    // the delivery log still stops a second send.
-    removeOnComplete: { age: 7 * DAY_S },
-    removeOnFail: { age: 30 * DAY_S },
-  };
+  const jobOptions = alertJobOptions(deps.attempts, deps.backoffMs);
 
   async function enqueue(dest: AlertDestination, ticket: TicketAlert, storm: StormAssignment | null): Promise<void> {
     const queue = deps.queues.get(dest.id)!;
@@ -94,6 +99,28 @@ export function createAlertEnqueuer(deps: AlertEnqueuerDeps) {
       const storm = embedding?.length ? await deps.storm.assign(dest.id, alert.ticket_id, embedding, label, randomUUID()) : null;
       await enqueue(dest, alert, storm);
       deps.logger.info('alert enqueued', { ticket_id: alert.ticket_id, destination: dest.id, storm: storm?.decision ?? 'single' });
+    }
+  };
+}
+
+export type SlaAlertDeps = Pick<AlertEnqueuerDeps, 'destinations' | 'queues' | 'log' | 'attempts' | 'backoffMs' | 'logger'>;
+
+/**
+ * SLA alerts for the maintenance sweep: one job per destination whose queue filter the ticket
+ * passes (no urgency threshold: a low ticket left waiting is the point). The job id is ticket +
+ * phase + destination, so a sweep that runs twice, or on two workers, sends once.
+ */
+export function createSlaAlertEnqueuer(deps: SlaAlertDeps) {
+  const jobOptions = alertJobOptions(deps.attempts, deps.backoffMs);
+  return async function enqueueSlaAlert(ticket: TicketResponse, phase: 'warning' | 'breached', dueAt: string): Promise<void> {
+    const alert = toTicketAlert(ticket);
+    if (alert === null) return;
+    const kind = phase === 'warning' ? 'sla.warning' : 'sla.breach';
+    for (const dest of deps.destinations.filter((d) => d.queues === null || d.queues.includes(alert.category))) {
+      await deps.log.open(alert.ticket_id, dest.id, dest.type, { status: 'queued' }, kind);
+      const data: AlertJobData = { kind: 'sla.breach', destination_id: dest.id, phase, due_at: dueAt, ticket: alert };
+      await deps.queues.get(dest.id)!.add(JobName.Alert, data, { ...jobOptions, jobId: `${alert.ticket_id}.sla-${phase}.${dest.id}` });
+      deps.logger.info('sla alert enqueued', { ticket_id: alert.ticket_id, destination: dest.id, phase });
     }
   };
 }

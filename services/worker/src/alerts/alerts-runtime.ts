@@ -6,6 +6,8 @@ import {
   type Logger,
   type TicketResponse,
   type WorkerConfig,
+  alertJobSchema,
+  alertLogKindOf,
   alertsQueueName,
   logRedisConnection,
   redisKeys,
@@ -14,7 +16,7 @@ import { jobLockOptions, watchJobEvents } from '../job-locks';
 import type { WorkerMetrics } from '../metrics/worker-metrics';
 import { type AlertJobResult, createAlertProcessor } from '../processors/alert.processor';
 import type { AlertDestination } from './alert-destinations';
-import { createAlertEnqueuer } from './alert-enqueuer';
+import { createAlertEnqueuer, createSlaAlertEnqueuer } from './alert-enqueuer';
 import { createRedactor } from './redact';
 import { StormStore } from './storm-store';
 import { createWebhookHttp } from './webhook-delivery';
@@ -22,6 +24,8 @@ import { createWebhookHttp } from './webhook-delivery';
 export interface AlertsRuntime {
   /** Pass to the triage worker as its `onProcessed` hook. */
   onProcessed: (ticket: TicketResponse, prediction?: { embedding?: readonly number[] }) => Promise<void>;
+  /** For the maintenance sweep: SLA warning/breach alerts of a ticket still waiting for an agent. */
+  onSla: ReturnType<typeof createSlaAlertEnqueuer>;
   readonly workers: ReadonlyMap<string, Worker>;
   readonly queues: ReadonlyMap<string, Queue<AlertJobData>>;
   close(): Promise<void>;
@@ -79,10 +83,12 @@ export async function startAlerts(
         worker,
         logger,
         async (job, reason) => {
-          const data = job.data as Partial<AlertJobData>;
-          if (data.kind !== 'ticket' || !data.ticket) return;
-          const entry = await log.get(data.ticket.ticket_id, d.id);
-          if (entry && entry.status !== 'delivered' && entry.status !== 'failed') await log.update(data.ticket.ticket_id, d.id, { status: 'failed', last_error: reason });
+          const parsed = alertJobSchema.safeParse(job.data);
+          const kind = parsed.success ? alertLogKindOf(parsed.data) : null;
+          if (!parsed.success || kind === null || parsed.data.kind === 'incident') return;
+          const data = parsed.data;
+          const entry = await log.get(data.ticket.ticket_id, d.id, kind);
+          if (entry && entry.status !== 'delivered' && entry.status !== 'failed') await log.update(data.ticket.ticket_id, d.id, { status: 'failed', last_error: reason }, kind);
         },
         { queue: alertsQueueName(d.id), redact },
       );
@@ -109,6 +115,8 @@ export async function startAlerts(
     logger,
   });
 
+  const onSla = createSlaAlertEnqueuer({ destinations, queues, log, attempts: config.ALERT_ATTEMPTS, backoffMs: config.ALERT_BACKOFF_MS, logger });
+
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
@@ -117,5 +125,5 @@ export async function startAlerts(
       await connection.quit().catch(() => connection.disconnect());
     })());
 
-  return { onProcessed, workers, queues, close };
+  return { onProcessed, onSla, workers, queues, close };
 }

@@ -1,6 +1,9 @@
 import type { TicketAlert } from '@triage/shared';
 import {
   INCIDENT_COLOUR,
+  SLA_COLOUR,
+  type SlaView,
+  slaTitle,
   type IncidentView,
   NO_SUBJECT,
   type RenderContext,
@@ -80,6 +83,29 @@ export function discordIncidentMessage(incident: IncidentView, ctx: RenderContex
           field('Incident', `\`${incident.incident_id}\``, false),
         ],
         timestamp: incident.last_at,
+        footer: { text: 'Triage' },
+      },
+    ],
+  };
+}
+
+export function discordSlaMessage(sla: SlaView, ctx: RenderContext): DiscordMessage {
+  const url = ticketUrl(ctx, sla.ticket.ticket_id);
+  return {
+    allowed_mentions: { parse: [] },
+    embeds: [
+      {
+        title: truncate(slaTitle(sla), TITLE_MAX),
+        description: truncate(sla.ticket.excerpt, DESCRIPTION_MAX),
+        ...(url === undefined ? {} : { url }),
+        color: SLA_COLOUR,
+        fields: [
+          field('Queue', sla.ticket.category),
+          field('Urgency', `\`${urgencyBar(sla.ticket.urgency_score)}\``),
+          field('Due', sla.due_at),
+          field('Ticket', `\`${sla.ticket.ticket_id}\``, false),
+        ],
+        timestamp: sla.due_at,
         footer: { text: 'Triage' },
       },
     ],

@@ -1,10 +1,11 @@
 import { createHmac } from 'node:crypto';
 import type { TicketAlert } from '@triage/shared';
-import { type IncidentView, type RenderContext, ticketUrl } from './alert-content';
+import { type IncidentView, type RenderContext, type SlaView, ticketUrl } from './alert-content';
 
 export type GenericEvent =
   | { event: 'ticket.urgent'; ticket: TicketAlert; url: string | null }
-  | { event: 'incident.opened' | 'incident.updated'; incident: IncidentView };
+  | { event: 'incident.opened' | 'incident.updated'; incident: IncidentView }
+  | { event: 'sla.warning' | 'sla.breach'; due_at: string; ticket: TicketAlert; url: string | null };
 
 export const SIGNATURE_HEADER = 'X-Triage-Signature';
 export const TIMESTAMP_HEADER = 'X-Triage-Timestamp';
@@ -15,6 +16,11 @@ export function genericTicketEvent(ticket: TicketAlert, ctx: RenderContext): Gen
 
 export function genericIncidentEvent(incident: IncidentView): GenericEvent {
   return { event: incident.phase === 'open' ? 'incident.opened' : 'incident.updated', incident };
+}
+
+export function genericSlaEvent(sla: SlaView, ctx: RenderContext): GenericEvent {
+  const event = sla.phase === 'warning' ? 'sla.warning' : 'sla.breach';
+  return { event, due_at: sla.due_at, ticket: sla.ticket, url: ticketUrl(ctx, sla.ticket.ticket_id) ?? null };
 }
 
 /**

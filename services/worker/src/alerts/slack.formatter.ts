@@ -1,5 +1,5 @@
 import type { TicketAlert } from '@triage/shared';
-import { type IncidentView, NO_SUBJECT, type RenderContext, incidentTitle, percent, ticketUrl, truncate, urgencyBar } from './alert-content';
+import { type IncidentView, NO_SUBJECT, type RenderContext, type SlaView, incidentTitle, percent, slaTitle, ticketUrl, truncate, urgencyBar } from './alert-content';
 
 type TextObject = { type: 'mrkdwn' | 'plain_text'; text: string; emoji?: boolean };
 export type SlackBlock =
@@ -63,6 +63,27 @@ export function slackIncidentMessage(incident: IncidentView, ctx: RenderContext)
       { type: 'header', text: { type: 'plain_text', text: truncate(title, HEADER_MAX), emoji: true } },
       { type: 'section', text: mrkdwn(truncate(`${lines.join('\n')}${more}`, SECTION_MAX)) },
       { type: 'context', elements: [mrkdwn(`Incident \`${incident.incident_id}\` · first ${incident.first_at} · last ${incident.last_at}`)] },
+    ],
+  };
+}
+
+export function slackSlaMessage(sla: SlaView, ctx: RenderContext): SlackMessage {
+  const title = slaTitle(sla);
+  return {
+    text: `${title} (${sla.ticket.category}, urgency ${sla.ticket.urgency_score.toFixed(2)}), still waiting for an agent`,
+    blocks: [
+      { type: 'header', text: { type: 'plain_text', text: truncate(title, HEADER_MAX), emoji: true } },
+      {
+        type: 'section',
+        fields: [
+          mrkdwn(`*Queue*\n${escapeMrkdwn(sla.ticket.category)}`),
+          mrkdwn(`*Urgency*\n\`${urgencyBar(sla.ticket.urgency_score)}\``),
+          mrkdwn(`*Due*\n${sla.due_at}`),
+          mrkdwn(`*Status*\nwaiting for an agent`),
+        ],
+      },
+      { type: 'section', text: mrkdwn(truncate(quote(escapeMrkdwn(sla.ticket.excerpt)), SECTION_MAX)) },
+      { type: 'context', elements: [mrkdwn(linkLine(ctx, sla.ticket.ticket_id))] },
     ],
   };
 }

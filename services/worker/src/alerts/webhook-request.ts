@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { AlertDestination } from './alert-destinations';
 import type { AlertContent, RenderContext } from './alert-content';
-import { discordIncidentMessage, discordTicketMessage } from './discord.formatter';
-import { genericIncidentEvent, genericTicketEvent, signatureHeaders } from './generic.formatter';
-import { slackIncidentMessage, slackTicketMessage } from './slack.formatter';
+import { discordIncidentMessage, discordSlaMessage, discordTicketMessage } from './discord.formatter';
+import { type GenericEvent, genericIncidentEvent, genericSlaEvent, genericTicketEvent, signatureHeaders } from './generic.formatter';
+import { type SlackMessage, slackIncidentMessage, slackSlaMessage, slackTicketMessage } from './slack.formatter';
 
 export interface WebhookRequest {
   method: 'POST' | 'PATCH';
@@ -25,6 +25,7 @@ export const DELIVERY_ID_HEADER = 'X-Triage-Delivery-Id';
  */
 export function deliveryId(dest: Pick<AlertDestination, 'id'>, content: AlertContent): string {
   if (content.kind === 'ticket') return `${content.ticket.ticket_id}.${dest.id}`;
+  if (content.kind === 'sla') return `${content.sla.ticket.ticket_id}.${dest.id}.sla-${content.sla.phase}`;
   const { incident } = content;
   return `${incident.incident_id}.${dest.id}.${incident.phase === 'open' ? 'open' : incident.count}`;
 }
@@ -43,6 +44,9 @@ function discordRequest(dest: AlertDestination, content: AlertContent, ctx: Rend
   if (content.kind === 'ticket') {
     return { method: 'POST', url: dest.url, body: JSON.stringify({ ...discordTicketMessage(content.ticket, ctx), ...dedupe }), headers: JSON_HEADERS };
   }
+  if (content.kind === 'sla') {
+    return { method: 'POST', url: dest.url, body: JSON.stringify({ ...discordSlaMessage(content.sla, ctx), ...dedupe }), headers: JSON_HEADERS };
+  }
   const message = discordIncidentMessage(content.incident, ctx);
   // Discord webhooks can edit their own messages, so an incident stays one message whose
   // count changes; `wait=true` makes the first post return the message id to edit.
@@ -55,7 +59,8 @@ function discordRequest(dest: AlertDestination, content: AlertContent, ctx: Rend
 }
 
 function genericRequest(dest: AlertDestination, content: AlertContent, ctx: RenderContext): WebhookRequest {
-  const event = content.kind === 'ticket' ? genericTicketEvent(content.ticket, ctx) : genericIncidentEvent(content.incident);
+  const event: GenericEvent =
+    content.kind === 'ticket' ? genericTicketEvent(content.ticket, ctx) : content.kind === 'sla' ? genericSlaEvent(content.sla, ctx) : genericIncidentEvent(content.incident);
   const id = deliveryId(dest, content);
   const body = JSON.stringify({ delivery_id: id, ...event });
   if (dest.secret === undefined) throw new Error(`generic destination ${dest.id} has no secret`);
@@ -66,7 +71,8 @@ function genericRequest(dest: AlertDestination, content: AlertContent, ctx: Rend
 export function buildWebhookRequest(dest: AlertDestination, content: AlertContent, ctx: RenderContext, discordMessageId?: string): WebhookRequest {
   switch (dest.type) {
     case 'slack': {
-      const message = content.kind === 'ticket' ? slackTicketMessage(content.ticket, ctx) : slackIncidentMessage(content.incident, ctx);
+      const message: SlackMessage =
+        content.kind === 'ticket' ? slackTicketMessage(content.ticket, ctx) : content.kind === 'sla' ? slackSlaMessage(content.sla, ctx) : slackIncidentMessage(content.incident, ctx);
       return { method: 'POST', url: dest.url, body: JSON.stringify(message), headers: JSON_HEADERS };
     }
     case 'discord':

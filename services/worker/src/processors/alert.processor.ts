@@ -1,8 +1,8 @@
 import { DelayedError, type Job, UnrecoverableError, Worker } from 'bullmq';
 import type { AxiosInstance } from 'axios';
-import { type AlertJobData, type AlertLog, type Logger, alertJobSchema } from '@triage/shared';
+import { type AlertJobData, type AlertLog, type Logger, alertJobSchema, alertLogKindOf } from '@triage/shared';
 import type { AlertDestination } from '../alerts/alert-destinations';
-import type { RenderContext } from '../alerts/alert-content';
+import type { AlertContent, RenderContext } from '../alerts/alert-content';
 import type { Redactor } from '../alerts/redact';
 import type { StormStore } from '../alerts/storm-store';
 import { type DeliveryOutcome, sendWebhook } from '../alerts/webhook-delivery';
@@ -29,6 +29,7 @@ export type AlertJobResult =
 
 type TicketJob = Extract<AlertJobData, { kind: 'ticket' }>;
 type IncidentJob = Extract<AlertJobData, { kind: 'incident' }>;
+type SlaJob = Extract<AlertJobData, { kind: 'sla.breach' }>;
 
 const isLastAttempt = (job: Job) => job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
 
@@ -65,23 +66,27 @@ export function createAlertProcessor(deps: AlertProcessorDeps) {
 
   const send = (request: WebhookRequest) => sendWebhook(deps.http, request, deps.timeoutMs);
 
-  async function processTicket(job: Job, data: TicketJob, dest: AlertDestination): Promise<AlertJobResult> {
+  /** An alert about one ticket (urgent, or an SLA warning/breach), logged per destination and kind. */
+  async function processTicket(job: Job, data: TicketJob | SlaJob, dest: AlertDestination): Promise<AlertJobResult> {
     const ticketId = data.ticket.ticket_id;
-    const entry = await log.get(ticketId, dest.id);
+    const kind = alertLogKindOf(data)!;
+    const content: AlertContent =
+      data.kind === 'ticket' ? { kind: 'ticket', ticket: data.ticket } : { kind: 'sla', sla: { phase: data.phase, due_at: data.due_at, ticket: data.ticket } };
+    const entry = await log.get(ticketId, dest.id, kind);
     // The log, not the job, is the record of delivery: it survives job removal and re-adds.
     if (entry?.status === 'delivered') return { outcome: 'already-delivered' };
 
     // Counted before sending: a worker that dies mid-request has still made the attempt, and the
     // receiver may have the message (the delivery id lets it drop the resend).
     const attempts = (entry?.attempts ?? 0) + 1;
-    await log.update(ticketId, dest.id, { attempts });
-    const outcome = await send(buildWebhookRequest(dest, { kind: 'ticket', ticket: data.ticket }, deps.render));
+    await log.update(ticketId, dest.id, { attempts }, kind);
+    const outcome = await send(buildWebhookRequest(dest, content, deps.render));
     if (outcome.kind === 'delivered') {
-      await log.update(ticketId, dest.id, { status: 'delivered', attempts, last_error: null, delivered_at: new Date().toISOString() });
+      await log.update(ticketId, dest.id, { status: 'delivered', attempts, last_error: null, delivered_at: new Date().toISOString() }, kind);
       return { outcome: 'delivered', status: outcome.status };
     }
     const final = outcome.kind === 'permanent' || (outcome.kind === 'retryable' && isLastAttempt(job));
-    await log.update(ticketId, dest.id, { status: final ? 'failed' : 'retrying', attempts, last_error: redact(outcome.reason) });
+    await log.update(ticketId, dest.id, { status: final ? 'failed' : 'retrying', attempts, last_error: redact(outcome.reason) }, kind);
     return raise(dest, outcome);
   }
 
@@ -110,7 +115,7 @@ export function createAlertProcessor(deps: AlertProcessorDeps) {
   return async function processAlertJob(job: Job, token?: string): Promise<AlertJobResult> {
     const data = parseJob(job);
     const dest = destinationOf(data);
-    const result = data.kind === 'ticket' ? await processTicket(job, data, dest) : await processIncident(job, token, data, dest);
+    const result = data.kind === 'incident' ? await processIncident(job, token, data, dest) : await processTicket(job, data, dest);
     deps.logger.info('alert job done', { job_id: job.id, destination: dest.id, kind: data.kind, ...result });
     return result;
   };

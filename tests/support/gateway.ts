@@ -58,6 +58,7 @@ export function buildGateway(prefix: string, redisUrl = testRedisUrl(), env: Rec
     rateLimit: rateLimitSettings(config),
     driftMinSamples: config.DRIFT_MIN_SAMPLES,
     explain,
+    consoleDir: config.CONSOLE_DIR,
   });
   const ready = async () => {
     if (redis.status !== 'ready') await new Promise((resolve) => redis.once('ready', resolve));

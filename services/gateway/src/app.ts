@@ -34,6 +34,8 @@ import { learningRouter } from './routes/learning.routes';
 import { metricsRouter } from './routes/metrics.routes';
 import { ticketsRouter } from './routes/tickets.routes';
 import { v1TicketsRouter } from './routes/v1-tickets.routes';
+import { waitingRouter } from './routes/waiting.routes';
+import { consoleRouter } from './console/console.router';
 import type { FallbackState } from './v1/fallback-state';
 import { V1Queue } from './v1/v1-queue';
 
@@ -57,6 +59,8 @@ export interface AppDeps {
   rateLimit: { windowMs: number; limits: Record<Scope, number> };
   /** A drift signal gets a PSI only with this many tickets in the window. */
   driftMinSamples: number;
+  /** The console's built files (console/dist); null or missing → /console explains how to build it. */
+  consoleDir: string | null;
   /** Explanations come from a worker (the gateway loads no encoder). */
   explain: ExplainRequests;
 }
@@ -105,6 +109,8 @@ export function createApp(deps: AppDeps): Express {
   app.use(requestContext(deps.logger));
   app.use(helmet());
   app.use(prometheus.middleware);
+  // Static files of the console; its API calls carry the key like any other client's.
+  app.use('/console', consoleRouter(deps.consoleDir));
   // Open: probes and the API's documentation work without a key.
   mount('', healthRouter({ ...deps, v1Queue }));
   mount('', docsRouter(openApiDocument()));
@@ -113,6 +119,8 @@ export function createApp(deps: AppDeps): Express {
   mount('/v1/tickets', v1TicketsRouter({ ...deps, v1Queue, requireRedis }));
   // Before ticketsRouter, so /next is not read as a ticket id.
   mount('/v2/tickets', agentRouter({ ...deps, queueLabels, requireRedis }));
+  // before the tickets router, whose /:id would answer /waiting with a 404
+  mount('/v2', waitingRouter({ ...deps, requireRedis }));
   mount('/v2/tickets', ticketsRouter({ ...deps, requireRedis }));
   mount('/v2/tickets', alertsRouter({ ...deps, requireRedis }));
   mount('/v2', learningRouter({ ...deps, stats, liveStats, requireRedis, requireAdmin: requireScope('admin') }));

@@ -61,6 +61,7 @@ const app = createApp({
   rateLimit: rateLimitSettings(config),
   driftMinSamples: config.DRIFT_MIN_SAMPLES,
   explain,
+  consoleDir: config.CONSOLE_DIR,
 });
 
 if (config.AUTH === 'off') {

@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { z } from 'zod';
 import { agentsEnv, triageJobEnv } from './agents.config';
 import { authMode, modelDir, nonNegativeInt, parseEnv, port, positiveInt, redisEnv } from './env';
@@ -12,6 +13,8 @@ export const gatewayConfigSchema = z.object({
   ...triageJobEnv,
   IDEMPOTENCY_TTL_SECONDS: positiveInt().default(86_400),
   SHUTDOWN_TIMEOUT_MS: positiveInt().default(10_000),
+  // The console's built files, served at /console.
+  CONSOLE_DIR: z.string().min(1).default('console/dist').transform((dir) => resolve(dir)),
   // GET /v2/tickets/:id/explain waits this long for a worker's answer before a 503.
   EXPLAIN_TIMEOUT_MS: positiveInt(120_000).default(5_000),
   // The /v1 path serves the bundle's n-gram model in-process; /metrics reads its metrics.json.

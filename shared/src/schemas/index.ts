@@ -6,3 +6,4 @@ export * from './learning.schema';
 export * from './explain.schema';
 export * from './agent.schema';
 export * from './system.schema';
+export * from './waiting.schema';

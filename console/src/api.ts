@@ -1,0 +1,95 @@
+import type { DriftResponse, Explanation, ReviewResponse, StatsResponse, TicketResponse } from '@triage/shared';
+
+/** The agent-workflow fields of a ticket (issue 11); optional so the console works against older gateways. */
+export interface AgentFields {
+  effective_priority?: number | null;
+  sla?: { due_at: string; state: 'on_track' | 'at_risk' | 'breached' | 'met' | 'missed' } | null;
+  lease?: { agent_id: string; leased_at: string; expires_at: string } | null;
+}
+export type Ticket = TicketResponse & AgentFields;
+export type { DriftResponse, Explanation, ReviewResponse, StatsResponse };
+
+export interface WaitingList {
+  tickets: Ticket[];
+  total: number;
+}
+export interface QueueList {
+  model_version: string | null;
+  queues: string[];
+}
+export interface TicketAlerts {
+  alerts: Array<{ destination: string; type: string; status: string; attempts: number; last_error: string | null; delivered_at: string | null }>;
+}
+
+const KEY = 'triage.apiKey';
+
+/** The API key lives in sessionStorage: gone when the browser tab closes. */
+export const session = {
+  key: (): string | null => sessionStorage.getItem(KEY),
+  save: (key: string) => sessionStorage.setItem(KEY, key),
+  clear: () => sessionStorage.removeItem(KEY),
+};
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export async function api<T>(path: string, init: { method?: string; body?: unknown; key?: string } = {}): Promise<T> {
+  const key = init.key ?? session.key();
+  const headers: Record<string, string> = { accept: 'application/json' };
+  if (key) headers.authorization = `Bearer ${key}`;
+  if (init.body !== undefined) headers['content-type'] = 'application/json';
+  let res: Response;
+  try {
+    res = await fetch(path, { method: init.method ?? 'GET', headers, ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }) });
+  } catch {
+    throw new ApiError(0, 'the gateway cannot be reached');
+  }
+  const text = await res.text();
+  let body: unknown = null;
+  try {
+    body = text ? JSON.parse(text) : null;
+  } catch {
+    body = null;
+  }
+  if (!res.ok) {
+    const message = (body as { error?: string } | null)?.error ?? `HTTP ${res.status}`;
+    throw new ApiError(res.status, message);
+  }
+  return body as T;
+}
+
+export const endpoints = {
+  status: (key?: string) => api<Record<string, number>>('/v2/tickets/status', key ? { key } : {}),
+  waiting: (limit = 50) => api<WaitingList>(`/v2/tickets/waiting?limit=${limit}`),
+  queues: () => api<QueueList>('/v2/queues'),
+  next: () => api<Ticket>('/v2/tickets/next'),
+  ticket: (id: string) => api<Ticket>(`/v2/tickets/${id}`),
+  explain: (id: string) => api<Explanation>(`/v2/tickets/${id}/explain`),
+  alerts: (id: string) => api<TicketAlerts>(`/v2/tickets/${id}/alerts`),
+  extend: (id: string) => api<Ticket>(`/v2/tickets/${id}/extend`, { method: 'POST' }),
+  release: (id: string) => api<Ticket>(`/v2/tickets/${id}/release`, { method: 'POST' }),
+  ack: (id: string, body: { queue?: string; priority?: string }) => api<Ticket>(`/v2/tickets/${id}/ack`, { method: 'POST', body }),
+  stats: (window: string) => api<StatsResponse>(`/v2/stats?window=${encodeURIComponent(window)}`),
+  drift: (window: string) => api<DriftResponse>(`/v2/monitoring/drift?window=${encodeURIComponent(window)}`),
+  review: (limit = 10) => api<ReviewResponse>(`/v2/review?limit=${limit}`),
+  models: () => api<ModelVersions>('/v2/models'),
+  compare: (a: string, b: string) => api<unknown>(`/v2/models/compare?a=${encodeURIComponent(a)}&b=${encodeURIComponent(b)}`),
+  promote: (version: string) => api<unknown>(`/v2/models/${encodeURIComponent(version)}/promote`, { method: 'POST' }),
+};
+
+export interface ModelVersions {
+  active: string | null;
+  versions: Array<{ version: string; created_at?: string; metrics?: Record<string, unknown> } & Record<string, unknown>>;
+}
+
+/** Priority band of an urgency score, as the model's urgency mapping (low 0.15, medium 0.5, high 0.9) splits it. */
+export function priorityOf(urgency: number | null): 'low' | 'medium' | 'high' | null {
+  if (urgency === null) return null;
+  return urgency >= 0.7 ? 'high' : urgency >= 0.325 ? 'medium' : 'low';
+}

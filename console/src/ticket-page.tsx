@@ -151,7 +151,9 @@ export function TicketPage({ id, onDone }: { id: string; onDone: () => void }) {
             {e && (
               <>
                 <p class="hint">
-                  {why === 'queue' ? `Words for (green) and against (red) ${e.queue.category}.` : 'Words that made it more (green) or less (red) urgent.'} Points of probability;{' '}
+                  {why === 'queue'
+                    ? `Words for (green) and against (red) ${e.queue.category}, in points of its probability;`
+                    : 'Words that made it more (green) or less (red) urgent, in points of the urgency score;'}{' '}
                   {e.model_used === 'encoder' ? `n-gram exact + encoder by occlusion (${e.occlusion_segments} segments).` : 'n-gram model only (the encoder is unavailable).'}
                 </p>
                 <WhyList evidence={evidence.filter((s) => s.weight > 0)} />

@@ -34,5 +34,7 @@ export function consoleRouter(dir: string | null): Router {
       setHeaders: (res, path) => res.set('Cache-Control', path.endsWith('index.html') ? 'no-cache' : 'public, max-age=31536000, immutable'),
     }),
   );
+  // a miss under /console is the console's 404, not an API call that needs a key
+  router.use((req, _res, next) => next(new HttpError(404, `no console file ${req.path}`)));
   return router;
 }

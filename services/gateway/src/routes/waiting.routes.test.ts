@@ -2,6 +2,7 @@ import request from 'supertest';
 import { queuesResponseSchema, waitingResponseSchema } from '@triage/shared';
 import { type TestGateway, buildGateway } from '../../../../tests/support/gateway';
 import { uniquePrefix } from '../../../../tests/support/test-redis';
+import { expectDocumented } from '../../../../tests/support/openapi';
 import { processTicket } from '../../../../tests/support/tickets';
 
 let gw: TestGateway;
@@ -32,6 +33,7 @@ describe('GET /v2/tickets/waiting', () => {
     const agent = (await gw.apiKeys.create('agent', ['agent'])).key;
     const res = await request(gw.app).get('/v2/tickets/waiting?limit=3').set(bearer(agent));
     expect(res.status).toBe(200);
+    expectDocumented(res);
     const body = waitingResponseSchema.parse(res.body);
     expect(body.total).toBe(5);
     expect(body.tickets.map((t) => t.urgency_score)).toEqual([0.9, 0.7, 0.5]);
@@ -52,6 +54,7 @@ describe('GET /v2/tickets/waiting', () => {
     for (const bad of ['0', '201', 'x', '1.5']) {
       const res = await request(gw.app).get(`/v2/tickets/waiting?limit=${bad}`).set(bearer(agent));
       expect(res.status).toBe(400);
+      expectDocumented(res);
       expect(res.body.details[0].path).toBe('limit');
     }
     expect((await request(gw.app).get('/v2/tickets/waiting?other=1').set(bearer(agent))).status).toBe(400);
@@ -63,6 +66,7 @@ describe('GET /v2/queues', () => {
     const agent = (await gw.apiKeys.create('agent', ['agent'])).key;
     const res = await request(gw.app).get('/v2/queues').set(bearer(agent));
     expect(res.status).toBe(200);
+    expectDocumented(res);
     const body = queuesResponseSchema.parse(res.body);
     expect(body.queues).toContain('Technical Support');
     expect(body.queues).toEqual([...body.queues].sort());

@@ -21,9 +21,9 @@ import type { ExplainRequests } from './explain/explain-requests';
 import type { ModelMetrics } from './metrics/model-metrics';
 import { ROUTE_BASE, createPrometheus } from './metrics/prometheus';
 import { AFTER_SCOPE, authenticate, requireScope } from './middleware/auth.middleware';
-import { errorHandler, notFound } from './middleware/errors.middleware';
+import { errorHandler, methodNotAllowed, notFound } from './middleware/errors.middleware';
 import { scopeRateLimits } from './middleware/rate-limit.middleware';
-import { MOUNTED_ROUTERS, type MountedRouter, openApiDocument } from './openapi/document';
+import { MOUNTED_ROUTERS, type MountedRouter, documentedPathMethods, openApiDocument } from './openapi/document';
 import { requestContext } from './middleware/request-id.middleware';
 import { agentRouter } from './routes/agent.routes';
 import { alertsRouter } from './routes/alerts.routes';
@@ -113,7 +113,8 @@ export function createApp(deps: AppDeps): Express {
   app.use('/console', consoleRouter(deps.consoleDir));
   // Open: probes and the API's documentation work without a key.
   mount('', healthRouter({ ...deps, v1Queue }));
-  mount('', docsRouter(openApiDocument()));
+  const document = openApiDocument({ queueLabels: queueLabels() });
+  mount('', docsRouter(document));
   app.use(authenticate({ mode: deps.auth, apiKeys: deps.apiKeys }));
   mount('', metricsRouter({ prometheus, modelMetrics: deps.modelMetrics }));
   mount('/v1/tickets', v1TicketsRouter({ ...deps, v1Queue, requireRedis }));
@@ -125,6 +126,7 @@ export function createApp(deps: AppDeps): Express {
   mount('/v2/tickets', alertsRouter({ ...deps, requireRedis }));
   mount('/v2', learningRouter({ ...deps, stats, liveStats, requireRedis, requireAdmin: requireScope('admin') }));
   mount('/v2/tickets', explainRouter({ ...deps, requireRedis }));
+  app.use(methodNotAllowed(documentedPathMethods(document)));
   app.use(notFound);
   app.use(errorHandler(deps.retryAfterSeconds, deps.logger));
   return app;

@@ -14,7 +14,8 @@ export const correctionFieldsSchema = z.strictObject({
   queue: z.string().min(1).max(200).optional(),
   priority: prioritySchema.optional(),
   urgency: z.number().min(0).max(1).optional(),
-  note: z.string().trim().min(1).max(NOTE_MAX).optional(),
+  // The pattern (rather than min(1)) puts "not blank" into the OpenAPI document as well.
+  note: z.string().trim().max(NOTE_MAX).regex(/\S/, 'must not be blank').optional(),
 });
 export type CorrectionFields = z.infer<typeof correctionFieldsSchema>;
 

@@ -12,6 +12,17 @@ const BODY_PARSER_ERRORS: Record<string, HttpError> = {
   'request.size.invalid': new HttpError(400, 'request body length does not match Content-Length'),
 };
 
+/** 405 + Allow for a documented path asked with a method it does not serve (paths from the OpenAPI document). */
+export function methodNotAllowed(paths: readonly { pattern: RegExp; methods: string[] }[]): RequestHandler {
+  return (req, _res, next) => {
+    const allowed = new Set(paths.filter((p) => p.pattern.test(req.path)).flatMap((p) => p.methods));
+    if (allowed.size === 0 || allowed.has(req.method)) return next();
+    if (allowed.has('GET')) allowed.add('HEAD');
+    const allow = [...allowed].sort().join(', ');
+    next(new HttpError(405, `method ${req.method} not allowed for ${req.path} (allowed: ${allow})`, undefined, { Allow: allow }));
+  };
+}
+
 export const notFound: RequestHandler = (req, _res, next) => {
   next(new HttpError(404, `no route for ${req.method} ${req.path}`));
 };

@@ -109,11 +109,17 @@ name itself in \`X-Agent-Id\`.
 **Errors.** Always JSON: \`{"error": "…", "details": [{"path": "…", "message": "…"}]}\` (details for validation errors). Bad input never
 changes anything.`;
 
+/** What the document depends on at run time. */
+export interface ApiDocContext {
+  /** The served model's queue labels (corrections must name one); null when the bundle did not load. */
+  queueLabels: readonly string[] | null;
+}
+
 /** Collects the route docs and builds the OpenAPI 3.1 document. */
 export class ApiDoc {
   readonly registry = new OpenAPIRegistry();
 
-  constructor() {
+  constructor(readonly context: ApiDocContext) {
     this.registry.registerComponent('securitySchemes', SECURITY_SCHEME, {
       type: 'http',
       scheme: 'bearer',

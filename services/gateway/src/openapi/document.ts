@@ -9,24 +9,48 @@ import { learningRouteDocs } from '../routes/learning.openapi';
 import { systemRouteDocs } from '../routes/system.openapi';
 import { ticketRouteDocs } from '../routes/tickets.openapi';
 import { v1RouteDocs } from '../routes/v1-tickets.openapi';
-import { ApiDoc, type RouteDocs } from './api-doc';
+import { ApiDoc, type ApiDocContext, type RouteDocs } from './api-doc';
 
 /** Every router's docs; a new router adds its `<name>.openapi.ts` export here (route-coverage.test.ts checks). */
 const ROUTE_DOCS: RouteDocs[] = [systemRouteDocs, ticketRouteDocs, agentRouteDocs, alertRouteDocs, v1RouteDocs, learningRouteDocs, explainRouteDocs, waitingRouteDocs];
 
 const VERSION = (JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string }).version;
 
-let built: ReturnType<ApiDoc['document']> | undefined;
+type Document = ReturnType<ApiDoc['document']>;
+const built = new Map<string, Document>();
 
-/** The OpenAPI 3.1 document, generated once from the zod schemas the routes validate with. */
-export function openApiDocument(): ReturnType<ApiDoc['document']> {
-  if (!built) {
-    const doc = new ApiDoc();
+/**
+ * The OpenAPI 3.1 document, generated from the zod schemas the routes validate with; once per
+ * context (the served model's queue labels appear in it).
+ */
+export function openApiDocument(context: ApiDocContext = { queueLabels: null }): Document {
+  const cacheKey = JSON.stringify(context);
+  let document = built.get(cacheKey);
+  if (!document) {
+    const doc = new ApiDoc(context);
     for (const routeDocs of ROUTE_DOCS) routeDocs(doc);
-    built = doc.document(VERSION);
+    document = doc.document(VERSION);
+    built.set(cacheKey, document);
   }
-  return built;
+  return document;
 }
+
+interface PathMethods {
+  pattern: RegExp;
+  methods: string[];
+}
+
+/** The documented paths as patterns with their methods, for 405 answers. */
+export function documentedPathMethods(document: Document): PathMethods[] {
+  return Object.entries(document.paths ?? {}).map(([path, item]) => ({
+    pattern: new RegExp(`^${path.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{[^}]+\}/g, '[^/]+')}/?$`),
+    methods: Object.keys(item ?? {})
+      .filter((k) => HTTP_METHODS.includes(k))
+      .map((m) => m.toUpperCase()),
+  }));
+}
+
+const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'patch', 'head', 'options', 'trace'];
 
 /** Routers as createApp mounts them, so the routes the app serves can be listed. */
 export const MOUNTED_ROUTERS = Symbol('mountedRouters');
@@ -61,6 +85,6 @@ export function servedRoutes(app: Express): string[] {
 /** Every `METHOD path` the document names. */
 export function documentedRoutes(document = openApiDocument()): string[] {
   return Object.entries(document.paths ?? {})
-    .flatMap(([path, item]) => Object.keys(item ?? {}).filter((k) => ['get', 'put', 'post', 'delete', 'patch', 'head', 'options'].includes(k)).map((m) => `${m.toUpperCase()} ${path}`))
+    .flatMap(([path, item]) => Object.keys(item ?? {}).filter((k) => HTTP_METHODS.includes(k)).map((m) => `${m.toUpperCase()} ${path}`))
     .sort();
 }

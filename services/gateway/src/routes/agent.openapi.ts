@@ -1,4 +1,5 @@
-import { correctionFieldsSchema, correctionRequestSchema, correctionResponseSchema, ticketResponseSchema } from '@triage/shared';
+import { z } from 'zod';
+import { correctionFieldsSchema, correctionResponseSchema, ticketResponseSchema } from '@triage/shared';
 import { type RouteDocs, error, headers, json } from '../openapi/api-doc';
 import { TICKET_EXAMPLE, TICKET_ID_EXAMPLE, ticketIdParams } from './tickets.openapi';
 
@@ -12,8 +13,17 @@ const notFound = error('No such ticket.', `ticket ${TICKET_ID_EXAMPLE} not found
 const notHolder = error('The caller does not hold the lease (another agent does, it expired, or the ticket is not leased).', `ticket ${TICKET_ID_EXAMPLE} is leased by another agent (0f3e…)`);
 const unchecked = error('The model bundle is unavailable, so a correction cannot be checked (or Redis is unreachable).', 'the model bundle is unavailable, so corrections cannot be checked; retry later');
 
+/**
+ * The correction body as the route checks it: the queue is one of the served model's labels
+ * (when the bundle loaded), and POST /feedback needs at least one field (correctionRequestSchema's
+ * refine; with no other fields allowed, that is minProperties 1).
+ */
+const correctionBody = (labels: readonly string[] | null) =>
+  labels && labels.length > 0 ? correctionFieldsSchema.extend({ queue: z.enum(labels as [string, ...string[]]).optional() }) : correctionFieldsSchema;
+
 /** The agents' workflow (agent.routes.ts): lease the next ticket, then ack, release or extend it; corrections. */
 export const agentRouteDocs: RouteDocs = (doc) => {
+  const correction = correctionBody(doc.context.queueLabels);
   doc.route({
     method: 'get',
     path: '/v2/tickets/next',
@@ -36,7 +46,7 @@ export const agentRouteDocs: RouteDocs = (doc) => {
     tags: ['agents'],
     access: ['agent'],
     request: { params: ticketIdParams },
-    jsonBody: { schema: correctionFieldsSchema, required: false, example: { queue: 'Billing and Payments', note: 'refund issued' } },
+    jsonBody: { schema: correction, required: false, example: { queue: 'Billing and Payments', note: 'refund issued' } },
     responses: { 200: json(ticketResponseSchema, 'The ticket, now done.'), 404: notFound, 409: notHolder, 503: unchecked },
   });
   for (const [action, summary, done] of [
@@ -64,7 +74,7 @@ export const agentRouteDocs: RouteDocs = (doc) => {
     tags: ['agents'],
     access: ['agent'],
     request: { params: ticketIdParams },
-    jsonBody: { schema: correctionRequestSchema, example: { queue: 'Technical Support', priority: 'high', note: 'outage, not billing' } },
+    jsonBody: { schema: correction.meta({ minProperties: 1 }), example: { queue: 'Technical Support', priority: 'high', note: 'outage, not billing' } },
     responses: {
       201: json(correctionResponseSchema, 'Recorded.', {
         headers: headers('Location'),

@@ -1,20 +1,22 @@
+import { redisKeys } from '@triage/shared';
 import { TriageClient } from '../scripts/src/client';
 import { freePort } from '../scripts/src/embedded-redis';
 import { type Stack, startStack } from '../scripts/src/stack';
 import { loadSampleTickets } from '../scripts/src/ticket-samples';
-import { eventually, testRedisUrl, uniquePrefix } from './support/test-redis';
+import { eventually, plainRedis, testRedisUrl, uniquePrefix } from './support/test-redis';
 import { modelDir } from './support/worker';
 
 /** The real processes (compiled gateway + two workers) against the test Redis, with the default AUTH=on. */
 let stack: Stack;
 let client: TriageClient;
+const prefix = uniquePrefix('e2e');
 
 beforeAll(async () => {
   stack = await startStack({
     redisUrl: testRedisUrl(),
     port: await freePort(),
     workers: 2,
-    env: { REDIS_PREFIX: uniquePrefix('e2e'), MODEL_DIR: modelDir(), LOG_LEVEL: 'warn', WORKER_CONCURRENCY: '2' },
+    env: { REDIS_PREFIX: prefix, MODEL_DIR: modelDir(), LOG_LEVEL: 'warn', WORKER_CONCURRENCY: '2', MAINTENANCE_INTERVAL_MS: '500' },
     quiet: true,
     keyName: 'e2e',
   });
@@ -61,6 +63,21 @@ describe('gateway + worker processes', () => {
     const priorities = popped.map((t) => t.urgency_score!);
     for (let i = 1; i < priorities.length; i += 1) expect(priorities[i]!).toBeLessThanOrEqual(priorities[i - 1]! + 1e-4);
     expect((await json('/v2/tickets/status')).body).toMatchObject({ pending: 0, processing: 0, processed: 0, leased: 8, waiting_for_agent: 0 });
+  });
+
+  it('return a lease nobody acknowledged to the queue through the workers\' scheduled sweep', async () => {
+    const redis = plainRedis();
+    const keys = redisKeys(prefix);
+    try {
+      const [id] = await redis.zrange(keys.leases, 0, 0);
+      // One lease's expiry moved into the past, as LEASE_TTL_MS (15 min) later; reads below never reclaim.
+      const past = Date.now() - 1;
+      await redis.multi().zadd(keys.leases, past, id!).hset(keys.ticket(id!), 'lease_expires_at', past).exec();
+      await eventually(async () => ((await json(`/v2/tickets/${id}`)).body.status === 'processed' ? true : undefined));
+      expect((await json('/v2/tickets/status')).body).toMatchObject({ processed: 1, leased: 7, waiting_for_agent: 1 });
+    } finally {
+      redis.disconnect();
+    }
   });
 
   it('honours Idempotency-Key across requests', async () => {

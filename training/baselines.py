@@ -1,8 +1,8 @@
 """Comparison models trained in the same run on the same split."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import torch

@@ -78,15 +78,15 @@ def per_file_section(m: dict, blend: bool) -> str:
            _table(["file", "rows", "train / val / test", "test rows with a priority"],
                   [[f"`{n}` (sha256 `{f['sha256'][:12]}…`)", str(f["rows"]),
                     f"{f['split']['train']} / {f['split']['val']} / {f['split']['test']}",
-                    str(r["urgency"].get("rows_with_priority", 0))] for n, f, r in zip(names, meta, files)]) + "\n"]
-    cols = names + ["union"]
-    reports = files + [{"comparison": m["comparison"], "urgency": m["urgency"]}]
+                    str(r["urgency"].get("rows_with_priority", 0))] for n, f, r in zip(names, meta, files, strict=True)]) + "\n"]
+    cols = [*names, "union"]
+    reports = [*files, {"comparison": m["comparison"], "urgency": m["urgency"]}]
     rows = []
     for k in m["comparison"]:
         label = NAMES.get(k, k).format(blend=" + n-gram blend" if blend else "")
         rows.append([label] + [f"{_f(r['comparison'][k]['accuracy'])} / {_f(r['comparison'][k]['macro_f1'])}" for r in reports])
     out.append("Queue accuracy / macro-F1 on each test share:\n")
-    out.append(_table(["model"] + cols, rows) + "\n")
+    out.append(_table(["model", *cols], rows) + "\n")
     u_rows = []
     for k in ("served", "encoder", "ngram"):
         if all(k in r["urgency"] for r in reports if r["urgency"].get("rows_with_priority", 1)):
@@ -96,7 +96,7 @@ def per_file_section(m: dict, blend: bool) -> str:
     u_rows.append(["alerts: precision / recall (truly high)"] + [
         "–" if not r["urgency"].get("rows_with_priority", 1) else
         f"{_pct(r['urgency']['alert']['precision'])} / {_pct(r['urgency']['alert']['recall'])}" for r in reports])
-    out.append(_table(["urgency (rows with a priority)"] + cols, u_rows) + "\n")
+    out.append(_table(["urgency (rows with a priority)", *cols], u_rows) + "\n")
     return "\n".join(out)
 
 
@@ -161,7 +161,7 @@ def render(m: dict, cfg: dict) -> str:
               for q, v in served["per_class"].items()]) + "\n")
     w("### Confusion matrix (served; rows = true, columns = predicted)\n")
     short = [f"{i}" for i in range(len(labels))]
-    w(_table(["true \\ pred"] + short, [[f"{i} {labels[i]}"] + [str(x) for x in row] for i, row in enumerate(served["confusion"])]) + "\n")
+    w(_table(["true \\ pred", *short], [[f"{i} {labels[i]}"] + [str(x) for x in row] for i, row in enumerate(served["confusion"])]) + "\n")
     w("### Accuracy per language\n")
     langs = sorted(served["per_language"])
     rows = [[NAMES.get(k, k).format(blend=" + n-gram blend" if blend else "")] +

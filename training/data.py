@@ -66,7 +66,7 @@ class Dataset:
     def has_priority(self) -> np.ndarray:
         return np.isfinite(self.urgency)
 
-    def subset(self, idx: np.ndarray) -> "Dataset":
+    def subset(self, idx: np.ndarray) -> Dataset:
         pick = lambda xs: [xs[i] for i in idx]  # noqa: E731
         return Dataset(
             texts=pick(self.texts), queues=self.queues[idx], labels=self.labels,
@@ -148,7 +148,7 @@ def load_files(paths: list[Path]) -> tuple[Dataset, list[DataFile]]:
     for d in parts:
         queues.append(np.array([labels.index(d.labels[q]) for q in d.queues], dtype=np.int64))
         types.append(np.array([type_labels.index(d.type_labels[t]) if t >= 0 else -1 for t in d.types], dtype=np.int64))
-    files = [DataFile(str(p), d.sha256, len(d)) for p, d in zip(paths, parts)]
+    files = [DataFile(str(p), d.sha256, len(d)) for p, d in zip(paths, parts, strict=True)]
     ds = Dataset(
         texts=[t for d in parts for t in d.texts], queues=np.concatenate(queues), labels=labels,
         priorities=[p for d in parts for p in d.priorities], urgency=np.concatenate([d.urgency for d in parts]),
@@ -183,10 +183,9 @@ def stratified_split(ds: Dataset, *, val: float = 0.1, test: float = 0.15, seed:
     """Stratified on queue × priority (no priority is a stratum of its own) where every stratum has enough
     rows, else on queue alone."""
     idx = np.arange(len(ds))
-    strata = np.array([f"{q}|{p}" for q, p in zip(ds.queues, ds.priorities)])
-    _, counts = np.unique(strata, return_counts=True)
-    if counts.min() < 4:
-        strata = _rare_merged(ds.queues.astype(str))
+    pairs = np.array([f"{q}|{p}" for q, p in zip(ds.queues, ds.priorities, strict=True)])
+    _, counts = np.unique(pairs, return_counts=True)
+    strata = pairs if counts.min() >= 4 else _rare_merged(ds.queues.astype(str))
     train_val, test_idx = train_test_split(idx, test_size=test, random_state=seed, stratify=strata)
     rel_val = val / (1.0 - test)
     sub = None if strata is None else _rare_merged(strata[train_val])

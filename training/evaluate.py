@@ -12,18 +12,28 @@ import numpy as np
 import torch
 from transformers import AutoConfig, AutoTokenizer
 
-from .bases import resolve_base
 from .baselines import embedding_probe, tfidf_svm
+from .bases import resolve_base
 from .data import URGENCY_MAPPING, Dataset
 from .export import FFN_OUTPUT, OnnxPredictor, export_onnx, quantize
-from .smoothing import smooth_encoder
 from .finetune import Finetuner, encode_texts
 from .import_base import base_name
-from .metrics import (alert_quality, classification, ece, fit_power_temperature, fit_temperature, nll,
-                      pick_alert_threshold, power_calibrate, regression, softmax)
-from .report import ALERT_MIN_PRECISION, distribution, file_reports, is_high, queue_report, urgency_report
+from .metrics import (
+    alert_quality,
+    classification,
+    ece,
+    fit_power_temperature,
+    fit_temperature,
+    nll,
+    pick_alert_threshold,
+    power_calibrate,
+    regression,
+    softmax,
+)
 from .model import ServingModel, load_encoder
 from .ngram import NgramModel, train_ngram
+from .report import ALERT_MIN_PRECISION, distribution, file_reports, is_high, queue_report, urgency_report
+from .smoothing import smooth_encoder
 from .vocab_trim import TRIM_FILE, untrimmed_embeddings
 
 ACTION_THRESHOLDS = {"auto_route": 0.85, "human_review": 0.70}
@@ -87,7 +97,7 @@ def trimming_cost(ft: Finetuner, source_base: Path, trimmed_base: Path, test: Da
     full_tok = AutoTokenizer.from_pretrained(source_base, local_files_only=True)
     full_ids = encode_texts(full_tok, test.texts, max_length)
     trimmed_ids = encode_texts(ft.tokenizer, test.texts, max_length)
-    changed = [i for i, (a, b) in enumerate(zip(full_ids, trimmed_ids)) if a != [kept[j] for j in b]]
+    changed = [i for i, (a, b) in enumerate(zip(full_ids, trimmed_ids, strict=True)) if a != [kept[j] for j in b]]
     untrimmed_pred = trimmed_pred.copy()
     if changed:
         full = copy.deepcopy(ft.model)
@@ -135,9 +145,9 @@ def finalize(args, prep, ft: Finetuner, log) -> dict:
 
     ngram = train_ngram(train.texts, train.queues, ds.labels, train.urgency, seed=args.seed)  # urgency: rows with a priority
     ng = {name: (ngram.predict_proba(d.texts), ngram.predict_urgency(d.texts)) for name, d in (("val", val), ("test", test))}
-    blend = fit_blend(val, enc_val, *ng["val"])
-    if blend["queue_encoder_weight"] >= 1.0 and blend["urgency_encoder_weight"] >= 1.0:
-        blend = None
+    fitted = fit_blend(val, enc_val, *ng["val"])
+    encoder_only = fitted["queue_encoder_weight"] >= 1.0 and fitted["urgency_encoder_weight"] >= 1.0
+    blend = None if encoder_only else fitted
     log(f"blend {blend}")
     served_val = serve(enc_val, *ng["val"], blend)
     served_test = serve(enc_test, *ng["test"], blend)
@@ -275,7 +285,7 @@ def _emergencies(ft: Finetuner, predictor: OnnxPredictor, ngram: NgramModel, ble
     served = serve(predictor.predict(ids), ngram.predict_proba(texts), ngram.predict_urgency(texts), blend)
     labels = ft.train.labels
     return [{"language": lang, "subject": s, "urgency": float(u), "queue": labels[int(p.argmax())]}
-            for (lang, s, _), u, p in zip(EMERGENCIES, served["urgency"], served["queue_probs"])]
+            for (lang, s, _), u, p in zip(EMERGENCIES, served["urgency"], served["queue_probs"], strict=True)]
 
 
 def write_config(out_dir: Path, args, prep, ft: Finetuner, names: list[str], temperature: float, threshold: float,

@@ -4,8 +4,9 @@ from __future__ import annotations
 import logging
 import re
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
+from typing import Any
 
 import numpy as np
 import onnx
@@ -76,10 +77,10 @@ class OnnxPredictor:
         return feed
 
     def predict(self, ids_list: list[list[int]], batch_size: int = 16) -> dict[str, np.ndarray]:
-        outs = {k: [None] * len(ids_list) for k in OUTPUTS}
+        outs: dict[str, list[Any]] = {k: [None] * len(ids_list) for k in OUTPUTS}
         for idx in by_length(ids_list, batch_size):
             res = self.session.run(OUTPUTS, self._feed([ids_list[i] for i in idx]))
-            for name, value in zip(OUTPUTS, res):
+            for name, value in zip(OUTPUTS, res, strict=True):
                 for j, i in enumerate(idx):
                     outs[name][i] = value[j]
         return {k: np.stack(v) for k, v in outs.items()}

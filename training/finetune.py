@@ -8,6 +8,7 @@ import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -247,7 +248,9 @@ class Finetuner:
     @torch.no_grad()
     def predict(self, ids_list: list[list[int]], batch_size: int = 32) -> dict[str, np.ndarray]:
         self.model.eval()
-        queue, prio, pooled = [None] * len(ids_list), [None] * len(ids_list), [None] * len(ids_list)
+        queue: list[Any] = [None] * len(ids_list)
+        prio: list[Any] = [None] * len(ids_list)
+        pooled: list[Any] = [None] * len(ids_list)
         for idx in by_length(ids_list, batch_size):
             ids, mask = collate([ids_list[i] for i in idx], self.pad_id)
             out = self.model(ids, mask)

@@ -288,7 +288,7 @@ class Featurizer:
         chars: dict[int, int] = {}
         for tok, count in tok_counts.items():
             padded = " " + tok + " "
-            for i in range(0, len(padded)):
+            for i in range(len(padded)):
                 for n in range(c_min, c_max + 1):
                     if i + n > len(padded):
                         break
@@ -444,13 +444,13 @@ class NgramModel:
         }
 
     @classmethod
-    def from_json(cls, doc: dict[str, Any]) -> "NgramModel":
+    def from_json(cls, doc: dict[str, Any]) -> NgramModel:
         if doc.get("format") != FORMAT or doc.get("version") != VERSION:
             raise ValueError(f"not a {FORMAT} v{VERSION} document")
         idf = None if doc.get("idf") is None else _decode_matrix(doc["idf"])[:, 0]
         f = Featurizer(n_buckets=int(doc["n_buckets"]), keywords=doc["keywords"], keyword_weight=float(doc["keyword_weight"]),
-                       max_chars=int(doc["max_chars"]), word_ngrams=tuple(doc["word_ngrams"]),  # type: ignore[arg-type]
-                       char_ngrams=tuple(doc["char_ngrams"]), idf=idf)  # type: ignore[arg-type]
+                       max_chars=int(doc["max_chars"]), word_ngrams=tuple(doc["word_ngrams"]),
+                       char_ngrams=tuple(doc["char_ngrams"]), idf=idf)
         u = doc["urgency"]
         return cls(
             labels=list(doc["labels"]), featurizer=f,

@@ -23,7 +23,6 @@ from .finetune import FinetuneConfig, Finetuner, tag_vocabulary, write_history
 from .model import TicketModel, load_encoder
 from .vocab_trim import is_unigram, trim_base
 
-
 log = logging.getLogger("training")
 
 

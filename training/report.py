@@ -54,7 +54,7 @@ def urgency_report(ds: Dataset, scores: dict[str, np.ndarray], served: np.ndarra
         "auc_high_vs_low": {name: high_vs_low_auc(sub, v[has]) for name, v in scores.items()},
         "distribution": distribution(s),
         "percentiles": {str(q): float(np.percentile(s, q)) for q in (5, 25, 50, 75, 95)},
-        "by_priority": {p: float(s[pri == p].mean()) for p in sorted(set(pri), key=URGENCY_MAPPING.get)},
+        "by_priority": {p: float(s[pri == p].mean()) for p in sorted(set(pri), key=lambda p: URGENCY_MAPPING[p])},
         "alert": {**alert_quality(s, is_high(sub), threshold), "base_rate": float(is_high(sub).mean())},
     }
 

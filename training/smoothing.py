@@ -8,7 +8,7 @@ while the quantized activation loses its outliers. The division is an elementwis
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 from torch import nn

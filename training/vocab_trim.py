@@ -8,8 +8,8 @@ are gathered in the original id order; ``trim.json`` records the kept original i
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import torch

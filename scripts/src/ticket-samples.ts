@@ -54,7 +54,7 @@ export function loadSampleTickets(
 ): { source: string; tickets: SampleTicket[] } {
   if (existsSync(csvPath)) {
     const csv = readFileSync(csvPath);
-    const rows = parse(csv, { columns: true, skip_empty_lines: true }) as CsvRow[];
+    const rows = parse<CsvRow>(csv, { columns: true, skip_empty_lines: true });
     const heldBack = heldBackRows(csv, metricsPath);
     const pool = (heldBack ? heldBack.map((i) => rows[i]!) : rows).filter((r) => r.body.trim().length > 0);
     const step = Math.max(1, Math.floor(pool.length / count));

@@ -3,7 +3,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from training.data import DataError, URGENCY_MAPPING, load_csv, load_files, split_per_file, stratified_split, ticket_text
+from training.data import (
+    URGENCY_MAPPING,
+    DataError,
+    load_csv,
+    load_files,
+    split_per_file,
+    stratified_split,
+    ticket_text,
+)
 
 from .conftest import DATA, TOPICS
 
@@ -16,7 +24,7 @@ def write(tmp_path: Path, text: str) -> Path:
 
 def test_missing_column_is_named(tmp_path):
     path = write(tmp_path, "subject,body,priority\nhi,there,low\n")
-    with pytest.raises(DataError, match="missing column.*queue"):
+    with pytest.raises(DataError, match=r"missing column.*queue"):
         load_csv(path)
 
 

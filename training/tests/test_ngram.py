@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from training.ngram import (
-    NgramModel,
     Featurizer,
+    NgramModel,
     compile_terms,
     default_keywords,
     fnv1a32,
@@ -138,7 +138,7 @@ def test_prefix_terms_and_phrases() -> None:
 def test_labels_absent_from_training_get_zero_probability() -> None:
     texts, y, u = synthetic(80)
     keep = y != 3
-    model = train_ngram([t for t, k in zip(texts, keep) if k], y[keep], LABELS, u[keep], n_buckets=1 << 10)
+    model = train_ngram([t for t, k in zip(texts, keep, strict=True) if k], y[keep], LABELS, u[keep], n_buckets=1 << 10)
     p = model.predict_proba(["Pricing question for 12 licences"])
     assert p.shape == (1, 4) and p[0, 3] < 1e-12 and np.isclose(p.sum(), 1.0)
 

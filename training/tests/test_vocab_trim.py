@@ -17,7 +17,7 @@ def test_trimming_keeps_training_segmentation_and_resegments_unseen_words(tiny_b
     assert info["seen_in_training_text"] < 540 and len(kept) == 540 and kept == sorted(kept) and kept[:4] == [0, 1, 2, 3]
     full = Tokenizer.from_file(str(tiny_bert / "tokenizer.json"))
     small = Tokenizer.from_file(str(out / "tokenizer.json"))
-    for a, b in zip(full.encode_batch(train), small.encode_batch(train)):
+    for a, b in zip(full.encode_batch(train), small.encode_batch(train), strict=True):
         assert [kept[i] for i in b.ids] == a.ids
     unseen = small.encode_batch(texts[5:])
     unk = small.token_to_id("<unk>")

@@ -31,7 +31,7 @@ export const ROUTE_BASE = 'routeBase';
 function routeLabel(req: Parameters<RequestHandler>[0], locals: Record<string, unknown>): string {
   const route = req.route as { path?: unknown } | undefined;
   if (typeof route?.path !== 'string') return 'unmatched';
-  const base = typeof locals[ROUTE_BASE] === 'string' ? (locals[ROUTE_BASE] as string) : '';
+  const base = typeof locals[ROUTE_BASE] === 'string' ? locals[ROUTE_BASE] : '';
   return route.path === '/' && base ? base : `${base}${route.path}`;
 }
 

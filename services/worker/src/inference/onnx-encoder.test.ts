@@ -266,7 +266,7 @@ describeModel(`loaded model (${MODEL_DIR}) — pending until the training run wr
     const dir = mkdtempSync(join(tmpdir(), 'triage-blend-'));
     try {
       const cfg = JSON.parse(readFileSync(join(MODEL_DIR, 'config.json'), 'utf8')) as Record<string, unknown>;
-      for (const f of ['tokenizer.json', String(cfg.onnx_file ?? 'onnx/model_quantized.onnx')]) {
+      for (const f of ['tokenizer.json', typeof cfg.onnx_file === 'string' ? cfg.onnx_file : 'onnx/model_quantized.onnx']) {
         mkdirSync(join(dir, f, '..'), { recursive: true });
         symlinkSync(join(MODEL_DIR, f), join(dir, f));
       }

@@ -24,8 +24,8 @@ export function spawnService(script: string, env: Record<string, string> = {}): 
     output += chunk.toString();
     for (const listener of listeners) listener();
   };
-  child.stdout!.on('data', append);
-  child.stderr!.on('data', append);
+  child.stdout.on('data', append);
+  child.stderr.on('data', append);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
 
   const find = (message: string) =>

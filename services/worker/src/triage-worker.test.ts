@@ -166,7 +166,7 @@ describe('triage worker with the shipped model', () => {
       const j = await gw.ticketsQueue.getJob(id);
       return (await j?.isCompleted()) ? j : undefined;
     });
-    await job!.retry('completed');
+    await job.retry('completed');
     await eventually(async () => ((await gw.ticketsQueue.getJob(id))?.returnvalue?.outcome === 'already-processed' ? true : undefined));
     // effective_priority grows with the wait; everything stored stays as it was.
     expect(await gw.store.get(id)).toEqual({ ...first, effective_priority: expect.any(Number) });

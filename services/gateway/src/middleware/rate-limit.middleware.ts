@@ -79,10 +79,10 @@ export function scopeRateLimits(options: RateLimitOptions): AfterScope {
             identifier: scope,
             keyGenerator: (req, res) => clientKey(req, res),
             store: new RedisStore({ sendCommand, prefix: `${options.keyPrefix}${scope}:` }),
-            handler: (_req, res, next, opts) => {
+            handler: (_req, res, next) => {
               const retryAfter = res.getHeader('Retry-After');
               next(
-                new HttpError(429, `rate limit exceeded: ${opts.limit} requests per ${options.windowMs / 1000} s for the '${scope}' scope`, undefined, {
+                new HttpError(429, `rate limit exceeded: ${options.limits[scope]} requests per ${options.windowMs / 1000} s for the '${scope}' scope`, undefined, {
                   ...(retryAfter === undefined ? {} : { 'Retry-After': String(retryAfter) }),
                 }),
               );

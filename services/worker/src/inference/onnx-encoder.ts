@@ -44,10 +44,9 @@ const MAX_TEXT_CHARS = 50_000;
 const TOKENIZER_CHARS_PER_TOKEN = 64;
 const REQUIRED_OUTPUTS = ['queue_probs', 'urgency', 'embedding'] as const;
 
-function tokenizerInput(text: unknown, cap: number): string {
-  const t = typeof text === 'string' ? text : String(text ?? '');
+function tokenizerInput(text: string, cap: number): string {
   // lone surrogates (from the cut or from broken input) become U+FFFD
-  return toWellFormed(t.length > cap ? t.slice(0, cap) : t);
+  return toWellFormed(text.length > cap ? text.slice(0, cap) : text);
 }
 
 function loadTokenizer(path: string, maxLength: number): Tokenizer {

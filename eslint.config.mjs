@@ -35,7 +35,8 @@ export default tseslint.config(
   },
   {
     // supertest bodies and parsed fixtures are `any` by design; fakes implement async interfaces
-    // without awaiting. The promise rules (no-floating-promises, no-misused-promises) still apply.
+    // without awaiting; tests may print what they measured. The promise rules (no-floating-promises,
+    // no-misused-promises) still apply.
     files: ['**/*.test.ts', 'tests/**/*.ts'],
     rules: {
       '@typescript-eslint/no-unsafe-assignment': 'off',
@@ -45,6 +46,7 @@ export default tseslint.config(
       '@typescript-eslint/no-unsafe-return': 'off',
       '@typescript-eslint/require-await': 'off',
       '@typescript-eslint/no-explicit-any': 'off',
+      'no-console': 'off',
     },
   },
   {

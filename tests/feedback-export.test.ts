@@ -21,7 +21,7 @@ afterAll(() => redis.quit());
 async function exportCsv(prefix: string, args: string[] = []) {
   const out = join(mkdtempSync(join(tmpdir(), 'triage-export-')), 'corrections.csv');
   const { stdout } = await run(process.execPath, [CLI, '--out', out, ...args], { env: { ...process.env, REDIS_URL: testRedisUrl(), REDIS_PREFIX: prefix } });
-  return { stdout, rows: parse(readFileSync(out, 'utf8'), { columns: true }) as Record<string, string>[] };
+  return { stdout, rows: parse<Record<string, string>>(readFileSync(out, 'utf8'), { columns: true }) };
 }
 
 const entry = (fields: Record<string, string>) => ({

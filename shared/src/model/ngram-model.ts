@@ -421,7 +421,7 @@ class ProvenanceTrace implements FeatureTrace {
   }
   char(hash: number, token: string): void {
     let inTokens = this.chars.get(hash);
-    if (!inTokens) this.chars.set(hash, (inTokens = new Map()));
+    if (!inTokens) this.chars.set(hash, (inTokens = new Map<string, number>()));
     inTokens.set(token, (inTokens.get(token) ?? 0) + 1);
   }
   blockNorm(block: 'word' | 'char', norm: number): void {

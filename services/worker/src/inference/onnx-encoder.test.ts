@@ -136,7 +136,6 @@ const describeModel = HAVE_MODEL ? describe : describe.skip;
 const describeQuality = HAVE_MODEL && IS_SHIPPED && !IS_PLACEHOLDER ? describe : describe.skip;
 
 if (!HAVE_MODEL) {
-  // eslint-disable-next-line no-console
   console.warn(`[pending] ${join(MODEL_DIR, 'config.json')} does not exist yet (the training run writes models/triage/); model tests are skipped.`);
 }
 

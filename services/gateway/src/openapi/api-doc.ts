@@ -183,7 +183,7 @@ export class ApiDoc {
             },
           }
         : {}),
-      responses: responses as RouteConfig['responses'],
+      responses: responses,
     });
   }
 

@@ -310,6 +310,10 @@ async function main(): Promise<void> {
   const keyOf = (i: number) => `soak-${runId}-${i}`;
   const giveUp = () => Math.min(hardStop, Date.now() + 120_000);
 
+  // Ctrl-C still stops what the soak started.
+  const interrupted = () => void target.stop().finally(() => process.exit(130));
+  process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
   try {
     // Capacity: a burst of tickets, timed from the first POST until all are processed.
     const calibration = Math.min(300, Math.max(50, Math.round(options.tickets * 0.1)));
@@ -334,18 +338,22 @@ async function main(): Promise<void> {
         await timeUntil(async () => (active = (await ticketsQueue.getActive()).filter((job) => job.processedBy === target.nextVictim())).length > 0, 10_000);
         const started = Date.now();
         const victim = await target.killWorker();
-        // Jobs it finished just before dying are not in flight.
+        // Its jobs must be finished by another worker; tickets it had not committed yet are the ones at risk.
         const statusOf = (id: string) => redis.hget(redisKeys(target.prefix).ticket(id), 'status');
-        const inFlight: string[] = [];
-        for (const job of active) if (['pending', 'processing'].includes((await statusOf(job.id!)) ?? '')) inFlight.push(job.id!);
-        log(`SIGKILLed ${victim} holding ${inFlight.length} ticket(s)`);
+        // A job it completed between the look and the kill is not in flight.
+        const jobs: string[] = [];
+        for (const job of active) if ((await ticketsQueue.getJob(job.id!))?.finishedOn === undefined) jobs.push(job.id!);
+        const uncommitted: string[] = [];
+        for (const id of jobs) if (['pending', 'processing'].includes((await statusOf(id)) ?? '')) uncommitted.push(id);
+        log(`SIGKILLed ${victim} holding ${jobs.length} job(s), ${uncommitted.length} of them not yet committed`);
         faults.push(
           timeUntil(async () => {
-            const statuses = await Promise.all(inFlight.map(statusOf));
-            return statuses.every((s) => s !== null && s !== 'pending' && s !== 'processing');
+            const finished = await Promise.all(jobs.map(async (id) => (await ticketsQueue.getJob(id))?.finishedOn !== undefined));
+            const statuses = await Promise.all(uncommitted.map(statusOf));
+            return finished.every(Boolean) && statuses.every((s) => s !== null && s !== 'pending' && s !== 'processing');
           }, 120_000).then((ms) => {
             const outcome = ms === undefined ? 'NOT within 120 s' : `${seconds(Date.now() - started)} after the kill`;
-            recoveries.push(`worker SIGKILL: its ${inFlight.length} in-flight ticket(s) processed ${outcome}`);
+            recoveries.push(`worker SIGKILL: its ${jobs.length} job(s) (${uncommitted.length} ticket(s) not yet committed) finished by another worker ${outcome}`);
           }),
         );
       } else if (i === faultAt[1] || i === faultAt[2]) {

@@ -1,7 +1,8 @@
 // @ts-check
 // `npm run lint`: typed linting over every TypeScript file jest and tsc see (tsconfig.test.json is the
-// one program that includes them all, so types are built once). Run after `tsc -b`: @triage/shared
-// resolves to its built declarations.
+// one program that includes the services, shared, scripts and tests, so types are built once; the
+// console has its own DOM/JSX program). Run after `tsc -b`: @triage/shared resolves to its built
+// declarations.
 import eslint from '@eslint/js';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
@@ -14,7 +15,7 @@ export default tseslint.config(
   tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {
-      parserOptions: { project: ['./tsconfig.test.json'], tsconfigRootDir: import.meta.dirname },
+      parserOptions: { project: ['./tsconfig.test.json', './console/tsconfig.json'], tsconfigRootDir: import.meta.dirname },
     },
     linterOptions: { reportUnusedDisableDirectives: 'error' },
     rules: {
@@ -29,6 +30,11 @@ export default tseslint.config(
       '@typescript-eslint/require-await': 'off',
       'no-console': 'error',
     },
+  },
+  {
+    // JSX event handlers may be async: Preact ignores what they return.
+    files: ['console/src/**/*.tsx'],
+    rules: { '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: { attributes: false } }] },
   },
   {
     // Entry points and CLIs talk to a terminal.

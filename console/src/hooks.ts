@@ -30,7 +30,7 @@ export function usePolling<T>(fetcher: () => Promise<T>, everyMs: number | null,
       } finally {
         if (alive.current) setLoading(false);
       }
-      if (alive.current && everyMs !== null) timer = window.setTimeout(load, everyMs);
+      if (alive.current && everyMs !== null) timer = window.setTimeout(() => void load(), everyMs);
     };
     void load();
     return () => {

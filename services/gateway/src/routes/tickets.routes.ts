@@ -6,7 +6,6 @@ import {
   type CreateTicketResponse,
   JobName,
   triageJobData,
-  type TicketResponse,
   type TicketStore,
   type TriageJobData,
   createTicketRequestSchema,

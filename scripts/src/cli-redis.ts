@@ -3,13 +3,15 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Redis } from 'ioredis';
 import { z } from 'zod';
-import { loadConfigOrExit, parseEnv, redisPrefix, redisUrl } from '@triage/shared';
+import { loadConfigOrExit, modelDir, parseEnv, redisPrefix, redisUrl } from '@triage/shared';
 import { REPO_ROOT, runningRedisUrlFile } from './stack';
 
 const cliConfigSchema = z.object({
   REDIS_URL: redisUrl.optional(),
   REDIS_PREFIX: redisPrefix,
   DATA_DIR: z.string().min(1).default('.data'),
+  // What workers serve until a version is promoted (their own MODEL_DIR default).
+  MODEL_DIR: modelDir,
 });
 export type CliConfig = z.output<typeof cliConfigSchema>;
 

@@ -86,6 +86,8 @@ export function redisKeys(prefix: string) {
     modelActive: `${prefix}:model:active`,
     /** Pub/sub channel announcing a change of the active model (workers also poll modelActive). */
     modelEvents: `${prefix}:model:events`,
+    /** HASH process id (worker or gateway) → JSON of its last model load: version, ok, error. */
+    modelReports: `${prefix}:model:reports`,
   };
 }
 

@@ -1,4 +1,5 @@
 import type { Server } from 'node:http';
+import { hostname } from 'node:os';
 import {
   AlertLog,
   ApiKeyStore,
@@ -10,15 +11,18 @@ import {
   logRedisConnection,
   queuePolicy,
   redisKeys,
+  ModelRegistry,
+  followActiveModel,
   stopOnSignals,
 } from '@triage/shared';
+import { Redis } from 'ioredis';
 import { createApp } from './app';
 import { answerClientErrorsAsJson } from './client-errors';
 import { ExplainRequests } from './explain/explain-requests';
 import { rateLimitSettings } from './middleware/rate-limit.middleware';
 import { connectProducerRedis, createTicketsQueue } from './connections';
 import { type ModelMetrics, loadModelMetrics } from './metrics/model-metrics';
-import { loadFallbackState } from './v1/fallback-state';
+import { loadFallbackState, promoteFallbackState } from './v1/fallback-state';
 
 const config = loadConfigOrExit(() => loadGatewayConfig());
 const logger = createLogger('gateway', config.LOG_LEVEL);
@@ -69,6 +73,18 @@ if (config.AUTH === 'off') {
   logger.warn(`${banner}\nAUTH=off: the API is OPEN. Anyone who can reach port ${config.PORT} can read every ticket,\ntake tickets from agents and operate the service. Use AUTH=on (the default) with API keys.\n${banner}`);
 }
 
+// /v1's n-gram model (and the drift reference) follow `npm run model -- promote` like the workers.
+const follower = followActiveModel({
+  registry: new ModelRegistry(redis, keys),
+  subscriber: new Redis(config.REDIS_URL, { maxRetriesPerRequest: null }),
+  channel: keys.modelEvents,
+  pollIntervalMs: config.MODEL_POLL_INTERVAL_MS,
+  processId: `gateway:${hostname()}:${process.pid}`,
+  current: () => (fallback.status === 'ready' ? fallback.model.modelVersion : 'none'),
+  load: async (active) => promoteFallbackState(fallback, active.dir, active.version),
+  logger,
+});
+
 const server: Server = app.listen(config.PORT, config.HOST, () => {
   logger.info('gateway listening', { url: `http://${config.HOST}:${config.PORT}`, prefix: config.REDIS_PREFIX });
 });
@@ -78,6 +94,7 @@ stopOnSignals(logger, config.SHUTDOWN_TIMEOUT_MS, async () => {
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   server.closeIdleConnections();
   await closed;
+  await (await follower).stop();
   await ticketsQueue.close();
   await explain.close();
   await redis.quit().catch(() => redis.disconnect());

@@ -10,6 +10,9 @@ import {
   type TriageModel,
   type WorkerConfig,
   WorkerRegistry,
+  type ActiveModel,
+  ModelRegistry,
+  followActiveModel,
   loadFallbackModel,
   logRedisConnection,
   queuePolicy,
@@ -25,6 +28,7 @@ import { TicketExplainer } from './explain/ticket-explainer';
 import { jobLockOptions, watchJobEvents } from './job-locks';
 import { startThreadedEncoder } from './inference/inference-client';
 import { ServedModel } from './inference/served-model';
+import { type ModelVersion, SwappableModel } from './inference/swappable-model';
 import type { Readiness } from './metrics/metrics-server';
 import type { WorkerMetrics } from './metrics/worker-metrics';
 import { type TriageProcessorDeps, createTriageProcessor } from './processors/triage.processor';
@@ -60,24 +64,52 @@ export async function startTriageWorker(
   hooks: TriageWorkerHooks = {},
   deps: TriageWorkerDeps = {},
 ): Promise<TriageWorkerHandle> {
-  // Without the fallback there is nothing to serve when the encoder fails, so it is required.
-  const fallback = deps.fallback ?? loadFallbackModel(config.MODEL_DIR);
   const breaker = new CircuitBreaker({ failureThreshold: config.BREAKER_FAILURE_THRESHOLD, cooldownMs: config.BREAKER_COOLDOWN_MS });
-  const loadEncoder =
-    deps.loadEncoder ??
-    (async () =>
-      startThreadedEncoder({
-        modelDir: config.MODEL_DIR,
-        // an unusable config.json was only skipped by the fallback: reading it again names the fault
-        config: fallback.config ?? readModelConfig(config.MODEL_DIR),
-        intraOpThreads: config.INTRA_OP_THREADS,
-        maxBatch: config.INFERENCE_MAX_BATCH,
-        ngram: fallback.ngram,
-        ...(deps.metrics ? { observer: deps.metrics.inference } : {}),
-      }));
-  const model = await ServedModel.start({ loadEncoder, fallback, breaker, latencyBudgetMs: config.ENCODER_LATENCY_BUDGET_MS });
-  const thresholds = resolveActionThresholds(config, fallback.actionThresholds);
-  logger.info('model loaded', { model_version: model.modelVersion, model_dir: config.MODEL_DIR, thresholds, breaker: breaker.snapshot() });
+  const threadedEncoder = (dir: string, fallback: FallbackModel) => async () =>
+    startThreadedEncoder({
+      modelDir: dir,
+      // an unusable config.json was only skipped by the fallback: reading it again names the fault
+      config: fallback.config ?? readModelConfig(dir),
+      intraOpThreads: config.INTRA_OP_THREADS,
+      maxBatch: config.INFERENCE_MAX_BATCH,
+      ngram: fallback.ngram,
+      ...(deps.metrics ? { observer: deps.metrics.inference } : {}),
+    });
+  const versionOf = async (dir: string, fallback: FallbackModel, loadEncoder: () => Promise<TriageModel>): Promise<ModelVersion> => {
+    const served = await ServedModel.start({ loadEncoder, fallback, breaker, latencyBudgetMs: config.ENCODER_LATENCY_BUDGET_MS });
+    return {
+      served,
+      fallback,
+      thresholds: resolveActionThresholds(config, fallback.actionThresholds),
+      explainer: new TicketExplainer({ ngram: fallback.ngram, fallbackVersion: fallback.modelVersion, encoder: () => served.healthyEncoder() }),
+      dir,
+    };
+  };
+  // Without the fallback there is nothing to serve when the encoder fails, so it is required.
+  const initialFallback = deps.fallback ?? loadFallbackModel(config.MODEL_DIR);
+  const model: SwappableModel = new SwappableModel(
+    await versionOf(config.MODEL_DIR, initialFallback, deps.loadEncoder ?? threadedEncoder(config.MODEL_DIR, initialFallback)),
+  );
+  logger.info('model loaded', { model_version: model.modelVersion, model_dir: config.MODEL_DIR, thresholds: model.thresholds, breaker: breaker.snapshot() });
+
+  /** A promoted version: it must load, carry the promised version and answer with the encoder before it serves. */
+  async function loadActive(active: ActiveModel): Promise<void> {
+    const fallback = loadFallbackModel(active.dir);
+    if (fallback.modelVersion !== active.version) throw new Error(`${active.dir} holds model ${fallback.modelVersion}, not ${active.version}`);
+    const encoder = await threadedEncoder(active.dir, fallback)();
+    try {
+      // Warm-up outside the latency budget and the breaker: a cold session may be slow once, and
+      // that must not count against the encoder the worker serves now.
+      const [warm] = await encoder.predict(['Warm-up: the invoice for my subscription was charged twice.']);
+      if (!warm) throw new Error('the encoder gave no answer to the warm-up ticket');
+    } catch (err) {
+      await encoder.dispose();
+      throw err;
+    }
+    const next = await versionOf(active.dir, fallback, async () => encoder);
+    model.swap(next);
+    heartbeat.beatNow();
+  }
 
   const keys = redisKeys(config.REDIS_PREFIX);
   // Workers wait out Redis outages instead of failing commands (BullMQ production guide).
@@ -93,7 +125,15 @@ export async function startTriageWorker(
       deps.metrics?.prediction(prediction.modelUsed, (performance.now() - started) / 1000);
       return prediction;
     },
-    thresholds,
+    // read per ticket: a promotion brings its own thresholds
+    thresholds: {
+      get autoRoute() {
+        return model.thresholds.autoRoute;
+      },
+      get humanReview() {
+        return model.thresholds.humanReview;
+      },
+    },
     lockTtlMs: config.LOCK_DURATION_MS,
     lockBusyDelayMs: config.LOCK_BUSY_DELAY_MS,
     logger,
@@ -120,8 +160,7 @@ export async function startTriageWorker(
   );
   await worker.waitUntilReady();
 
-  const explainer = new TicketExplainer({ ngram: fallback.ngram, fallbackVersion: fallback.modelVersion, encoder: () => model.healthyEncoder() });
-  const explainWorker = new Worker(QueueName.Explain, createExplainProcessor(explainer), {
+  const explainWorker = new Worker(QueueName.Explain, createExplainProcessor({ explain: (job) => model.explainer.explain(job) }), {
     connection,
     prefix: keys.bullPrefix,
     // explanations are on demand and each one is already a batch of encoder runs
@@ -149,12 +188,25 @@ export async function startTriageWorker(
     heartbeat.beatNow();
   });
 
+  // Every worker converges on the promoted version: announcements, plus a poll for missed ones.
+  const follower = await followActiveModel({
+    registry: new ModelRegistry(connection, keys),
+    subscriber: connection.duplicate(),
+    channel: keys.modelEvents,
+    pollIntervalMs: config.MODEL_POLL_INTERVAL_MS,
+    processId: `worker:${config.WORKER_ID}`,
+    current: () => model.modelVersion,
+    load: loadActive,
+    logger,
+  });
+
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
       await heartbeat.stop().catch((err: Error) => logger.warn('heartbeat removal failed', { message: err.message }));
       await Promise.all([worker.close(), explainWorker.close()]);
-      await model.dispose();
+      await follower.stop();
+      await model.close();
       await connection.quit().catch(() => connection.disconnect());
     })());
 

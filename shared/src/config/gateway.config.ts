@@ -19,6 +19,8 @@ export const gatewayConfigSchema = z.object({
   EXPLAIN_TIMEOUT_MS: positiveInt(120_000).default(5_000),
   // The /v1 path serves the bundle's n-gram model in-process; /metrics reads its metrics.json.
   MODEL_DIR: modelDir,
+  // How often the active model version (npm run model -- promote) is checked besides its announcements.
+  MODEL_POLL_INTERVAL_MS: positiveInt(3_600_000).default(5_000),
   // on: every route but /health, /ready, /openapi.json and /docs needs an API key (docs/api.md).
   AUTH: authMode,
   // Requests per RATE_LIMIT_WINDOW_MS per API key and scope; 0 switches that scope's limit off.

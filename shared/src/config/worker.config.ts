@@ -8,6 +8,8 @@ export const workerConfigSchema = z
   .object({
     ...redisEnv,
     MODEL_DIR: modelDir,
+    // How often the active model version (npm run model -- promote) is checked besides its announcements.
+    MODEL_POLL_INTERVAL_MS: positiveInt(3_600_000).default(5_000),
     WORKER_ID: z
       .string()
       .regex(/^[A-Za-z0-9_.-]{1,128}$/)

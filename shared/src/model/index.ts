@@ -9,3 +9,5 @@ export { loadNgramModel, ngramModelFromJson } from './ngram-model';
 export type { NgramAttribution, NgramModel } from './ngram-model';
 export { loadFallbackModel } from './fallback-model';
 export type { FallbackModel, FallbackPrediction } from './fallback-model';
+export { followActiveModel } from './model-follower';
+export type { ModelFollower, ModelFollowerOptions } from './model-follower';

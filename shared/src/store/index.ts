@@ -6,3 +6,4 @@ export * from './stats-store';
 export * from './feedback-reader';
 export * from './queue-policy';
 export { DeadlinePassedError } from './deadline';
+export * from './model-registry';

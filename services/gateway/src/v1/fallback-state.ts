@@ -10,3 +10,16 @@ export function loadFallbackState(modelDir: string): FallbackState {
     return { status: 'unavailable', error: err instanceof Error ? err.message : String(err) };
   }
 }
+
+/**
+ * Serves the promoted version's n-gram model: routes read the one state object on every request, so
+ * replacing its contents switches /v1 (and the drift reference) at once. Throws, leaving the
+ * current model in place, when the new one cannot be used.
+ */
+export function promoteFallbackState(state: FallbackState, dir: string, version: string): void {
+  const next = loadFallbackState(dir);
+  if (next.status !== 'ready') throw new Error(next.error);
+  if (next.model.modelVersion !== version) throw new Error(`${dir} holds model ${next.model.modelVersion}, not ${version}`);
+  Object.assign(state, next);
+  if ('error' in state) delete (state as { error?: string }).error;
+}

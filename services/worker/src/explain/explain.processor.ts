@@ -3,7 +3,7 @@ import { type Explanation, explainJobSchema } from '@triage/shared';
 import type { TicketExplainer } from './ticket-explainer';
 
 /** `explain` jobs: the gateway waits for the returned explanation (GET /v2/tickets/:id/explain). */
-export function createExplainProcessor(explainer: TicketExplainer) {
+export function createExplainProcessor(explainer: Pick<TicketExplainer, 'explain'>) {
   return async function processExplainJob(job: Job): Promise<Explanation> {
     const parsed = explainJobSchema.safeParse(job.data);
     if (!parsed.success) {

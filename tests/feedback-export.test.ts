@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -40,18 +41,19 @@ describe('npm run feedback:export', () => {
     const prefix = uniquePrefix('export');
     const feedback = redisKeys(prefix).feedback;
     const add = (f: Record<string, string>) => redis.xadd(feedback, '*', ...Object.entries(entry(f)).flat());
-    await add({ ticket_id: 'a', queue: 'Technical Support', language: 'en' });
-    await add({ ticket_id: 'b', priority: 'high' });
-    await add({ ticket_id: 'a', queue: 'IT Support' });
-    await add({ ticket_id: 'c', queue: 'Customer Service', priority: 'low', subject: '' });
+    const [a, b, c] = [randomUUID(), randomUUID(), randomUUID()];
+    await add({ ticket_id: a, queue: 'Technical Support', language: 'en' });
+    await add({ ticket_id: b, priority: 'high' });
+    await add({ ticket_id: a, queue: 'IT Support' });
+    await add({ ticket_id: c, queue: 'Customer Service', priority: 'low', subject: '' });
     await redis.xadd(feedback, '*', 'ticket_id', 'broken');
 
     const { stdout, rows } = await exportCsv(prefix);
     expect(stdout).toMatch(/wrote 3 tickets \(4 corrections, 1 malformed skipped; 2 moved to another queue\)/);
     expect(rows.map((r) => [r.ticket_id, r.queue, r.priority, r.language, r.source])).toEqual([
-      ['b', 'Billing and Payments', 'high', '', 'feedback'],
-      ['a', 'IT Support', '', 'en', 'feedback'],
-      ['c', 'Customer Service', 'low', '', 'feedback'],
+      [b, 'Billing and Payments', 'high', '', 'feedback'],
+      [a, 'IT Support', '', 'en', 'feedback'],
+      [c, 'Customer Service', 'low', '', 'feedback'],
     ]);
     // The data files' newline convention, and CSV quoting that survives commas and quotes.
     expect(rows[0]!.body).toBe('Line one\\nline two');
@@ -63,10 +65,11 @@ describe('npm run feedback:export', () => {
   it('exports only corrections since a time, and refuses bad arguments', async () => {
     const prefix = uniquePrefix('export-since');
     const feedback = redisKeys(prefix).feedback;
-    await redis.xadd(feedback, '1000-0', ...Object.entries(entry({ ticket_id: 'old', queue: 'IT Support' })).flat());
-    await redis.xadd(feedback, '*', ...Object.entries(entry({ ticket_id: 'new', queue: 'IT Support' })).flat());
+    const recent = randomUUID();
+    await redis.xadd(feedback, '1000-0', ...Object.entries(entry({ ticket_id: randomUUID(), queue: 'IT Support' })).flat());
+    await redis.xadd(feedback, '*', ...Object.entries(entry({ ticket_id: recent, queue: 'IT Support' })).flat());
     const { rows } = await exportCsv(prefix, ['--since', new Date(Date.now() - 60_000).toISOString()]);
-    expect(rows.map((r) => r.ticket_id)).toEqual(['new']);
+    expect(rows.map((r) => r.ticket_id)).toEqual([recent]);
     await expect(run(process.execPath, [CLI], { env: { ...process.env, REDIS_URL: testRedisUrl() } })).rejects.toMatchObject({ code: 64 });
     await expect(run(process.execPath, [CLI, '--out', '/tmp/x.csv', '--since', 'yesterday-ish'], { env: { ...process.env, REDIS_URL: testRedisUrl() } })).rejects.toMatchObject({ code: 64 });
   });

@@ -30,7 +30,7 @@ export interface CorrectionRow {
  */
 export function correctionRows(entries: readonly StoredFeedback[]): CorrectionRow[] {
   return latestPerTicket(entries).map((e) => ({
-    subject: escapeNewlines(e.subject ?? ''),
+    subject: escapeNewlines(e.subject),
     body: escapeNewlines(e.body),
     queue: e.queue ?? e.predicted_queue,
     priority: e.priority ?? '',

@@ -119,7 +119,7 @@ export function createApp(deps: AppDeps): Express {
   mount('', metricsRouter({ prometheus, modelMetrics: deps.modelMetrics }));
   mount('/v1/tickets', v1TicketsRouter({ ...deps, v1Queue, requireRedis }));
   // Before ticketsRouter, so /next is not read as a ticket id.
-  mount('/v2/tickets', agentRouter({ ...deps, queueLabels, requireRedis }));
+  mount('/v2/tickets', agentRouter({ ...deps, queueLabels, requireRedis, stats }));
   // before the tickets router, whose /:id would answer /waiting with a 404
   mount('/v2', waitingRouter({ ...deps, requireRedis }));
   mount('/v2/tickets', ticketsRouter({ ...deps, requireRedis }));

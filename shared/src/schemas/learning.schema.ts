@@ -1,32 +1,5 @@
 import { z } from 'zod';
 
-const optionalText = z
-  .string()
-  .optional()
-  .transform((s) => (s === undefined || s.trim() === '' ? undefined : s));
-
-/**
- * One entry of the corrections stream (`keys.feedback`), as the agent workflow writes it: the
- * agent's fields, what the model predicted, and a snapshot of the ticket text so an export works
- * after the ticket record expired.
- */
-export const feedbackStreamEntrySchema = z.object({
-  ticket_id: z.string().min(1),
-  agent_id: z.string().min(1),
-  at: z.iso.datetime(),
-  queue: optionalText,
-  priority: optionalText,
-  urgency: optionalText,
-  note: optionalText,
-  predicted_queue: z.string().min(1),
-  predicted_urgency: optionalText,
-  model_version: z.string().min(1),
-  subject: optionalText,
-  body: z.string().min(1),
-  language: optionalText,
-});
-export type FeedbackStreamEntry = z.output<typeof feedbackStreamEntrySchema>;
-
 export const statsQuerySchema = z.strictObject({ window: z.string().default('24h') });
 export const reviewQuerySchema = z.strictObject({ limit: z.coerce.number().int().min(1).max(500).default(50) });
 

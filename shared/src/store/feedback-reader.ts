@@ -1,8 +1,8 @@
 import type { Redis } from 'ioredis';
 import type { RedisKeys } from '../queues';
-import { type FeedbackStreamEntry, feedbackStreamEntrySchema } from '../schemas/learning.schema';
+import { type FeedbackEntry, feedbackEntrySchema } from '../schemas/agent.schema';
 
-export interface StoredFeedback extends FeedbackStreamEntry {
+export interface StoredFeedback extends FeedbackEntry {
   /** The stream entry id (its first part is the append time in ms). */
   id: string;
 }
@@ -26,7 +26,7 @@ export class FeedbackReader {
       for (const [id, flat] of page) {
         const fields: Record<string, string> = {};
         for (let i = 0; i + 1 < flat.length; i += 2) fields[flat[i]!] = flat[i + 1]!;
-        const parsed = feedbackStreamEntrySchema.safeParse(fields);
+        const parsed = feedbackEntrySchema.safeParse(fields);
         if (parsed.success) entries.push({ ...parsed.data, id });
         else skipped++;
       }

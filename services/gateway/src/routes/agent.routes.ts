@@ -7,6 +7,7 @@ import {
   type CorrectionResponse,
   type HolderOutcome,
   type TicketResponse,
+  type StatsStore,
   type TicketStore,
   correctionFieldsSchema,
   correctionRequestSchema,
@@ -20,6 +21,8 @@ export interface AgentRouteDeps {
   /** The queues corrections may name: the served model's labels; null when its bundle did not load. */
   queueLabels: () => readonly string[] | null;
   requireRedis: RequestHandler;
+  /** Live statistics (GET /v2/stats): leases, acks, releases, SLA breaches and plain acks' verdicts. */
+  stats?: Pick<StatsStore, 'recordEvent' | 'recordVerdict'>;
 }
 
 const ticketIdSchema = z.uuid();
@@ -54,6 +57,10 @@ function refusalError(ticketId: string, outcome: Extract<HolderOutcome, { ok: fa
 export function agentRouter(deps: AgentRouteDeps): Router {
   const { store, requireRedis } = deps;
   const router = Router();
+  // Statistics are best effort: a failed count never fails the agent's request.
+  const count = (work: ((s: NonNullable<AgentRouteDeps['stats']>) => Promise<void>)) => {
+    if (deps.stats) void work(deps.stats).catch(() => undefined);
+  };
   const agentOnly = requireScope('agent');
 
   /** Checks the queue against the model's labels: 400 naming the allowed values. */
@@ -109,6 +116,9 @@ export function agentRouter(deps: AgentRouteDeps): Router {
   router.get('/next', agentOnly, requireRedis, async (_req, res) => {
     const ticket = await store.leaseNext(principalOf(res).id);
     if (!ticket) throw new HttpError(404, 'no processed ticket is waiting for an agent');
+    count((s) => s.recordEvent('lease'));
+    // Taken after its due time: the SLA was breached.
+    if (ticket.sla?.state === 'missed') count((s) => s.recordEvent('sla_breach'));
     res.json(ticket);
   });
 
@@ -128,12 +138,23 @@ export function agentRouter(deps: AgentRouteDeps): Router {
     const fields = res.locals.correction as CorrectionFields;
     const agentId = principalOf(res).id;
     const write = Object.keys(fields).length > 0 ? correctionWrite(await triagedTicket(ticketId), fields, agentId) : undefined;
-    answer(res, ticketId, await store.ack(ticketId, agentId, write));
+    const outcome = await store.ack(ticketId, agentId, write);
+    if (outcome.ok && !outcome.alreadyDone) {
+      count((s) => s.recordEvent('ack'));
+      // A plain ack keeps the predicted queue; an ack with fields is a correction (counted from the stream).
+      const { category, model_version, correction } = outcome.ticket;
+      if (!write && correction === null && category !== null && model_version !== null) {
+        count((s) => s.recordVerdict({ at: Date.now(), predicted_queue: category, model_version, kept: true }));
+      }
+    }
+    answer(res, ticketId, outcome);
   });
 
   router.post('/:id/release', agentOnly, requireRedis, async (req: Request<{ id: string }>, res) => {
     const ticketId = ticketIdOf(req);
-    answer(res, ticketId, await store.release(ticketId, principalOf(res).id));
+    const outcome = await store.release(ticketId, principalOf(res).id);
+    if (outcome.ok) count((s) => s.recordEvent('release'));
+    answer(res, ticketId, outcome);
   });
 
   router.post('/:id/extend', agentOnly, requireRedis, async (req: Request<{ id: string }>, res) => {

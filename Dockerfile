@@ -23,6 +23,7 @@ COPY --from=build /app/services/gateway/dist services/gateway/dist
 COPY --from=build /app/services/worker/package.json services/worker/
 COPY --from=build /app/services/worker/dist services/worker/dist
 COPY models/triage models/triage
-USER node
+# Numeric (the node image's "node" user): the kubelet verifies runAsNonRoot only for a numeric USER.
+USER 1000:1000
 EXPOSE 8000
 CMD ["node", "services/gateway/dist/main.js"]

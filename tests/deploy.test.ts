@@ -75,6 +75,36 @@ describe('k8s manifests', () => {
     expect(c.ports).toContainEqual(expect.objectContaining({ containerPort: config.WORKER_METRICS_PORT }));
   });
 
+  it('run as a numeric non-root user, the same the image declares, without privilege escalation', () => {
+    const user = /^USER (\d+)(?::(\d+))?$/m.exec(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'));
+    expect(user).not.toBeNull();
+    for (const name of ['triage-gateway', 'triage-worker']) {
+      const pod = byName('Deployment', name).spec.template.spec;
+      expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: Number(user![1]) });
+      expect(container(byName('Deployment', name)).securityContext).toMatchObject({
+        allowPrivilegeEscalation: false,
+        capabilities: { drop: ['ALL'] },
+      });
+    }
+  });
+
+  it('probe workers on their metrics port: liveness on /health, readiness on /ready', () => {
+    const c = container(byName('Deployment', 'triage-worker'));
+    const config = workerConfigSchema.parse({ ...containerEnv(c), WORKER_ID: 'pod-1' });
+    const port = (c.ports as Doc[]).find((p) => p.containerPort === config.WORKER_METRICS_PORT);
+    expect(port?.name).toEqual(expect.any(String));
+    expect(c.livenessProbe.httpGet).toEqual({ path: '/health', port: port!.name });
+    expect(c.startupProbe.httpGet).toEqual({ path: '/health', port: port!.name });
+    expect(c.readinessProbe.httpGet).toEqual({ path: '/ready', port: port!.name });
+  });
+
+  it('keep a worker through voluntary disruptions', () => {
+    const pdb = byName('PodDisruptionBudget', 'triage-worker');
+    expect(pdb.spec.selector.matchLabels).toEqual(byName('Deployment', 'triage-worker').spec.selector.matchLabels);
+    expect(pdb.spec.minAvailable).toBeGreaterThanOrEqual(1);
+    expect(pdb.spec.minAvailable).toBeLessThan(byName('Deployment', 'triage-worker').spec.replicas);
+  });
+
   it('point REDIS_URL at the Redis service, which persists with AOF', () => {
     const url = new URL(configMap.REDIS_URL!);
     const service = byName('Service', url.hostname);
@@ -84,6 +114,13 @@ describe('k8s manifests', () => {
     // Kubernetes expands $(VAR) in args only for variables the container defines.
     expect(redis.env).toContainEqual({ name: 'REDIS_APPENDFSYNC', value: expect.stringMatching(/^(always|everysec|no)$/) });
     expect(redis.readinessProbe).toBeDefined();
+  });
+});
+
+describe('Docker build context', () => {
+  it('leaves out training checkpoints, runtime data and installed modules', () => {
+    const ignored = readFileSync(join(ROOT, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim());
+    for (const entry of ['.cache', '.data', '**/node_modules', '.git', 'training/runs']) expect(ignored).toContain(entry);
   });
 });
 

@@ -11,7 +11,13 @@ NAMES = {
     "ngram": "hashed n-gram linear model (`ngram.json`)",
     "tfidf_svm": "TF-IDF word 1-2 + char 3-5, linear SVM (baseline)",
     "minilm_probe": "English all-MiniLM-L6-v2, frozen + logistic regression",
+    "linear_head": "linear queue head on the int8 embeddings (part of the encoder output)",
+    "knn_vote": "kNN vote over the training tickets' embeddings (part of the encoder output)",
+    "v1_served": "previous shipped model (v1: same encoder, heads and n-gram trained on tickets.csv only)",
 }
+
+# Issue 14's targets for a model trained on several files, checked on the union and on each file's share.
+ACCURACY_TARGET, MACRO_F1_TARGET, MARGIN_OVER_TFIDF, AUC_TARGET = 0.51, 0.45, 0.03, 0.80
 
 
 def _pct(x: float | None) -> str:
@@ -253,9 +259,137 @@ def render(m: dict, cfg: dict) -> str:
     return "\n".join(out) + "\n"
 
 
+def refit_targets(m: dict, cfg: dict) -> list[list[str]]:
+    served, u, a = m["served"], m["urgency"], m["alert"]
+    names = [Path(f["path"]).name for f in m["data"]["files"]]
+    margins = [(n, f["comparison"]["served"]["accuracy"] - f["comparison"]["tfidf_svm"]["accuracy"])
+               for n, f in zip(names, m["files"])]
+    auc = u["auc_high_vs_low"]["served"]
+    emergencies = [e["urgency"] >= a["threshold"] for e in m["emergencies"]]
+    lat = m["latency_ms_int8_1_thread"]
+    size = sum(m["size_bytes"].values()) / 1e6
+    return [
+        [f"served queue accuracy ≥ {ACCURACY_TARGET} (union)", _f(served["accuracy"]), _met(served["accuracy"] >= ACCURACY_TARGET)],
+        [f"served macro-F1 ≥ {MACRO_F1_TARGET} (union)", _f(served["macro_f1"]), _met(served["macro_f1"] >= MACRO_F1_TARGET)],
+        [f"≥ +{MARGIN_OVER_TFIDF} accuracy over the same-run TF-IDF + SVM on each file's share",
+         ", ".join(f"{n} {d:+.3f}" for n, d in margins), _met(all(d >= MARGIN_OVER_TFIDF for _, d in margins))],
+        [f"urgency ROC AUC high vs low ≥ {AUC_TARGET} (union)", _f(auc), _met(auc is not None and auc >= AUC_TARGET)],
+        [f"precision of truly high at the alert threshold ≥ {ALERT_TARGET_TEXT}",
+         f"{_pct(a['test']['precision'])} ({a['test']['alerts']} alerts, threshold {a['threshold']:.2f})",
+         _met(a["test"]["precision"] >= a["min_precision"])],
+        ["the eight written emergencies alert", f"{sum(emergencies)} of {len(emergencies)}", _met(all(emergencies))],
+        ["served ECE ≤ 0.05 (union)", _f(served["ece"], 4), _met(served["ece"] <= 0.05)],
+        ["int8 ≤ 15 ms median per ticket, 1 thread", f"wall {lat['median']:.1f} ms, CPU {lat['cpu_median']:.1f} ms",
+         _met(min(lat["median"], lat["cpu_median"]) <= 15)],
+        ["int8 ONNX ≤ 60 MB (model directory)", f"{size:.1f} MB", _met(size <= 60)],
+    ]
+
+
+ALERT_TARGET_TEXT = "0.80"
+
+
+def render_refit(m: dict, cfg: dict) -> str:
+    """The card of `python -m training refit`: new heads on a frozen fine-tuned encoder."""
+    blend, served, comp, r = m["blend"], m["served"], m["comparison"], m["refit"]
+    ch, split = r["choice"], m["data"]["split"]
+    out: list[str] = []
+    w = out.append
+    w(f"# Triage model card — `{cfg['model_version']}`\n")
+    w("Classifies a support ticket (subject + body) into one of the queues found in the training data and scores its "
+      "urgency in [0, 1]. Served by the Triage worker from `onnx/model_quantized.onnx` (int8) with `tokenizer.json` and "
+      "`ngram.json`.\n")
+    w(f"All figures are measured by `python -m training refit` on the **held-back test split of each input file** "
+      f"({split['test']} tickets in all, never used for fitting or for any choice), in the same run.\n")
+    w("## Model\n")
+    w(f"- Encoder: the int8 graph of `{r['from_version']}` ({cfg['base_model']}, first {cfg['encoder_layers']} of "
+      f"{cfg['base_layers']} layers, fine-tuned on tickets.csv's training split only), frozen and bit-identical.")
+    w(f"- New heads inside the same ONNX file, fitted on the training split of every file: a linear queue head "
+      f"(logistic regression, C {ch['linear_C']}, balanced classes) mixed with a kNN vote over the "
+      f"{cfg['heads']['knn_memory_rows']} training tickets' embeddings (k {ch['knn_k']}, softmax temperature "
+      f"{ch['knn_temperature']}; linear weight {ch['linear_weight']}), power temperature {ch['temperature']:.3f} for "
+      "calibration; a linear urgency head (priority classes → expected urgency) trained on the rows that have a priority.")
+    w(f"- n-gram model retrained on every file's training split (its urgency part on rows with a priority only).")
+    w(f"- Served prediction: encoder blended with the n-gram model: queue weight {blend['queue_encoder_weight']:.2f}, "
+      f"urgency weight {blend['urgency_encoder_weight']:.2f}, power temperature {blend['temperature']:.2f}." if blend else
+      "- Served prediction: the encoder alone.")
+    w("- Every setting above (head C, k, mix, temperatures, blend, alert threshold) was chosen on the validation split "
+      "of the files. Not done: refitting the heads on train + validation, and re-fine-tuning the encoder on both files "
+      "(see Limits).")
+    w(f"- Default alert threshold: **{cfg['alert_threshold']:.2f}**; actions AUTO_ROUTE ≥ "
+      f"{cfg['action_thresholds']['auto_route']}, HUMAN_REVIEW ≥ {cfg['action_thresholds']['human_review']}, else ESCALATE.")
+    w(f"- Fitting and evaluation took {r['seconds'] / 60:.1f} min on 2 shared CPU cores (the frozen encoder's outputs "
+      "for every row are computed once and cached).\n")
+    w("## Data\n")
+    w(_table(["file", "sha256", "rows", "train / val / test"],
+             [[f"`{Path(f['path']).name}`", f"`{f['sha256'][:16]}…`", str(f["rows"]),
+               f"{f['split']['train']} / {f['split']['val']} / {f['split']['test']}"] for f in m["data"]["files"]]) + "\n")
+    w(f"Each file is split on its own (stratified on queue × priority, a missing priority being its own stratum; seed "
+      f"{split['seed']}); tickets.csv's split is exactly the previous model's, so its test rows are unseen by the "
+      "encoder too. Rows without a priority train and test the queue only; no priority is ever made up.\n")
+    w("Provenance: the public *Multilingual Customer Support Tickets* data set by Tobias Bueck (Hugging Face "
+      "`Tobi-Bueck/customer-support-tickets`, doi:10.57967/hf/6184), **licensed CC BY-NC 4.0** — attribution required, "
+      "no commercial use; this model is a derivative and carries the same restriction. The tickets are synthetic "
+      "(generated) and their labels are noisy; priority is only weakly predictable from the text.\n")
+    w(per_file_section(m, blend is not None))
+    w("## Queue classification (union of the test splits)\n")
+    w(_table(["model", "accuracy", "macro-F1", "weighted F1"],
+             [[NAMES.get(k, k).format(blend=" + n-gram blend" if blend else ""), _f(c["accuracy"]), _f(c["macro_f1"]),
+               _f(c["weighted_f1"])] for k, c in comp.items()]) + "\n")
+    w("### Per class (served, union)\n")
+    w(_table(["queue", "precision", "recall", "F1", "support"],
+             [[q, _f(v["precision"]), _f(v["recall"]), _f(v["f1"]), str(v["support"])]
+              for q, v in served["per_class"].items()]) + "\n")
+    langs = sorted(served["per_language"])
+    w("### Accuracy per language (union)\n")
+    w(_table(["model"] + [f"{lang} (n={served['per_language'][lang]['n']})" for lang in langs],
+             [[NAMES.get(k, k).format(blend=" + n-gram blend" if blend else "")] + [_f(v[lang]["accuracy"]) for lang in langs]
+              for k, v in m["per_language"].items()]) + "\n")
+    w("## Calibration and coverage (served, union)\n")
+    w(f"ECE (15 bins) {_f(served['ece'], 4)}, NLL {_f(served['nll'])}.\n")
+    w(_table(["confidence ≥", "share of tickets", "accuracy"],
+             [[_f(c["min_confidence"], 2), _pct(c["share"]), _pct(c["accuracy"])] for c in served["coverage"]]) + "\n")
+    u, a = m["urgency"], m["alert"]
+    w("## Urgency (test rows with a priority)\n")
+    w(_table(["model", "RMSE", "MAE", "ROC AUC high vs low"],
+             [[k.replace("_", " "), _f(v["rmse"]), _f(v["mae"]), _f(u["auc_high_vs_low"].get(k))]
+              for k, v in u.items() if isinstance(v, dict) and "rmse" in v]) + "\n")
+    w("Served score by true priority: " + ", ".join(f"{p} {s:.2f}" for p, s in u["by_priority"].items()) +
+      ". Percentiles: " + ", ".join(f"p{q} {v:.2f}" for q, v in u["percentiles"].items()) + ".\n")
+    w(f"Alert threshold **{a['threshold']:.2f}**, chosen on validation as the lowest threshold whose alerts are at least "
+      f"{_pct(a['min_precision'])} truly high priority (validation precision {_pct(a['validation']['precision'])}, recall "
+      f"{_pct(a['validation']['recall'])}). On test: {a['test']['alerts']} alerts, precision {_pct(a['test']['precision'])}, "
+      f"recall {_pct(a['test']['recall'])} of high-priority tickets (base rate {_pct(a['base_rate_test'])}).\n")
+    w("Obvious emergencies written for this card (not from the data):\n")
+    w(_table(["lang", "ticket subject", "urgency", "alerts?", "queue"],
+             [[e["language"], e["subject"], _f(e["urgency"], 2), "yes" if e["urgency"] >= a["threshold"] else "**no**", e["queue"]]
+              for e in m["emergencies"]]) + "\n")
+    lat, par = m["latency_ms_int8_1_thread"], m["onnx_parity"]
+    w("## Export\n")
+    w(f"- The heads run inside the ONNX graph on its own `embedding` output; graph vs the numpy heads the figures come "
+      f"from, on {par['n']} test tickets: max |Δp| {par['queue_probs']:.1e}, max |Δurgency| {par['urgency']:.1e}. The "
+      f"figures use embeddings computed in length-sorted batches of 16; int8 activation scales depend on the batch, so "
+      f"a ticket run alone differs by up to {par['embedding_vs_batched']:.3f} per embedding component.")
+    w(f"- Latency per ticket, onnxruntime (Python), 1 intra-op thread: median wall **{lat['median']:.1f} ms** (p95 "
+      f"{lat['p95']:.1f}), median CPU time **{lat['cpu_median']:.1f} ms** (n = {lat['n']}; 2 CPU cores shared with "
+      "seven other jobs during the run, so wall time includes waiting).")
+    w("- Files: " + ", ".join(f"`{k}` {v / 1e6:.1f} MB" for k, v in m["size_bytes"].items()) + ".\n")
+    w("## Targets\n")
+    w("Issue 14's targets against this run's held-back rows; a miss is reported as measured, not tuned away.\n")
+    w(_table(["target", "measured", "met"], refit_targets(m, cfg)) + "\n")
+    w("## Limits\n")
+    w("- The encoder was not re-fine-tuned on both files: on 2 CPU cores shared with seven other jobs, one epoch over "
+      "both files' ~5,800 training rows measured about two hours, beyond the session. `npm run train -- --data "
+      "tickets.csv --data tickets-more.csv` does that run (per-file splits, partial labels, `--resume`).")
+    w("- The heads were fitted on the training split only; refitting them on train + validation was not done.")
+    w("- Trained on synthetic tickets with noisy labels; rare queues (under ~100 training rows) have unstable scores.")
+    w(f"- Texts longer than {cfg['max_length']} tokens are truncated ({_pct(cfg['drift_reference']['truncated_share'])} "
+      "of training tickets).")
+    return "\n".join(out) + "\n"
+
+
 def write_card(out_dir: Path) -> Path:
     metrics = json.loads((out_dir / "metrics.json").read_text())
     config = json.loads((out_dir / "config.json").read_text())
     path = out_dir / "MODEL_CARD.md"
-    path.write_text(render(metrics, config))
+    path.write_text(render_refit(metrics, config) if metrics.get("kind") == "refit" else render(metrics, config))
     return path

@@ -8,7 +8,8 @@ import { loadFallbackModel } from './fallback-model';
 interface HeldBackRow {
   text: string;
   queue: string;
-  urgency: number;
+  /** null: the row has no priority (the card's urgency figures leave it out too). */
+  urgency: number | null;
 }
 
 interface MetricsFile {
@@ -41,14 +42,17 @@ describe('the n-gram fallback model (pure TypeScript) on the held-back test spli
     const model = loadFallbackModel(dir);
     let correct = 0;
     let absError = 0;
+    let withPriority = 0;
     for (const row of rows) {
       const prediction = model.predict(row.text);
       if (prediction.category === row.queue) correct += 1;
+      if (row.urgency === null) continue;
       absError += Math.abs(prediction.urgency - row.urgency);
+      withPriority += 1;
     }
-    expect(rows.length).toBeGreaterThan(0);
+    expect(withPriority).toBeGreaterThan(0);
     expect(Math.abs(correct / rows.length - metrics.comparison.ngram.accuracy)).toBeLessThanOrEqual(0.02);
-    expect(Math.abs(absError / rows.length - metrics.urgency.ngram.mae)).toBeLessThanOrEqual(0.02);
+    expect(Math.abs(absError / withPriority - metrics.urgency.ngram.mae)).toBeLessThanOrEqual(0.02);
   }, 300_000);
 
   it('answers with the bundle version, a ranked top 3 and a bounded urgency', () => {

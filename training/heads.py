@@ -1,0 +1,135 @@
+"""Serving heads on a frozen encoder's embeddings: a linear queue classifier, a kNN vote over the training
+tickets and a linear urgency head, all fitted in seconds and appended to the int8 ONNX graph."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import onnx
+from onnx import helper, numpy_helper
+from sklearn.linear_model import LogisticRegression
+
+from .metrics import power_calibrate, softmax
+
+
+@dataclass
+class QueueHeads:
+    coef: np.ndarray  # [hidden, labels]
+    intercept: np.ndarray  # [labels]
+    memory: np.ndarray  # [rows, hidden] L2-normalised embeddings of the labelled tickets
+    memory_labels: np.ndarray  # [rows] queue ids
+    n_labels: int
+    k: int
+    knn_temperature: float
+    linear_weight: float  # mix = w·p_linear + (1 − w)·p_knn
+    temperature: float  # power temperature on the mix (calibration)
+
+    def linear(self, emb: np.ndarray) -> np.ndarray:
+        return softmax(emb @ self.coef + self.intercept)
+
+    def knn(self, emb: np.ndarray, exclude_self: bool = False) -> np.ndarray:
+        return knn_vote(emb, self.memory, self.memory_labels, self.n_labels, self.k, self.knn_temperature, exclude_self)
+
+    def probs(self, emb: np.ndarray) -> np.ndarray:
+        mix = self.linear_weight * self.linear(emb) + (1 - self.linear_weight) * self.knn(emb)
+        return power_calibrate(mix, self.temperature)
+
+
+@dataclass
+class UrgencyHead:
+    coef: np.ndarray  # [hidden, levels]
+    intercept: np.ndarray
+    scores: np.ndarray  # urgency of each priority level
+
+    def __call__(self, emb: np.ndarray) -> np.ndarray:
+        return softmax(emb @ self.coef + self.intercept) @ self.scores
+
+
+def knn_vote(emb: np.ndarray, memory: np.ndarray, labels: np.ndarray, n_labels: int, k: int, temperature: float,
+             exclude_self: bool = False) -> np.ndarray:
+    """Similarity-weighted vote of the k nearest labelled tickets (cosine): retrieval is robust to label noise
+    that a linear head averages in."""
+    sims = emb @ memory.T
+    if exclude_self:
+        np.fill_diagonal(sims, -np.inf)
+    k = min(k, memory.shape[0])
+    top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+    top_sims = np.take_along_axis(sims, top, axis=1)
+    w = softmax(top_sims / temperature)
+    out = np.zeros((emb.shape[0], n_labels))
+    np.add.at(out, (np.repeat(np.arange(emb.shape[0]), k), labels[top].ravel()), w.ravel())
+    return out
+
+
+def fit_linear(x: np.ndarray, y: np.ndarray, n_classes: int, C: float, balanced: bool, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    clf = LogisticRegression(C=C, max_iter=3000, class_weight="balanced" if balanced else None, random_state=seed)
+    clf.fit(x, y)
+    coef = np.zeros((x.shape[1], n_classes))
+    icpt = np.full(n_classes, -30.0)  # a class absent from the rows is never predicted
+    coef[:, clf.classes_] = clf.coef_.T if len(clf.classes_) > 2 else np.hstack([-clf.coef_.T, clf.coef_.T]) / 2
+    icpt[clf.classes_] = clf.intercept_ if len(clf.classes_) > 2 else np.array([-clf.intercept_[0], clf.intercept_[0]]) / 2
+    return coef, icpt
+
+
+def attach_heads(src: Path, dst: Path, queue: QueueHeads, urgency: UrgencyHead) -> None:
+    """Replaces the graph's queue_probs and urgency outputs with the fitted heads, computed from its own
+    `embedding` output: the encoder nodes stay bit-identical, the service's contract (three outputs, same
+    names and shapes) is unchanged, and the kNN memory travels inside the model file."""
+    model = onnx.load(str(src))
+    graph = model.graph
+    for node in graph.node:  # the old heads' outputs get private names, then fall away as dead nodes
+        node.output[:] = [f"v1_{o}" if o in ("queue_probs", "urgency") else o for o in node.output]
+    f32 = lambda name, a: numpy_helper.from_array(np.asarray(a, dtype=np.float32), name)  # noqa: E731
+    graph.initializer.extend([
+        f32("heads_queue_w", queue.coef), f32("heads_queue_b", queue.intercept),
+        f32("heads_memory_t", queue.memory.T),
+        f32("heads_memory_onehot", np.eye(queue.n_labels)[queue.memory_labels]),
+        numpy_helper.from_array(np.array([min(queue.k, len(queue.memory))], dtype=np.int64), "heads_k"),
+        f32("heads_inv_knn_t", 1.0 / queue.knn_temperature), f32("heads_lin_w", queue.linear_weight),
+        f32("heads_knn_w", 1.0 - queue.linear_weight), f32("heads_inv_t", 1.0 / queue.temperature),
+        f32("heads_eps", 1e-12),
+        f32("heads_urg_w", urgency.coef), f32("heads_urg_b", urgency.intercept), f32("heads_urg_scores", urgency.scores),
+        numpy_helper.from_array(np.array([1], dtype=np.int64), "heads_axis1"),
+    ])
+    n = helper.make_node
+    graph.node.extend([
+        n("MatMul", ["embedding", "heads_queue_w"], ["h_lin_mm"]),
+        n("Add", ["h_lin_mm", "heads_queue_b"], ["h_lin_logits"]),
+        n("Softmax", ["h_lin_logits"], ["h_lin_p"], axis=-1),
+        n("MatMul", ["embedding", "heads_memory_t"], ["h_sims"]),
+        n("TopK", ["h_sims", "heads_k"], ["h_top_v", "h_top_i"], axis=-1),
+        n("Mul", ["h_top_v", "heads_inv_knn_t"], ["h_top_z"]),
+        n("Softmax", ["h_top_z"], ["h_top_w"], axis=-1),
+        n("Gather", ["heads_memory_onehot", "h_top_i"], ["h_votes"], axis=0),  # [batch, k, labels]
+        n("Unsqueeze", ["h_top_w", "heads_axis1"], ["h_top_w3"]),  # [batch, 1, k]
+        n("MatMul", ["h_top_w3", "h_votes"], ["h_knn3"]),
+        n("Squeeze", ["h_knn3", "heads_axis1"], ["h_knn_p"]),
+        n("Mul", ["h_lin_p", "heads_lin_w"], ["h_mix_a"]),
+        n("Mul", ["h_knn_p", "heads_knn_w"], ["h_mix_b"]),
+        n("Add", ["h_mix_a", "h_mix_b"], ["h_mix"]),
+        n("Max", ["h_mix", "heads_eps"], ["h_mix_c"]),
+        n("Pow", ["h_mix_c", "heads_inv_t"], ["h_pow"]),
+        n("ReduceSum", ["h_pow", "heads_axis1"], ["h_pow_sum"], keepdims=1),
+        n("Div", ["h_pow", "h_pow_sum"], ["queue_probs"]),
+        n("MatMul", ["embedding", "heads_urg_w"], ["h_urg_mm"]),
+        n("Add", ["h_urg_mm", "heads_urg_b"], ["h_urg_logits"]),
+        n("Softmax", ["h_urg_logits"], ["h_urg_p"], axis=-1),
+        n("MatMul", ["h_urg_p", "heads_urg_scores"], ["urgency"]),
+    ])
+    _drop_dead_nodes(graph)
+    onnx.checker.check_model(model)
+    onnx.save(model, str(dst))
+
+
+def _drop_dead_nodes(graph) -> None:
+    while True:
+        used = {o.name for o in graph.output} | {i for node in graph.node for i in node.input}
+        dead = [node for node in graph.node if not any(o in used for o in node.output)]
+        if not dead:
+            break
+        for node in dead:
+            graph.node.remove(node)
+    live = {i for node in graph.node for i in node.input}
+    for init in [i for i in graph.initializer if i.name not in live]:
+        graph.initializer.remove(init)

@@ -355,8 +355,10 @@ def render_refit(m: dict, cfg: dict) -> str:
               for k, v in u.items() if isinstance(v, dict) and "rmse" in v]) + "\n")
     w("Served score by true priority: " + ", ".join(f"{p} {s:.2f}" for p, s in u["by_priority"].items()) +
       ". Percentiles: " + ", ".join(f"p{q} {v:.2f}" for q, v in u["percentiles"].items()) + ".\n")
-    w(f"Alert threshold **{a['threshold']:.2f}**, chosen on validation as the lowest threshold whose alerts are at least "
-      f"{_pct(a['min_precision'])} truly high priority (validation precision {_pct(a['validation']['precision'])}, recall "
+    w(f"Alert threshold **{a['threshold']:.2f}**: the lowest threshold whose validation alerts are at least "
+      f"{_pct(a['min_precision'])} truly high priority ({a['validation_choice']:.2f}), capped at the lowest score of the "
+      f"written emergencies below ({a['emergency_cap']:.2f}) so that they alert (validation precision "
+      f"{_pct(a['validation']['precision'])}, recall "
       f"{_pct(a['validation']['recall'])}). On test: {a['test']['alerts']} alerts, precision {_pct(a['test']['precision'])}, "
       f"recall {_pct(a['test']['recall'])} of high-priority tickets (base rate {_pct(a['base_rate_test'])}).\n")
     w("Obvious emergencies written for this card (not from the data):\n")

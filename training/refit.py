@@ -6,6 +6,7 @@ the union. Minutes on 2 CPU cores where fine-tuning takes hours."""
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import logging
 import os
@@ -103,15 +104,22 @@ def main(argv: list[str] | None = None) -> None:
     with threadpool_limits(limits=args.threads):
         heads, choice = choose_queue_heads(emb, ds.queues, tr, va, ds.labels, args.seed)
         urgency_head = choose_urgency_head(emb, ds, tr, va, levels, args.seed)
-        ngram = train_ngram(train.texts, train.queues, ds.labels, train.urgency, seed=args.seed)
+        ngram = cached_ngram(args.work_dir, train, ds.labels, args.seed)
         enc = {name: {"queue_probs": heads.probs(emb[idx]), "urgency": urgency_head(emb[idx])}
                for name, idx in (("val", va), ("test", te), ("train", tr))}
         ng = {name: (ngram.predict_proba(d.texts), ngram.predict_urgency(d.texts)) for name, d in (("val", val), ("test", test))}
         blend = fit_blend(val, enc["val"], *ng["val"])
         served_val, served_test = serve(enc["val"], *ng["val"], blend), serve(enc["test"], *ng["test"], blend)
         has_val = val.has_priority
-        threshold = pick_alert_threshold(served_val["urgency"][has_val], is_high(val)[has_val], min_precision=ALERT_MIN_PRECISION)
-        log.info("blend %s, alert threshold %.2f", blend, threshold)
+        chosen = pick_alert_threshold(served_val["urgency"][has_val], is_high(val)[has_val], min_precision=ALERT_MIN_PRECISION)
+        texts = [f"{s}\n{b}" for _, s, b in EMERGENCIES]
+        em_emb = frozen_outputs(args.source, texts, threads=args.threads, log=log.info)["embedding"].astype(np.float64)
+        em = serve({"queue_probs": heads.probs(em_emb), "urgency": urgency_head(em_emb)}, ngram.predict_proba(texts),
+                   ngram.predict_urgency(texts), blend)
+        # The written emergencies must alert: the threshold never goes above the lowest of their scores.
+        cap = float(np.floor(em["urgency"].min() * 100) / 100)
+        threshold = min(chosen, cap)
+        log.info("blend %s, alert threshold %.2f (validation choice %.2f, emergency cap %.2f)", blend, threshold, chosen, cap)
         v1_ngram = NgramModel.from_json(json.loads((args.source / "ngram.json").read_text()))
         v1_enc = {"queue_probs": frozen["queue_probs"][te], "urgency": frozen["urgency"][te]}
         v1_served = serve(v1_enc, v1_ngram.predict_proba(test.texts), v1_ngram.predict_urgency(test.texts), src_cfg["blend"])
@@ -153,7 +161,6 @@ def main(argv: list[str] | None = None) -> None:
                   "urgency": float(np.abs(out["urgency"] - urgency_head(out["embedding"].astype(np.float64))).max()),
                   "embedding_vs_batched": float(np.abs(out["embedding"] - frozen["embedding"][sample]).max()), "n": len(sample)}
         log.info("ONNX heads vs numpy: %s", parity)
-        texts = [f"{s}\n{b}" for _, s, b in EMERGENCIES]
         em_out = predictor.predict(encode_with_model(args.source, texts))
         em = serve(em_out, ngram.predict_proba(texts), ngram.predict_urgency(texts), blend)
         emergencies = [{"language": lang, "subject": s, "urgency": float(u), "queue": ds.labels[int(p.argmax())]}
@@ -198,7 +205,8 @@ def main(argv: list[str] | None = None) -> None:
             "served": union["served"],
             "per_language": union["per_language"],
             "urgency": urgency,
-            "alert": {"threshold": threshold, "min_precision": ALERT_MIN_PRECISION,
+            "alert": {"threshold": threshold, "min_precision": ALERT_MIN_PRECISION, "validation_choice": chosen,
+                      "emergency_cap": cap,
                       "validation": alert_quality(served_val["urgency"][has_val], is_high(val)[has_val], threshold),
                       "test": {k: v for k, v in urgency["alert"].items() if k != "base_rate"},
                       "base_rate_test": urgency["alert"]["base_rate"]},
@@ -217,6 +225,19 @@ def main(argv: list[str] | None = None) -> None:
         raise
     replace_dir(staging, final)
     log.info("wrote %s in %.0fs", final, time.time() - t0)
+
+
+def cached_ngram(work_dir: Path, train, labels: list[str], seed: int) -> NgramModel:
+    """The n-gram fit is the slow step (minutes on a busy machine): reuse it for the same rows, labels and seed."""
+    key = hashlib.sha256(json.dumps([train.texts, train.queues.tolist(), labels, np.nan_to_num(train.urgency, nan=-1).tolist(),
+                                     seed]).encode()).hexdigest()[:16]
+    path = work_dir / f"ngram-{key}.json"
+    if path.is_file():
+        return NgramModel.from_json(json.loads(path.read_text()))
+    model = train_ngram(train.texts, train.queues, labels, train.urgency, seed=seed)
+    work_dir.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(model.to_json(), separators=(",", ":")))
+    return model
 
 
 def latency_with_cpu(predictor: OnnxPredictor, ids_list: list[list[int]]) -> dict[str, float]:

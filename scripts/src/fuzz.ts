@@ -16,14 +16,15 @@ import { type Stack, startStack } from './stack';
 const fuzzConfigSchema = z.object({
   FUZZ_URL: z.url().optional(),
   FUZZ_API_KEY: z.string().min(1).optional(),
-  FUZZ_EXAMPLES: positiveInt(10_000).default(60),
+  FUZZ_EXAMPLES: positiveInt(10_000).default(100),
   FUZZ_SEED: z.coerce.number().int().optional(),
   SCHEMATHESIS_BIN: z.string().min(1).default('schemathesis'),
 });
 
-function runSchemathesis(bin: string, args: string[]): Promise<number> {
+/** Runs in `cwd` (a temporary directory), so schemathesis's .schemathesis cache stays out of the repo. */
+function runSchemathesis(bin: string, args: string[], cwd: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    const child = spawn(bin, args, { stdio: 'inherit', env: { ...process.env, PYTHONUNBUFFERED: '1' } });
+    const child = spawn(bin, args, { cwd, stdio: 'inherit', env: { ...process.env, PYTHONUNBUFFERED: '1' } });
     child.once('error', (err) => reject(new Error(`cannot run ${bin} (${err.message}); pip install -r requirements-fuzz.txt`)));
     child.once('exit', (code) => resolve(code ?? 1));
   });
@@ -64,7 +65,7 @@ async function main(): Promise<void> {
       '30',
       '--no-color',
       ...(config.FUZZ_SEED === undefined ? [] : ['--seed', String(config.FUZZ_SEED)]),
-    ]);
+    ], dataDir);
     process.exitCode = code;
   } finally {
     await stack?.stop();

@@ -261,3 +261,28 @@ describe('health and readiness', () => {
     expect(res.body.error).toMatch(/no route/);
   });
 });
+
+describe('metadata limits', () => {
+  const nested = (levels: number) => {
+    let m: unknown = 'leaf';
+    for (let i = 0; i < levels; i += 1) m = { k: m };
+    return m as Record<string, unknown>;
+  };
+
+  it('accepts metadata 5 levels deep and 16 KB', async () => {
+    expect((await post({ body: 'b', metadata: nested(5) })).status).toBe(202);
+    const exactly16k = { pad: 'x'.repeat(16 * 1024 - '{"pad":""}'.length) };
+    expect((await post({ body: 'b', metadata: exactly16k })).status).toBe(202);
+  });
+
+  it.each([
+    ['6 levels deep', nested(6), /nested at most 5 levels/],
+    ['4,100 levels deep (was a stack overflow)', nested(4100), /nested at most 5 levels/],
+    ['over 16 KB', { pad: 'x'.repeat(16 * 1024) }, /at most 16 KB/],
+  ])('rejects metadata %s with 400 and stores nothing', async (_name, metadata, message) => {
+    const res = await request(gw.app).post('/v2/tickets').set('Content-Type', 'application/json').send(JSON.stringify({ body: 'b', metadata }));
+    expect(res.status).toBe(400);
+    expect(res.body.details).toEqual([expect.objectContaining({ path: expect.stringMatching(/^metadata/), message: expect.stringMatching(message) })]);
+    expect(await gw.store.statusCounts()).toMatchObject({ pending: 0 });
+  });
+});

@@ -39,7 +39,7 @@ explain.onError((err: Error) => logger.debug('explain queue error', { error: err
 
 const fallback = loadFallbackState(config.MODEL_DIR);
 if (fallback.status === 'ready') logger.info('v1 model loaded', { model_version: fallback.model.modelVersion, model_dir: config.MODEL_DIR });
-else logger.error('v1 model unavailable: /v1 answers 503', { error: fallback.error });
+else logger.error('v1 model unavailable: /v1 answers 503', { error: fallback.detail });
 
 let modelMetrics: ModelMetrics | null = null;
 try {

@@ -5,13 +5,22 @@ import { positiveInt, probability } from './env';
 const unsetIfEmpty = <S extends z.ZodType>(schema: S) => z.preprocess((v) => (v === '' ? undefined : v), schema.optional());
 
 export const webhookUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
+
+const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/;
+/** https or a loopback host (a local receiver); the whole URL is the credential, so it never goes out in clear text. */
+export const isSecureWebhookUrl = (url: string): boolean => {
+  const { protocol, hostname } = new URL(url);
+  return protocol === 'https:' || LOOPBACK.test(hostname);
+};
+/** Slack and Discord hooks are always https; plain http is refused except on loopback. */
+export const chatWebhookUrl = webhookUrl.refine(isSecureWebhookUrl, 'must be an https URL (Slack and Discord webhooks are https)');
 // Short secrets make the HMAC guessable; 16 chars is the floor, 32 random bytes is the advice.
 export const webhookSecret = z.string().min(16, 'must be at least 16 characters');
 
 /** Alert settings of the worker's env; spread into its schema so they are parsed with it, once. */
 export const alertsEnv = {
-  SLACK_WEBHOOK_URL: unsetIfEmpty(webhookUrl),
-  DISCORD_WEBHOOK_URL: unsetIfEmpty(webhookUrl),
+  SLACK_WEBHOOK_URL: unsetIfEmpty(chatWebhookUrl),
+  DISCORD_WEBHOOK_URL: unsetIfEmpty(chatWebhookUrl),
   WEBHOOK_URL: unsetIfEmpty(webhookUrl),
   WEBHOOK_SECRET: unsetIfEmpty(webhookSecret),
   /** JSON or YAML file with any number of destinations (see README, "Alerts"). */

@@ -20,13 +20,34 @@ const body = z
   // A pattern rather than a refine, so the OpenAPI document says it too.
   .regex(/\S/, 'must not be blank');
 
+export const METADATA_MAX_BYTES = 16 * 1024;
+export const METADATA_MAX_DEPTH = 5;
+
+const TOO_DEEP = `must be JSON nested at most ${METADATA_MAX_DEPTH} levels deep`;
+const jsonScalar = z.union([z.string(), z.number(), z.boolean(), z.null()], { error: TOO_DEEP });
+/**
+ * A JSON value nesting at most `levels` more objects/arrays, spelled out level by level so the
+ * OpenAPI document states the limit and validation stops at the limit instead of recursing on.
+ */
+function jsonValue(levels: number): z.ZodType {
+  if (levels === 0) return jsonScalar.meta({ id: 'MetadataScalar' });
+  const inner = jsonValue(levels - 1);
+  return z.union([jsonScalar, z.array(inner), z.record(z.string(), inner)], { error: TOO_DEEP }).meta({ id: `MetadataValue${levels}` });
+}
+
+/** Free-form ticket metadata: an object at most METADATA_MAX_DEPTH levels deep and 16 KB as JSON. */
+export const metadataSchema = z
+  .record(z.string(), jsonValue(METADATA_MAX_DEPTH - 1))
+  .refine((m) => Buffer.byteLength(JSON.stringify(m)) <= METADATA_MAX_BYTES, `must be at most ${METADATA_MAX_BYTES / 1024} KB as JSON`)
+  .meta({ id: 'Metadata', description: `Free-form JSON object: at most ${METADATA_MAX_DEPTH} levels deep and ${METADATA_MAX_BYTES / 1024} KB as JSON.` });
+
 /** POST /v2/tickets body. `subject: null` is accepted because ~6 % of real tickets have none. */
 export const createTicketRequestSchema = z.strictObject({
   subject: subject.nullish().transform((s) => s ?? undefined),
   body,
   customer_id: z.string().min(1).max(200).optional(),
   channel: z.string().min(1).max(50).optional(),
-  metadata: z.record(z.string(), z.unknown()).optional(),
+  metadata: metadataSchema.optional(),
 }).meta({ id: 'CreateTicketRequest' });
 export type CreateTicketRequest = z.output<typeof createTicketRequestSchema>;
 

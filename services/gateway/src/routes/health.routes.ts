@@ -1,6 +1,7 @@
 import { Router } from 'express';
 import type { Redis } from 'ioredis';
 import type { TicketStore, WorkerRegistry } from '@triage/shared';
+import { withoutPaths } from '../client-safe';
 import { breakerCounts } from '../metrics/breaker-counts';
 import type { ModelMetrics } from '../metrics/model-metrics';
 import type { FallbackState } from '../v1/fallback-state';
@@ -90,7 +91,10 @@ async function readiness({ redis, registry }: HealthRouteDeps) {
         redis: 'ok',
         workers: workers.length,
         model_versions: modelVersions,
-        encoder_breakers: workers.map((w) => ({ worker_id: w.worker_id, ...(w.breaker ?? { state: 'closed' }) })),
+        encoder_breakers: workers.map((w) => ({
+          worker_id: w.worker_id,
+          ...(w.breaker ? { ...w.breaker, reason: w.breaker.reason === null ? null : withoutPaths(w.breaker.reason) } : { state: 'closed' }),
+        })),
         ...(workers.length === 0 ? { reason: 'no worker heartbeat' } : {}),
       },
     };

@@ -1,13 +1,18 @@
 import { type FallbackModel, loadFallbackModel } from '@triage/shared';
+import { withoutPaths } from '../client-safe';
 
-/** The gateway's in-process n-gram model; /v2 does not need it, so a broken bundle is reported, not fatal. */
-export type FallbackState = { status: 'ready'; model: FallbackModel } | { status: 'unavailable'; error: string };
+/**
+ * The gateway's in-process n-gram model; /v2 does not need it, so a broken bundle is reported, not
+ * fatal. `error` goes to clients (/health, /v1's 503) without paths; `detail` is for the log.
+ */
+export type FallbackState = { status: 'ready'; model: FallbackModel } | { status: 'unavailable'; error: string; detail: string };
 
 export function loadFallbackState(modelDir: string): FallbackState {
   try {
     return { status: 'ready', model: loadFallbackModel(modelDir) };
   } catch (err) {
-    return { status: 'unavailable', error: err instanceof Error ? err.message : String(err) };
+    const detail = err instanceof Error ? err.message : String(err);
+    return { status: 'unavailable', error: withoutPaths(detail), detail };
   }
 }
 

@@ -36,6 +36,14 @@ describe('alert destinations', () => {
     expect(load({ SLACK_WEBHOOK_URL: '' })).toEqual([]);
   });
 
+  it('refuse plain-http Slack and Discord webhooks (env or file), except on loopback', () => {
+    expect(() => workerConfigSchema.parse({ MODEL_DIR, SLACK_WEBHOOK_URL: 'http://hooks.slack.com/services/T/B/x' })).toThrow(/https/);
+    expect(() => workerConfigSchema.parse({ MODEL_DIR, DISCORD_WEBHOOK_URL: 'http://discord.com/api/webhooks/1/t' })).toThrow(/https/);
+    const path = file('plain.yaml', 'destinations:\n  - { id: chat, type: discord, url: "http://discord.com/api/webhooks/1/t" }\n');
+    expect(() => load({ ALERTS_CONFIG: path })).toThrow(/https/);
+    expect(load({ SLACK_WEBHOOK_URL: 'http://127.0.0.1:9000/hook' }).map((d) => d.url)).toEqual(['http://127.0.0.1:9000/hook']);
+  });
+
   it('come from an ALERTS_CONFIG YAML file with thresholds, queue filters and rate limits', () => {
     const path = file(
       'alerts.yaml',

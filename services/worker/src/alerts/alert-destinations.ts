@@ -8,6 +8,7 @@ import {
   type WorkerConfig,
   destinationIdSchema,
   destinationTypeSchema,
+  isSecureWebhookUrl,
   readModelConfig,
   webhookSecret,
   webhookUrl,
@@ -53,7 +54,11 @@ const fileDestinationSchema = z
     queues: z.array(z.string().min(1)).min(1).optional(),
     rate_limit: z.strictObject({ max: z.int().min(1), duration_ms: z.int().min(1) }).optional(),
   })
-  .refine((d) => d.type !== 'generic' || d.secret !== undefined, { message: 'generic destinations need a secret', path: ['secret'] });
+  .refine((d) => d.type !== 'generic' || d.secret !== undefined, { message: 'generic destinations need a secret', path: ['secret'] })
+  .refine((d) => d.type === 'generic' || isSecureWebhookUrl(d.url), {
+    message: 'must be an https URL (Slack and Discord webhooks are https)',
+    path: ['url'],
+  });
 
 const alertsFileSchema = z.strictObject({ destinations: z.array(fileDestinationSchema) });
 

@@ -33,7 +33,7 @@ const incident: IncidentView = {
 describe('Slack message', () => {
   it('is Block Kit with a plain-text fallback, every field, a link, and escaped ticket text', () => {
     const msg = slackTicketMessage(ticket, ctx);
-    expect(msg.text).toContain('Checkout <broken> & payments failing');
+    expect(msg.text).toContain('Checkout &lt;broken&gt; &amp; payments failing');
     expect(msg.blocks.map((b) => b.type)).toEqual(['header', 'section', 'section', 'context']);
     const [header, fields, body, context] = msg.blocks as [any, any, any, any];
     expect(header.text).toMatchObject({ type: 'plain_text' });
@@ -48,6 +48,14 @@ describe('Slack message', () => {
     expect(body.text.text).toContain('&lt;!channel&gt;');
     expect(body.text.text).not.toContain('<!channel>');
     expect(context.elements[0].text).toContain(`<https://triage.example.com/v2/tickets/${ticket.ticket_id}|open ticket>`);
+  });
+
+  it("escapes the customer's subject in the top-level text: no @channel ping, no spoofed link", () => {
+    const hostile = { ...ticket, subject: '<!channel> refund now <https://evil.example|https://bank.example>' };
+    const { text } = slackTicketMessage(hostile, ctx);
+    expect(text).not.toContain('<!channel>');
+    expect(text).not.toMatch(/<https?:/);
+    expect(text).toContain('&lt;!channel&gt; refund now &lt;https://evil.example|https://bank.example&gt;');
   });
 
   it('has no link without PUBLIC_URL, and an incident lists its tickets', () => {
@@ -66,7 +74,7 @@ describe('Discord message', () => {
     expect(msg.embeds).toHaveLength(1);
     const embed = msg.embeds[0]!;
     expect(embed.title).toBe('Urgent: Checkout <broken> & payments failing');
-    expect(embed.description).toBe(ticket.excerpt);
+    expect(embed.description).toBe('Since 09:00 every card payment fails.\n\\<!channel\\> please look \\@everyone');
     expect(embed.url).toBe(`https://triage.example.com/v2/tickets/${ticket.ticket_id}`);
     expect(embed.fields.map((f) => f.name)).toEqual(['Queue', 'Urgency', 'Confidence', 'Action', 'Ticket']);
     expect(Number.isInteger(embed.color)).toBe(true);
@@ -74,6 +82,14 @@ describe('Discord message', () => {
       discordTicketMessage({ ...ticket, urgency_score: 0.82 }, ctx).embeds[0]!.color,
     );
     expect(discordIncidentMessage(incident, ctx).embeds[0]!.fields[0]).toEqual({ name: 'Tickets', value: '30', inline: true });
+  });
+
+  it("escapes link labels and the excerpt, so a customer's words cannot become a masked link", () => {
+    const hostile = { ...incident, tickets: [{ ticket_id: ticket.ticket_id, label: 'Reset here](https://evil.example) [x' }] };
+    const description = discordIncidentMessage(hostile, ctx).embeds[0]!.description;
+    expect(description.split('\n')[0]).toBe(`• [Reset here\\]\\(https://evil.example\\) \\[x](https://triage.example.com/v2/tickets/${ticket.ticket_id})`);
+    const excerpt = discordTicketMessage({ ...ticket, excerpt: 'see [your invoice](https://evil.example)' }, ctx).embeds[0]!.description;
+    expect(excerpt).toBe('see \\[your invoice\\]\\(https://evil.example\\)');
   });
 
   it('posts incidents with wait=true and edits them in place afterwards', () => {

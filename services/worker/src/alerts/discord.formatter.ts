@@ -36,6 +36,12 @@ const TITLE_MAX = 256;
 const DESCRIPTION_MAX = 4096;
 const FIELD_MAX = 1024;
 
+/**
+ * Ticket text is untrusted: a backslash before every markdown character keeps a customer's
+ * `[click](https://evil)` from becoming a masked link (and `**`/`||` from styling the alert).
+ */
+export const escapeDiscordMarkdown = (text: string) => text.replace(/[\\`*_~|[\]()<>@]/g, '\\$&');
+
 const field = (name: string, value: string, inline = true) => ({ name, value: truncate(value, FIELD_MAX), inline });
 
 export function discordTicketMessage(ticket: TicketAlert, ctx: RenderContext): DiscordMessage {
@@ -45,7 +51,7 @@ export function discordTicketMessage(ticket: TicketAlert, ctx: RenderContext): D
     embeds: [
       {
         title: truncate(`Urgent: ${ticket.subject ?? NO_SUBJECT}`, TITLE_MAX),
-        description: truncate(ticket.excerpt, DESCRIPTION_MAX),
+        description: truncate(escapeDiscordMarkdown(ticket.excerpt), DESCRIPTION_MAX),
         ...(url === undefined ? {} : { url }),
         color: urgencyColour(ticket.urgency_score),
         fields: [
@@ -65,7 +71,7 @@ export function discordTicketMessage(ticket: TicketAlert, ctx: RenderContext): D
 export function discordIncidentMessage(incident: IncidentView, ctx: RenderContext): DiscordMessage {
   const lines = incident.tickets.map((t) => {
     const url = ticketUrl(ctx, t.ticket_id);
-    const label = truncate(t.label, 120);
+    const label = escapeDiscordMarkdown(truncate(t.label, 120));
     return url === undefined ? `• ${label} (\`${t.ticket_id}\`)` : `• [${label}](${url})`;
   });
   const more = incident.count > incident.tickets.length ? `\n…and ${incident.count - incident.tickets.length} more` : '';
@@ -96,7 +102,7 @@ export function discordSlaMessage(sla: SlaView, ctx: RenderContext): DiscordMess
     embeds: [
       {
         title: truncate(slaTitle(sla), TITLE_MAX),
-        description: truncate(sla.ticket.excerpt, DESCRIPTION_MAX),
+        description: truncate(escapeDiscordMarkdown(sla.ticket.excerpt), DESCRIPTION_MAX),
         ...(url === undefined ? {} : { url }),
         color: SLA_COLOUR,
         fields: [

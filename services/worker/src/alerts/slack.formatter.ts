@@ -31,7 +31,8 @@ function linkLine(ctx: RenderContext, ticketId: string): string {
 export function slackTicketMessage(ticket: TicketAlert, ctx: RenderContext): SlackMessage {
   const subject = ticket.subject ?? NO_SUBJECT;
   return {
-    text: `Urgent ticket (urgency ${ticket.urgency_score.toFixed(2)}, ${ticket.category}): ${subject}`,
+    // `text` is mrkdwn too (notifications, old clients): the customer's subject must not ping or link.
+    text: `Urgent ticket (urgency ${ticket.urgency_score.toFixed(2)}, ${escapeMrkdwn(ticket.category)}): ${escapeMrkdwn(subject)}`,
     blocks: [
       { type: 'header', text: { type: 'plain_text', text: truncate(`Urgent: ${subject}`, HEADER_MAX), emoji: true } },
       {
@@ -70,7 +71,7 @@ export function slackIncidentMessage(incident: IncidentView, ctx: RenderContext)
 export function slackSlaMessage(sla: SlaView, ctx: RenderContext): SlackMessage {
   const title = slaTitle(sla);
   return {
-    text: `${title} (${sla.ticket.category}, urgency ${sla.ticket.urgency_score.toFixed(2)}), still waiting for an agent`,
+    text: `${escapeMrkdwn(title)} (${escapeMrkdwn(sla.ticket.category)}, urgency ${sla.ticket.urgency_score.toFixed(2)}), still waiting for an agent`,
     blocks: [
       { type: 'header', text: { type: 'plain_text', text: truncate(title, HEADER_MAX), emoji: true } },
       {

@@ -18,11 +18,22 @@ const byName = (kind: string, name: string) => {
 const configMap = byName('ConfigMap', 'triage-config').data as Record<string, string>;
 const container = (deployment: Doc) => deployment.spec.template.spec.containers[0] as Doc;
 
-/** The env a container would see: ConfigMap first, then its own literal values. */
+const secret = byName('Secret', 'triage-secrets').stringData as Record<string, string>;
+
+/** The env a container would see: ConfigMap first, then its own values (Secret keys resolved, optional
+ * ones absent, `$(VAR)` expanded from variables defined before it, as the kubelet does). */
 function containerEnv(c: Doc): Record<string, string> {
   const env: Record<string, string> = {};
   for (const from of c.envFrom ?? []) if (from.configMapRef?.name === 'triage-config') Object.assign(env, configMap);
-  for (const e of c.env ?? []) env[e.name] = e.value ?? (e.valueFrom ? 'from-field' : '');
+  for (const e of c.env ?? []) {
+    const ref = e.valueFrom?.secretKeyRef;
+    if (ref) {
+      expect(ref.name).toBe('triage-secrets');
+      if (secret[ref.key] !== undefined) env[e.name] = secret[ref.key]!;
+      else expect(ref.optional).toBe(true);
+    } else if (e.valueFrom) env[e.name] = 'from-field';
+    else env[e.name] = String(e.value).replace(/\$\((\w+)\)/g, (_m, v: string) => env[v] ?? `$(${v})`);
+  }
   return env;
 }
 
@@ -98,6 +109,21 @@ describe('k8s manifests', () => {
     expect(c.readinessProbe.httpGet).toEqual({ path: '/ready', port: port!.name });
   });
 
+  it('keep secrets in the Secret, never in the ConfigMap', () => {
+    for (const key of Object.keys(configMap)) expect(key).not.toMatch(/PASSWORD|SECRET|WEBHOOK|TOKEN|KEY/);
+    const worker = container(byName('Deployment', 'triage-worker'));
+    const fromSecret = (worker.env as Doc[]).filter((e) => e.valueFrom?.secretKeyRef).map((e) => e.name as string);
+    expect(fromSecret).toEqual(expect.arrayContaining(['REDIS_PASSWORD', 'SLACK_WEBHOOK_URL', 'DISCORD_WEBHOOK_URL', 'WEBHOOK_URL', 'WEBHOOK_SECRET']));
+  });
+
+  it('let only the gateway and the workers reach Redis', () => {
+    const policy = byName('NetworkPolicy', 'triage-redis');
+    expect(policy.spec.podSelector.matchLabels).toEqual(byName('StatefulSet', 'triage-redis').spec.selector.matchLabels);
+    expect(policy.spec.policyTypes).toContain('Ingress');
+    const allowed = (policy.spec.ingress as Doc[]).flatMap((rule) => (rule.from as Doc[]).map((f) => f.podSelector.matchLabels['app.kubernetes.io/name'] as string));
+    expect(allowed.sort()).toEqual(['triage-gateway', 'triage-worker']);
+  });
+
   it('keep a worker through voluntary disruptions', () => {
     const pdb = byName('PodDisruptionBudget', 'triage-worker');
     expect(pdb.spec.selector.matchLabels).toEqual(byName('Deployment', 'triage-worker').spec.selector.matchLabels);
@@ -106,11 +132,16 @@ describe('k8s manifests', () => {
   });
 
   it('point REDIS_URL at the Redis service, which persists with AOF', () => {
-    const url = new URL(configMap.REDIS_URL!);
-    const service = byName('Service', url.hostname);
-    expect(service.spec.ports[0].port).toBe(Number(url.port));
+    for (const name of ['triage-gateway', 'triage-worker']) {
+      const url = new URL(containerEnv(container(byName('Deployment', name))).REDIS_URL!);
+      const service = byName('Service', url.hostname);
+      expect(service.spec.ports[0].port).toBe(Number(url.port));
+      expect(decodeURIComponent(url.password)).toBe(secret.REDIS_PASSWORD);
+    }
     const redis = container(byName('StatefulSet', 'triage-redis'));
     expect(redis.args).toEqual(expect.arrayContaining(['--appendonly', 'yes', '--appendfsync', '$(REDIS_APPENDFSYNC)']));
+    expect(redis.args).toEqual(expect.arrayContaining(['--requirepass', '$(REDIS_PASSWORD)']));
+    expect(containerEnv(redis).REDIS_PASSWORD).toBe(secret.REDIS_PASSWORD);
     // Kubernetes expands $(VAR) in args only for variables the container defines.
     expect(redis.env).toContainEqual({ name: 'REDIS_APPENDFSYNC', value: expect.stringMatching(/^(always|everysec|no)$/) });
     expect(redis.readinessProbe).toBeDefined();

@@ -207,6 +207,8 @@ describe('console in Chromium', () => {
       return ink;
     });
     expect(drawn).toBeGreaterThan(500);
+    const ready = (await (await fetch(`${stack.url}/ready`)).json()) as { model_versions: string[] };
+    await page.locator('[aria-label="Model versions"] code', { hasText: ready.model_versions[0]! }).waitFor();
     await shot(page, 'lead-1280x800');
     await page.close();
   });

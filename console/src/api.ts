@@ -79,9 +79,16 @@ export const endpoints = {
   drift: (window: string) => api<DriftResponse>(`/v2/monitoring/drift?window=${encodeURIComponent(window)}`),
   review: (limit = 10) => api<ReviewResponse>(`/v2/review?limit=${limit}`),
   models: () => api<ModelVersions>('/v2/models'),
+  ready: () => api<Readiness>('/ready'),
   compare: (a: string, b: string) => api<unknown>(`/v2/models/compare?a=${encodeURIComponent(a)}&b=${encodeURIComponent(b)}`),
   promote: (version: string) => api<unknown>(`/v2/models/${encodeURIComponent(version)}/promote`, { method: 'POST' }),
 };
+
+export interface Readiness {
+  workers: number;
+  model_versions: string[];
+  encoder_breakers: Array<{ worker_id: string; state: string; reason: string | null }>;
+}
 
 export interface ModelVersions {
   active: string | null;

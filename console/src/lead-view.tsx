@@ -65,6 +65,7 @@ export function LeadView() {
   const drift = usePolling(() => endpoints.drift(window), 60000, [window]);
   const review = usePolling(() => endpoints.review(8), 60000);
   const models = usePolling(() => endpoints.models(), null);
+  const ready = usePolling(() => endpoints.ready(), 15000);
   const s = stats.data;
 
   return (
@@ -174,6 +175,16 @@ export function LeadView() {
         </section>
         <section class="card" aria-label="Model versions">
           <h2>Model versions</h2>
+          {ready.error && <p class="error">Not ready: {ready.error.message}</p>}
+          {ready.data && !ready.error && (
+            <p>
+              Served now by {ready.data.workers} worker{ready.data.workers === 1 ? '' : 's'}:{' '}
+              {ready.data.model_versions.length === 0 ? <span class="muted">none</span> : ready.data.model_versions.map((v) => <code key={v}>{v} </code>)}
+              {ready.data.encoder_breakers.filter((b) => b.state !== 'closed').map((b) => (
+                <span key={b.worker_id} class="badge action-ESCALATE">encoder breaker {b.state} on {b.worker_id}</span>
+              ))}
+            </p>
+          )}
           {models.error && <Unavailable what="Version list, compare and promote" error={models.error} />}
           {models.error?.status === 404 && <p class="hint">Use <code>npm run model -- compare &lt;dir&gt;</code> and <code>npm run model -- promote &lt;dir&gt;</code> meanwhile.</p>}
           {models.data && (

@@ -49,7 +49,7 @@ export function AgentQueue() {
     <main class="page">
       <div class="toolbar">
         <h1>Waiting for an agent {waiting.data && <span class="count">{waiting.data.total}</span>}</h1>
-        <button class="primary" onClick={takeNext} disabled={taking} aria-keyshortcuts="n">
+        <button class="primary" onClick={() => void takeNext()} disabled={taking} aria-keyshortcuts="n">
           Take next <kbd>n</kbd>
         </button>
       </div>

@@ -29,7 +29,7 @@ function Login({ onLogin }: { onLogin: () => void }) {
   };
   return (
     <main class="login">
-      <form onSubmit={submit} class="card">
+      <form onSubmit={(e) => void submit(e)} class="card">
         <h1>Triage console</h1>
         <label for="api-key">API key</label>
         <input id="api-key" type="password" autoComplete="off" placeholder="trk_…" value={key} onInput={(e) => setKey((e.target as HTMLInputElement).value)} autoFocus />

@@ -123,8 +123,8 @@ export function TicketPage({ id, onDone }: { id: string; onDone: () => void }) {
           </span>
         )}
         <span class="spacer" />
-        <button onClick={extend} disabled={busy} aria-keyshortcuts="e">Extend <kbd>e</kbd></button>
-        <button onClick={release} disabled={busy} aria-keyshortcuts="r">Release <kbd>r</kbd></button>
+        <button onClick={() => void extend()} disabled={busy} aria-keyshortcuts="e">Extend <kbd>e</kbd></button>
+        <button onClick={() => void release()} disabled={busy} aria-keyshortcuts="r">Release <kbd>r</kbd></button>
       </div>
       {message && <p class={message.kind} role={message.kind === 'error' ? 'alert' : 'status'}>{message.text}</p>}
       <div class="ticket-grid">
@@ -200,7 +200,7 @@ export function TicketPage({ id, onDone }: { id: string; onDone: () => void }) {
               Queue: <b>{queue ?? 'not confirmed'}</b>{queue && queue !== t.category && ' (correction)'} · Priority: <b>{priority ?? 'not confirmed'}</b>
               {priority && predictedPriority && priority !== predictedPriority && ' (correction)'}
             </p>
-            <button class="primary wide" onClick={ack} disabled={busy} aria-keyshortcuts="a">
+            <button class="primary wide" onClick={() => void ack()} disabled={busy} aria-keyshortcuts="a">
               Done (ack) <kbd>a</kbd>
             </button>
             <p class="hint">

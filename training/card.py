@@ -263,7 +263,7 @@ def refit_targets(m: dict, cfg: dict) -> list[list[str]]:
     served, u, a = m["served"], m["urgency"], m["alert"]
     names = [Path(f["path"]).name for f in m["data"]["files"]]
     margins = [(n, f["comparison"]["served"]["accuracy"] - f["comparison"]["tfidf_svm"]["accuracy"])
-               for n, f in zip(names, m["files"])]
+               for n, f in zip(names, m["files"], strict=True)]
     auc = u["auc_high_vs_low"]["served"]
     emergencies = [e["urgency"] >= a["threshold"] for e in m["emergencies"]]
     lat = m["latency_ms_int8_1_thread"]
@@ -308,7 +308,7 @@ def render_refit(m: dict, cfg: dict) -> str:
       f"{cfg['heads']['knn_memory_rows']} training tickets' embeddings (k {ch['knn_k']}, softmax temperature "
       f"{ch['knn_temperature']}; linear weight {ch['linear_weight']}), power temperature {ch['temperature']:.3f} for "
       "calibration; a linear urgency head (priority classes → expected urgency) trained on the rows that have a priority.")
-    w(f"- n-gram model retrained on every file's training split (its urgency part on rows with a priority only).")
+    w("- n-gram model retrained on every file's training split (its urgency part on rows with a priority only).")
     w(f"- Served prediction: encoder blended with the n-gram model: queue weight {blend['queue_encoder_weight']:.2f}, "
       f"urgency weight {blend['urgency_encoder_weight']:.2f}, power temperature {blend['temperature']:.2f}." if blend else
       "- Served prediction: the encoder alone.")

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 from transformers import PreTrainedTokenizerFast
@@ -46,5 +46,5 @@ def frozen_outputs(model_dir: Path, texts: Sequence[str], cache: Path | None = N
     result = {k: np.concatenate(v) for k, v in out.items()}
     if cache is not None:
         cache.mkdir(parents=True, exist_ok=True)
-        np.savez(cache / f"frozen-{key}.npz", **result)
+        np.savez(cache / f"frozen-{key}.npz", **result)  # type: ignore[arg-type]  # numpy stubs type **kwds as the allow_pickle flag
     return result

@@ -28,7 +28,15 @@ from .heads import QueueHeads, UrgencyHead, attach_heads, fit_linear, knn_vote
 from .metrics import alert_quality, classification, fit_power_temperature, pick_alert_threshold
 from .ngram import NgramModel, train_ngram
 from .pipeline import replace_dir
-from .report import ALERT_MIN_PRECISION, distribution, file_reports, high_vs_low_auc, is_high, queue_report, urgency_report
+from .report import (
+    ALERT_MIN_PRECISION,
+    distribution,
+    file_reports,
+    high_vs_low_auc,
+    is_high,
+    queue_report,
+    urgency_report,
+)
 
 log = logging.getLogger("training")
 
@@ -60,7 +68,7 @@ def choose_queue_heads(emb: np.ndarray, y: np.ndarray, tr: np.ndarray, va: np.nd
     p_knn = {kt: knn_vote(emb[va], emb[tr], y[tr], n, kt[0], kt[1]) for kt in KNN}
     trials = {(c, kt, float(w)): score(y[va], w * p_lin[c] + (1 - w) * p_knn[kt], labels)
               for c in LINEAR_C for kt in KNN for w in MIX}
-    (c, (k, t), w) = max(trials, key=trials.get)
+    (c, (k, t), w) = max(trials, key=lambda trial: trials[trial])
     mix = w * p_lin[c] + (1 - w) * p_knn[(k, t)]
     temperature = fit_power_temperature(mix, y[va])
     heads = QueueHeads(*linear[c], emb[tr], y[tr], n, k, t, w, temperature)
@@ -97,7 +105,7 @@ def main(argv: list[str] | None = None) -> None:
     src_cfg = json.loads((args.source / "config.json").read_text())
     if src_cfg["labels"] != ds.labels:
         raise SystemExit(f"{args.source}: its labels {src_cfg['labels']} differ from the data's {ds.labels}")
-    levels = sorted({p for p in ds.priorities if p}, key=URGENCY_MAPPING.get)
+    levels = sorted({p for p in ds.priorities if p}, key=lambda p: URGENCY_MAPPING[p])
     frozen = frozen_outputs(args.source, ds.texts, cache=args.work_dir, threads=args.threads, log=log.info)
     emb = frozen["embedding"].astype(np.float64)
     train, val, test = ds.subset(tr), ds.subset(va), ds.subset(te)
@@ -164,7 +172,7 @@ def main(argv: list[str] | None = None) -> None:
         em_out = predictor.predict(encode_with_model(args.source, texts))
         em = serve(em_out, ngram.predict_proba(texts), ngram.predict_urgency(texts), blend)
         emergencies = [{"language": lang, "subject": s, "urgency": float(u), "queue": ds.labels[int(p.argmax())]}
-                       for (lang, s, _), u, p in zip(EMERGENCIES, em["urgency"], em["queue_probs"])]
+                       for (lang, s, _), u, p in zip(EMERGENCIES, em["urgency"], em["queue_probs"], strict=True)]
         test_ids = encode_with_model(args.source, [ds.texts[i] for i in te[:200]])
         latency = latency_with_cpu(predictor, test_ids)
         files_out = [onnx_path, staging / "tokenizer.json", staging / "ngram.json"]
@@ -179,7 +187,7 @@ def main(argv: list[str] | None = None) -> None:
             "blend": blend,
             "training_data": {"file": ", ".join(Path(f.path).name for f in files), "sha256": ds.sha256, "rows": len(ds),
                               "files": [{"file": Path(f.path).name, "sha256": f.sha256, "rows": f.rows} for f in files]},
-            "heads": {"encoder_from": src_cfg["model_version"], "knn_memory_rows": int(len(heads.memory)), **{
+            "heads": {"encoder_from": src_cfg["model_version"], "knn_memory_rows": len(heads.memory), **{
                 k: v for k, v in choice.items() if k != "validation_score_by_trial"}},
             "drift_reference": {
                 "predicted_queue_share": {label: float((served_train["queue_probs"].argmax(1) == i).mean())

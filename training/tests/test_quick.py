@@ -23,9 +23,9 @@ def test_quick_retrain_learns_a_relabelling_and_compare_prefers_it(tiny_bert, tm
     sample = tmp_path / "sample.csv"
     with DATA.open(newline="") as src, sample.open("w", newline="") as dst:
         rows = list(csv.DictReader(src))[:300]
-        w = csv.DictWriter(dst, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
+        dict_writer = csv.DictWriter(dst, fieldnames=list(rows[0]))
+        dict_writer.writeheader()
+        dict_writer.writerows(rows)
     out = tmp_path / "v2"
     quick(["--data", str(sample), "--data", str(corrections), "--from", str(base), "--out", str(out),
            "--work-dir", str(tmp_path / "cache"), "--threads", "1"])

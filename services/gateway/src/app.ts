@@ -49,6 +49,8 @@ export interface AppDeps {
   logger: Logger;
   retryAfterSeconds: number;
   idempotencyTtlSeconds: number;
+  /** Most tickets one POST /v2/tickets/batch may hold. */
+  batchMaxItems: number;
   /** The n-gram model for /v1, loaded once at start-up (see loadFallbackState). */
   fallback: FallbackState;
   /** metrics.json of the model directory; null when missing (GET /metrics JSON answers 503). */

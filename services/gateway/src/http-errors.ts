@@ -17,8 +17,9 @@ export class HttpError extends Error {
   }
 }
 
-export function validationError(error: ZodError, message = 'validation failed'): HttpError {
-  const details = error.issues.flatMap((issue) => {
+/** A zod error as `{path, message}` details (the body of a 400, or a batch item's errors). */
+export function issueDetails(error: ZodError): { path: string; message: string }[] {
+  return error.issues.flatMap((issue) => {
     const base = issue.path.map(String).join('.');
     // Unknown fields are reported once per key so clients can point at the offending field.
     if (issue.code === 'unrecognized_keys') {
@@ -26,7 +27,10 @@ export function validationError(error: ZodError, message = 'validation failed'):
     }
     return [{ path: base, message: issue.message }];
   });
-  return new HttpError(400, message, details);
+}
+
+export function validationError(error: ZodError, message = 'validation failed'): HttpError {
+  return new HttpError(400, message, issueDetails(error));
 }
 
 export function serviceUnavailable(retryAfterSeconds: number): HttpError {

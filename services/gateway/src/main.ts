@@ -58,6 +58,7 @@ const app = createApp({
   logger,
   retryAfterSeconds: config.RETRY_AFTER_SECONDS,
   idempotencyTtlSeconds: config.IDEMPOTENCY_TTL_SECONDS,
+  batchMaxItems: config.BATCH_MAX_ITEMS,
   fallback,
   modelMetrics,
   auth: config.AUTH,

@@ -87,6 +87,23 @@ describe('a POST answered 503 because Redis froze', () => {
   });
 });
 
+describe('a POST /v2/tickets/batch answered 503 because Redis froze', () => {
+  it('writes none of its tickets once Redis resumes, and a retry creates each keyed one once', async () => {
+    const batch = { tickets: [{ body: 'frozen a', idempotency_key: 'batch-a' }, { body: 'frozen b' }, { body: 'frozen c', idempotency_key: 'batch-c' }] };
+    const answer = await whileFrozen(() => request(gw.app).post('/v2/tickets/batch').send(batch));
+    expect(answer.status).toBe(503);
+
+    expect(await ticketKeys()).toEqual([]);
+    expect(await gw.redis.keys(`${gw.config.REDIS_PREFIX}:idempotency:*`)).toEqual([]);
+    expect(await gw.store.statusCounts()).toMatchObject({ pending: 0 });
+
+    const retry = await request(gw.app).post('/v2/tickets/batch').send(batch);
+    expect(retry.status).toBe(202);
+    expect(retry.body.results.map((r: { replayed?: boolean }) => r.replayed ?? false)).toEqual([false, false, false]);
+    expect(await ticketKeys()).toHaveLength(3);
+  });
+});
+
 describe('GET /v2/tickets/next answered 503 because Redis froze', () => {
   it('leaves the ticket in the queue for the next agent', async () => {
     const id = await processedTicket(0.9);

@@ -56,6 +56,45 @@ export const idempotencyKeySchema = z
   .string()
   .regex(/^[\x21-\x7e]{1,255}$/, 'must be 1-255 printable ASCII characters without spaces');
 
+/** One item of POST /v2/tickets/batch: a POST /v2/tickets body plus its own idempotency key. */
+export const batchTicketItemSchema = createTicketRequestSchema
+  .extend({
+    idempotency_key: idempotencyKeySchema.optional().meta({ description: 'Like the Idempotency-Key header of POST /v2/tickets, for this item alone.' }),
+  })
+  .meta({ id: 'BatchTicketItem' });
+
+/**
+ * The envelope of POST /v2/tickets/batch as the gateway checks it: items are validated one by one
+ * afterwards, so a bad item is reported in its result instead of failing the batch.
+ */
+export const batchEnvelopeSchema = z.strictObject({ tickets: z.array(z.unknown()).min(1, 'must hold at least one ticket') });
+
+/** POST /v2/tickets/batch body, as documented (the item limit is BATCH_MAX_ITEMS, 100 by default). */
+export const createTicketsBatchRequestSchema = z
+  .strictObject({ tickets: z.array(batchTicketItemSchema).min(1) })
+  .meta({ id: 'CreateTicketsBatchRequest', description: 'At most BATCH_MAX_ITEMS tickets (100 by default); more get 413.' });
+
+const batchAcceptedSchema = z.object({
+  index: z.int().nonnegative(),
+  status: z.literal('accepted'),
+  ticket_id: z.uuid(),
+  location: z.string(),
+  accepted_at: z.iso.datetime(),
+  /** True when the item's idempotency_key was seen before and the earlier ticket came back. */
+  replayed: z.literal(true).optional(),
+});
+const batchInvalidSchema = z.object({
+  index: z.int().nonnegative(),
+  status: z.literal('invalid'),
+  errors: z.array(z.object({ path: z.string(), message: z.string() })).min(1),
+});
+
+/** POST /v2/tickets/batch answer: one result per item, in the order of the request. */
+export const createTicketsBatchResponseSchema = z
+  .object({ results: z.array(z.discriminatedUnion('status', [batchAcceptedSchema, batchInvalidSchema])) })
+  .meta({ id: 'TicketsBatchAccepted' });
+export type BatchTicketResult = z.infer<typeof createTicketsBatchResponseSchema>['results'][number];
+
 /** Data of a `triage` job; the worker parses it again because the queue is a trust boundary. */
 export const triageJobSchema = z.strictObject({
   ticket_id: z.uuid(),

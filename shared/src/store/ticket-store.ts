@@ -56,6 +56,18 @@ export interface TriageResult {
   inference_ms: number;
 }
 
+export interface Idempotency {
+  key: string;
+  ttlSeconds: number;
+}
+
+export interface CreateOutcome {
+  ticketId: string;
+  created: boolean;
+}
+
+const CREATE_COMMAND = 'triageCreateTicketFenced';
+
 export type CommitOutcome = 'committed' | 'already-processed' | 'lock-lost' | 'missing';
 
 export interface TransitionOutcome {
@@ -195,7 +207,7 @@ export class TicketStore {
   ) {
     this.scripts = {
       // Fenced: a create or lease the gateway already answered 503 for must not happen later.
-      create: defineScript(redis, 'triageCreateTicketFenced', withDeadline(CREATE_TICKET)),
+      create: defineScript(redis, CREATE_COMMAND, withDeadline(CREATE_TICKET)),
       discard: defineScript(redis, 'triageDiscardPendingTicket', DISCARD_PENDING_TICKET),
       transition: defineScript(redis, 'triageTransitionStatus', TRANSITION_STATUS),
       commit: defineScript(redis, 'triageCommitResult', COMMIT_RESULT),
@@ -220,10 +232,32 @@ export class TicketStore {
    * Stores a pending ticket. With an idempotency key that was seen before, nothing is written
    * and the earlier ticket's id comes back with `created: false`.
    */
-  async create(
-    ticket: NewTicket,
-    idempotency?: { key: string; ttlSeconds: number },
-  ): Promise<{ ticketId: string; created: boolean }> {
+  async create(ticket: NewTicket, idempotency?: Idempotency): Promise<CreateOutcome> {
+    const reply = (await fenced(this.scripts.create(...this.createArgs(ticket, idempotency, commandDeadline(this.redis))))) as [number, string];
+    return { ticketId: reply[1], created: reply[0] === 1 };
+  }
+
+  /**
+   * `create` for many tickets in one round trip (one MULTI of the same script), outcomes in order.
+   * When any call fails, the tickets the others stored are discarded (best effort) and the
+   * first error is raised: the caller answers that the batch failed as a whole.
+   */
+  async createMany(items: { ticket: NewTicket; idempotency?: Idempotency | undefined }[]): Promise<CreateOutcome[]> {
+    const deadline = commandDeadline(this.redis);
+    const multi = this.redis.multi() as unknown as Record<string, (...args: (string | number)[]) => unknown> & { exec(): Promise<[Error | null, unknown][] | null> };
+    for (const { ticket, idempotency } of items) multi[CREATE_COMMAND]!(...this.createArgs(ticket, idempotency, deadline));
+    const replies = (await multi.exec()) ?? [];
+    const failure = replies.find(([err]) => err !== null)?.[0] ?? (replies.length === items.length ? null : new Error('transaction aborted'));
+    const outcomes = replies.map(([err, reply]) => (err === null ? { ticketId: (reply as [number, string])[1], created: (reply as [number, string])[0] === 1 } : null));
+    if (failure) {
+      const stored = outcomes.flatMap((o, i) => (o?.created ? [{ ticketId: o.ticketId, key: items[i]!.idempotency?.key }] : []));
+      await Promise.all(stored.map((t) => this.discardPending(t.ticketId, t.key).catch(() => false)));
+      return fenced(Promise.reject(failure));
+    }
+    return outcomes as CreateOutcome[];
+  }
+
+  private createArgs(ticket: NewTicket, idempotency: Idempotency | undefined, deadline: number): (string | number)[] {
     const keys = [this.keys.ticket(ticket.ticket_id), this.keys.statusCounts, this.keys.pending];
     if (idempotency) keys.push(this.keys.idempotency(idempotency.key));
     const fields = toPairs({
@@ -237,18 +271,7 @@ export class TicketStore {
       accepted_at: ticket.accepted_at,
       submitted_by: ticket.submitted_by,
     });
-    const reply = (await fenced(
-      this.scripts.create(
-        keys.length,
-        ...keys,
-        commandDeadline(this.redis),
-        ticket.ticket_id,
-        idempotency?.ttlSeconds ?? 0,
-        Date.parse(ticket.accepted_at),
-        ...fields,
-      ),
-    )) as [number, string];
-    return { ticketId: reply[1], created: reply[0] === 1 };
+    return [keys.length, ...keys, deadline, ticket.ticket_id, idempotency?.ttlSeconds ?? 0, Date.parse(ticket.accepted_at), ...fields];
   }
 
   /** Removes a still-pending ticket (and its idempotency key) whose job could not be queued. */

@@ -2,6 +2,8 @@ import { z } from 'zod';
 import {
   createTicketRequestSchema,
   createTicketResponseSchema,
+  createTicketsBatchRequestSchema,
+  createTicketsBatchResponseSchema,
   idempotencyKeySchema,
   statusCountsResponseSchema,
   ticketResponseSchema,
@@ -42,7 +44,7 @@ export const TICKET_EXAMPLE = {
 
 const notFound = error('No such ticket (or, for a client key, not one it submitted).', `ticket ${TICKET_ID_EXAMPLE} not found`);
 
-/** POST /v2/tickets, GET /v2/tickets/status and /{id}. */
+/** POST /v2/tickets and /batch, GET /v2/tickets/status and /{id}. */
 export const ticketRouteDocs: RouteDocs = (doc) => {
   doc.route({
     method: 'post',
@@ -69,6 +71,37 @@ export const ticketRouteDocs: RouteDocs = (doc) => {
         example: { ticket_id: TICKET_ID_EXAMPLE, status: 'accepted', message: 'ticket accepted for triage', accepted_at: '2026-12-01T09:30:00.000Z' },
       }),
       409: error('The Idempotency-Key refers to a ticket that no longer exists.', 'Idempotency-Key refers to a ticket that no longer exists'),
+    },
+  });
+  doc.route({
+    method: 'post',
+    path: '/v2/tickets/batch',
+    operationId: 'createTicketsBatch',
+    summary: 'Submit up to 100 tickets at once',
+    description:
+      'Each item is a `POST /v2/tickets` body plus an optional `idempotency_key` (like the header, per item). Valid items are accepted ' +
+      'even when others are invalid: the answer has one result per item, in order. At most `BATCH_MAX_ITEMS` items (100 by default).',
+    tags: ['tickets'],
+    access: ['client'],
+    jsonBody: {
+      schema: createTicketsBatchRequestSchema,
+      example: {
+        tickets: [
+          { subject: 'Charged twice for my subscription', body: 'My card was charged twice this month.', customer_id: 'cust-1042', idempotency_key: 'order-7731-refund' },
+          { body: '' },
+        ],
+      },
+    },
+    responses: {
+      202: json(createTicketsBatchResponseSchema, 'One result per item, in order: accepted (maybe replayed) or invalid.', {
+        example: {
+          results: [
+            { index: 0, status: 'accepted', ticket_id: TICKET_ID_EXAMPLE, location: `/v2/tickets/${TICKET_ID_EXAMPLE}`, accepted_at: '2026-12-01T09:30:00.000Z' },
+            { index: 1, status: 'invalid', errors: [{ path: 'body', message: 'Too small: expected string to have >=1 characters' }] },
+          ],
+        },
+      }),
+      413: error('More items than BATCH_MAX_ITEMS, or a body over 1 MB.', 'too many tickets in one batch: 101 (limit 100)'),
     },
   });
   doc.route({

@@ -19,6 +19,13 @@ const configMap = byName('ConfigMap', 'triage-config').data as Record<string, st
 const container = (deployment: Doc) => deployment.spec.template.spec.containers[0] as Doc;
 
 const secret = byName('Secret', 'triage-secrets').stringData as Record<string, string>;
+const BOOTSTRAP_KEY = `trk_0123456789abcdef_${'x'.repeat(43)}`;
+
+/** Compose's `${VAR}` / `${VAR:-default}` interpolation from the given shell environment (or .env). */
+const interpolate = (env: Record<string, unknown>, shell: Record<string, string> = {}) =>
+  Object.fromEntries(
+    Object.entries(env).map(([k, v]) => [k, String(v).replace(/\$\{(\w+)(?::-([^}]*))?\}/g, (_m, name: string, dflt?: string) => shell[name] || (dflt ?? ''))]),
+  );
 
 /** The env a container would see: ConfigMap first, then its own values (Secret keys resolved, optional
  * ones absent, `$(VAR)` expanded from variables defined before it, as the kubelet does). */
@@ -116,6 +123,24 @@ describe('k8s manifests', () => {
     expect(fromSecret).toEqual(expect.arrayContaining(['REDIS_PASSWORD', 'SLACK_WEBHOOK_URL', 'DISCORD_WEBHOOK_URL', 'WEBHOOK_URL', 'WEBHOOK_SECRET']));
   });
 
+  it('give the gateway BOOTSTRAP_API_KEY from the Secret: optional, empty (none) until replaced', () => {
+    const gateway = container(byName('Deployment', 'triage-gateway'));
+    expect(gateway.env).toContainEqual({
+      name: 'BOOTSTRAP_API_KEY',
+      valueFrom: { secretKeyRef: { name: 'triage-secrets', key: 'BOOTSTRAP_API_KEY', optional: true } },
+    });
+    expect(container(byName('Deployment', 'triage-worker')).env).not.toContainEqual(expect.objectContaining({ name: 'BOOTSTRAP_API_KEY' }));
+    expect(secret.BOOTSTRAP_API_KEY).toBe('');
+    expect(gatewayConfigSchema.parse(containerEnv(gateway)).BOOTSTRAP_API_KEY).toBeUndefined();
+    const placeholder = secret.BOOTSTRAP_API_KEY;
+    try {
+      secret.BOOTSTRAP_API_KEY = BOOTSTRAP_KEY;
+      expect(gatewayConfigSchema.parse(containerEnv(gateway)).BOOTSTRAP_API_KEY).toBe(BOOTSTRAP_KEY);
+    } finally {
+      secret.BOOTSTRAP_API_KEY = placeholder!;
+    }
+  });
+
   it('let only the gateway and the workers reach Redis', () => {
     const policy = byName('NetworkPolicy', 'triage-redis');
     expect(policy.spec.podSelector.matchLabels).toEqual(byName('StatefulSet', 'triage-redis').spec.selector.matchLabels);
@@ -160,11 +185,19 @@ describe('docker-compose.yml', () => {
 
   it('wires gateway and worker to the redis service with valid env', () => {
     expect(Object.keys(compose.services).sort()).toEqual(['gateway', 'redis', 'worker']);
-    const gateway = gatewayConfigSchema.parse(compose.services.gateway.environment);
-    const worker = workerConfigSchema.parse(compose.services.worker.environment);
+    const gateway = gatewayConfigSchema.parse(interpolate(compose.services.gateway.environment));
+    const worker = workerConfigSchema.parse(interpolate(compose.services.worker.environment));
     for (const url of [gateway.REDIS_URL, worker.REDIS_URL]) expect(new URL(url).hostname).toBe('redis');
     expect(compose.services.gateway.ports).toEqual([`${gateway.PORT}:${gateway.PORT}`]);
     expect(compose.services.redis.command).toEqual(expect.arrayContaining(['--appendonly', 'yes', '--appendfsync', '${REDIS_APPENDFSYNC:-everysec}']));
     expect(compose.services.worker.image).toBe(compose.services.gateway.image);
+  });
+
+  it('passes BOOTSTRAP_API_KEY from the environment or .env to the gateway, none when unset', () => {
+    const env = compose.services.gateway.environment as Record<string, string>;
+    expect(env.BOOTSTRAP_API_KEY).toBe('${BOOTSTRAP_API_KEY:-}');
+    expect(gatewayConfigSchema.parse(interpolate(env)).BOOTSTRAP_API_KEY).toBeUndefined();
+    expect(gatewayConfigSchema.parse(interpolate(env, { BOOTSTRAP_API_KEY: BOOTSTRAP_KEY })).BOOTSTRAP_API_KEY).toBe(BOOTSTRAP_KEY);
+    expect(compose.services.worker.environment.BOOTSTRAP_API_KEY).toBeUndefined();
   });
 });

@@ -12,6 +12,7 @@ import {
   queuePolicy,
   redisKeys,
   ModelRegistry,
+  SCOPES,
   followActiveModel,
   stopOnSignals,
 } from '@triage/shared';
@@ -48,6 +49,27 @@ try {
   logger.warn('model metrics unavailable: GET /metrics (JSON) answers 503', { error: (err as Error).message });
 }
 
+const apiKeys = new ApiKeyStore(redis, keys);
+
+// BOOTSTRAP_API_KEY: a fresh deployment's first key (docs/deployment.md). Retried until Redis answers;
+// only the key's id is ever logged.
+async function ensureBootstrapKey(key: string): Promise<void> {
+  for (;;) {
+    // The producer connection has no offline queue: wait for it instead of failing the first try.
+    if (redis.status !== 'ready') await new Promise((r) => redis.once('ready', r));
+    try {
+      const { id, status } = await apiKeys.ensure(key, 'bootstrap', SCOPES);
+      if (status === 'revoked') logger.warn('BOOTSTRAP_API_KEY is revoked: it stays revoked', { key_id: id });
+      else logger.info(`bootstrap API key ${status === 'created' ? 'stored' : 'already present'}`, { key_id: id });
+      return;
+    } catch (err) {
+      logger.error('could not store BOOTSTRAP_API_KEY, retrying in 5s', { error: (err as Error).message });
+      await new Promise((r) => setTimeout(r, 5000).unref());
+    }
+  }
+}
+if (config.BOOTSTRAP_API_KEY) void ensureBootstrapKey(config.BOOTSTRAP_API_KEY);
+
 const app = createApp({
   redis,
   store: new TicketStore(redis, keys, queuePolicy(config)),
@@ -62,7 +84,7 @@ const app = createApp({
   fallback,
   modelMetrics,
   auth: config.AUTH,
-  apiKeys: new ApiKeyStore(redis, keys),
+  apiKeys,
   rateLimit: rateLimitSettings(config),
   driftMinSamples: config.DRIFT_MIN_SAMPLES,
   explain,

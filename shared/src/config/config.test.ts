@@ -24,6 +24,17 @@ describe('service configuration', () => {
     expect(loadWorkerConfig({ ACTION_AUTO_ROUTE: '0.9', ACTION_HUMAN_REVIEW: '0.6' })).toMatchObject({ ACTION_AUTO_ROUTE: 0.9, ACTION_HUMAN_REVIEW: 0.6 });
   });
 
+  it('takes an optional BOOTSTRAP_API_KEY in the full key format, never echoing a bad one', () => {
+    const key = `trk_0123456789abcdef_${'A'.repeat(40)}-_9`;
+    expect(loadGatewayConfig({ BOOTSTRAP_API_KEY: key }).BOOTSTRAP_API_KEY).toBe(key);
+    expect(loadGatewayConfig({}).BOOTSTRAP_API_KEY).toBeUndefined();
+    expect(loadGatewayConfig({ BOOTSTRAP_API_KEY: '' }).BOOTSTRAP_API_KEY).toBeUndefined();
+    for (const bad of ['sekrit-admin-password', key.slice(0, -1), key.replace('0123', 'XYZW'), `${key}=`]) {
+      expect(() => loadGatewayConfig({ BOOTSTRAP_API_KEY: bad })).toThrow(/BOOTSTRAP_API_KEY: must be a full API key, trk_<16 hex chars>_<43 base64url chars>/);
+      expect(() => loadGatewayConfig({ BOOTSTRAP_API_KEY: bad })).not.toThrow(bad);
+    }
+  });
+
   it('fails with one readable line per bad variable', () => {
     let error: unknown;
     try {

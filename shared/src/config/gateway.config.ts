@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { API_KEY_FORMAT } from '../schemas/auth.schema';
 import { agentsEnv, triageJobEnv } from './agents.config';
 import { authMode, modelDir, nonNegativeInt, parseEnv, port, positiveInt, redisEnv } from './env';
 
@@ -23,6 +24,12 @@ export const gatewayConfigSchema = z.object({
   MODEL_POLL_INTERVAL_MS: positiveInt(3_600_000).default(5_000),
   // on: every route but /health, /ready, /openapi.json and /docs needs an API key (docs/api.md).
   AUTH: authMode,
+  // A full API key (trk_<id>_<secret>) the gateway stores, hashed, at start-up unless its id exists:
+  // the first admin+agent+client key of a fresh deployment (k8s Secret, compose .env). Empty = none.
+  BOOTSTRAP_API_KEY: z.preprocess(
+    (v) => (v === '' ? undefined : v),
+    z.string().regex(API_KEY_FORMAT, 'must be a full API key, trk_<16 hex chars>_<43 base64url chars> (see .env.example)').optional(),
+  ),
   // Requests per RATE_LIMIT_WINDOW_MS per API key and scope; 0 switches that scope's limit off.
   RATE_LIMIT_WINDOW_MS: positiveInt(86_400_000).default(60_000),
   RATE_LIMIT_CLIENT: nonNegativeInt().default(600),

@@ -9,6 +9,9 @@ export const SCOPES = ['client', 'agent', 'admin'] as const;
 export const scopeSchema = z.enum(SCOPES);
 export type Scope = z.infer<typeof scopeSchema>;
 
+/** `trk_<16 hex id>_<43 base64url chars>`: the id finds the record, the secret proves possession. */
+export const API_KEY_FORMAT = /^trk_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$/;
+
 /** How the principal of a request was established. */
 export const PRINCIPAL_VIA = ['key', 'header', 'open'] as const;
 export type PrincipalVia = (typeof PRINCIPAL_VIA)[number];

@@ -1,12 +1,17 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { RedisKeys } from '../queues';
-import { type ApiKeyInfo, type Scope, SCOPES, apiKeyInfoSchema } from '../schemas';
+import { API_KEY_FORMAT as KEY_FORMAT, type ApiKeyInfo, type Scope, SCOPES, apiKeyInfoSchema } from '../schemas';
 
-/** `trk_<16 hex id>_<43 base64url chars>`: the id finds the record, the secret proves possession. */
-const KEY_FORMAT = /^trk_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$/;
 /** last_used_at is refreshed at most this often, so authentication stays one read per request. */
 const TOUCH_EVERY_MS = 60_000;
+
+/** Writes a whole key record only when its id is free, in one step (concurrent gateways, readers). */
+const ENSURE_SCRIPT = `
+if redis.call('HSETNX', KEYS[1], 'secret_sha256', ARGV[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], 'name', ARGV[2], 'scopes', ARGV[3], 'created_at', ARGV[4])
+redis.call('SADD', KEYS[2], ARGV[5])
+return 1`;
 
 const sha256 = (secret: string) => createHash('sha256').update(secret).digest();
 
@@ -53,6 +58,24 @@ export class ApiKeyStore {
       .sadd(this.keys.apiKeys, id)
       .exec();
     return { key: `trk_${id}_${secret}`, info: toInfo(id, { name, scopes: ordered.join(','), created_at: createdAt }) };
+  }
+
+  /**
+   * Makes a key chosen outside (BOOTSTRAP_API_KEY) valid: stores its hash under its id unless that id
+   * already exists. Idempotent; never overwrites (a revoked key stays revoked, another key's id is an
+   * error). Errors never contain the key.
+   */
+  async ensure(key: string, name: string, scopes: readonly Scope[]): Promise<{ id: string; status: 'created' | 'exists' | 'revoked' }> {
+    const match = KEY_FORMAT.exec(key);
+    if (!match) throw new Error('API key must look like trk_<16 hex chars>_<43 base64url chars>');
+    const [, id, secret] = match as unknown as [string, string, string];
+    const digest = sha256(secret).toString('hex');
+    const ordered = SCOPES.filter((s) => scopes.includes(s)).join(',');
+    const created = await this.redis.eval(ENSURE_SCRIPT, 2, this.keys.apiKey(id), this.keys.apiKeys, digest, name, ordered, new Date().toISOString(), id);
+    if (created === 1) return { id, status: 'created' };
+    const stored = await this.redis.hmget(this.keys.apiKey(id), 'secret_sha256', 'revoked_at');
+    if (stored[0] !== digest) throw new Error(`API key id ${id} is already taken by another key`);
+    return { id, status: stored[1] ? 'revoked' : 'exists' };
   }
 
   /** The key's identity when it exists, matches and is not revoked; null otherwise. */

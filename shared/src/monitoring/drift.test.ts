@@ -38,8 +38,21 @@ describe('computeDrift against the shipped model reference', () => {
   const asCounts = (n: number) => ({
     byQueue: Object.fromEntries(Object.entries(reference.predicted_queue_share).map(([q, s]) => [q, Math.round(s * n)])),
     urgency: new Map(reference.urgency.share.map((s, i) => [i * 10 + 5, Math.round(s * n)] as [number, number])),
-    tokens: new Map<number, number>([[20, 0.05], [50, 0.2], [90, 0.25], [130, 0.25], [200, 0.2], [300, 0.05]].map(([t, s]) => [t!, Math.round(s! * n)])),
+    tokens: tokensShapedLikeReference(n),
   });
+
+  // One length inside each of the reference's percentile bins, weighted by that bin's share, so the
+  // test follows whichever model is shipped.
+  function tokensShapedLikeReference(n: number): Map<number, number> {
+    const { edges, shares } = percentileBins(reference.token_length_percentiles);
+    const inside = (i: number) => {
+      const [lo, hi] = [edges[i]!, edges[i + 1]!];
+      if (!Number.isFinite(lo)) return hi - 1;
+      if (!Number.isFinite(hi)) return lo + 1;
+      return (lo + hi) / 2;
+    };
+    return new Map(shares.map((share, i) => [inside(i), Math.round(share * n)] as [number, number]));
+  }
 
   it('reads ≈ 0 for counts shaped like the reference', () => {
     const signals = computeDrift(reference, asCounts(1000), 100);

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
-import type { TriageResult } from '@triage/shared';
 import { type TestGateway, buildGateway } from '../../../tests/support/gateway';
 import { type RedisServerHandle, startRedisServer } from '../../../tests/support/redis-server';
 import { uniquePrefix } from '../../../tests/support/test-redis';
+import { processTicket } from '../../../tests/support/tickets';
 
 // A frozen Redis (SIGSTOP: a fork or AOF-rewrite stall, a network hiccup) keeps the connection
 // open, so the gateway's commands sit in the socket, time out (503), and used to run anyway
@@ -41,24 +41,8 @@ async function whileFrozen<T>(during: () => Promise<T>): Promise<T> {
 
 async function processedTicket(urgency: number): Promise<string> {
   const id = randomUUID();
-  const token = randomUUID();
   await gw.store.create({ ticket_id: id, body: `ticket with urgency ${urgency}`, accepted_at: new Date().toISOString() });
-  await gw.store.transition(id, ['pending'], 'processing');
-  await gw.store.acquireLock(id, token, 10_000);
-  const result: TriageResult = {
-    category: 'Technical Support',
-    confidence: 0.9,
-    top3: [{ category: 'Technical Support', probability: 0.9 }],
-    urgency_score: urgency,
-    action: 'AUTO_ROUTE',
-    model_version: 'sha256:test',
-    model_used: 'encoder',
-    processed_at: new Date().toISOString(),
-    queue_ms: 1,
-    inference_ms: 1,
-  };
-  expect(await gw.store.commitResult(id, token, result)).toBe('committed');
-  await gw.store.releaseLock(id, token);
+  await processTicket(gw.store, id, urgency, { category: 'Technical Support', top3: [{ category: 'Technical Support', probability: 0.9 }] });
   return id;
 }
 

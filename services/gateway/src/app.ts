@@ -21,7 +21,7 @@ import type { ExplainRequests } from './explain/explain-requests';
 import type { ModelMetrics } from './metrics/model-metrics';
 import { ROUTE_BASE, createPrometheus } from './metrics/prometheus';
 import { AFTER_SCOPE, authenticate, requireScope } from './middleware/auth.middleware';
-import { errorHandler, methodNotAllowed, notFound } from './middleware/errors.middleware';
+import { documentedOptions, errorHandler, methodNotAllowed, notFound } from './middleware/errors.middleware';
 import { scopeRateLimits } from './middleware/rate-limit.middleware';
 import { MOUNTED_ROUTERS, type MountedRouter, documentedPathMethods, openApiDocument } from './openapi/document';
 import { requestContext } from './middleware/request-id.middleware';
@@ -117,7 +117,9 @@ export function createApp(deps: AppDeps): Express {
   mount('', healthRouter({ ...deps, v1Queue }));
   const document = openApiDocument({ queueLabels: queueLabels() });
   mount('', docsRouter(document));
+  const documentedPaths = documentedPathMethods(document);
   app.use(authenticate({ mode: deps.auth, apiKeys: deps.apiKeys }));
+  app.use(documentedOptions(documentedPaths));
   mount('', metricsRouter({ prometheus, modelMetrics: deps.modelMetrics }));
   mount('/v1/tickets', v1TicketsRouter({ ...deps, v1Queue, requireRedis }));
   // Before ticketsRouter, so /next is not read as a ticket id.
@@ -128,7 +130,7 @@ export function createApp(deps: AppDeps): Express {
   mount('/v2/tickets', alertsRouter({ ...deps, requireRedis }));
   mount('/v2', learningRouter({ ...deps, stats, liveStats, requireRedis, requireAdmin: requireScope('admin') }));
   mount('/v2/tickets', explainRouter({ ...deps, requireRedis }));
-  app.use(methodNotAllowed(documentedPathMethods(document)));
+  app.use(methodNotAllowed(documentedPaths));
   app.use(notFound);
   app.use(errorHandler(deps.retryAfterSeconds, deps.logger));
   return app;

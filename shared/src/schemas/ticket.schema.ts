@@ -69,9 +69,17 @@ export const batchTicketItemSchema = createTicketRequestSchema
  */
 export const batchEnvelopeSchema = z.strictObject({ tickets: z.array(z.unknown()).min(1, 'must hold at least one ticket') });
 
-/** POST /v2/tickets/batch body, as documented (the item limit is BATCH_MAX_ITEMS, 100 by default). */
+/**
+ * POST /v2/tickets/batch body, as documented (the item limit is BATCH_MAX_ITEMS, 100 by default).
+ * An item of any other shape is not a bad request: it gets an `invalid` result of its own, so the
+ * document admits any value beside the BatchTicketItem it describes.
+ */
 export const createTicketsBatchRequestSchema = z
-  .strictObject({ tickets: z.array(batchTicketItemSchema).min(1) })
+  .strictObject({
+    tickets: z
+      .array(z.union([batchTicketItemSchema, z.unknown().meta({ description: 'Any other value: reported as invalid in its own result.' })]))
+      .min(1),
+  })
   .meta({ id: 'CreateTicketsBatchRequest', description: 'At most BATCH_MAX_ITEMS tickets (100 by default); more get 413.' });
 
 const batchAcceptedSchema = z.object({

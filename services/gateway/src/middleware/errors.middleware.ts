@@ -1,6 +1,7 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { type Logger, isRedisUnavailable, throttledLog } from '@triage/shared';
 import { HttpError, serviceUnavailable } from '../http-errors';
+import { TEMPLATE_SEGMENT } from '../openapi/document';
 
 /** body-parser's error types → our status codes. */
 const BODY_PARSER_ERRORS: Record<string, HttpError> = {
@@ -12,14 +13,37 @@ const BODY_PARSER_ERRORS: Record<string, HttpError> = {
   'request.size.invalid': new HttpError(400, 'request body length does not match Content-Length'),
 };
 
+type DocumentedPaths = readonly { pattern: RegExp; methods: string[] }[];
+
+/** The methods the document lists for a path (HEAD with GET, as Express serves it), or null for an undocumented path. */
+function documentedAllow(paths: DocumentedPaths, path: string): { methods: Set<string>; header: string } | null {
+  const matches = paths.filter((p) => p.pattern.test(path));
+  // A literal path (/v2/tickets/batch) is served before a templated one that also matches it (/v2/tickets/{id}).
+  const literal = matches.filter((p) => !p.pattern.source.includes(TEMPLATE_SEGMENT));
+  const methods = new Set((literal.length > 0 ? literal : matches).flatMap((p) => p.methods));
+  if (methods.size === 0) return null;
+  if (methods.has('GET')) methods.add('HEAD');
+  return { methods, header: [...methods].sort().join(', ') };
+}
+
+/**
+ * OPTIONS on a documented path answers with the documented methods. Express's own answer lists
+ * every route whose pattern matches, so /v2/tickets/batch would advertise GET through /:id.
+ */
+export function documentedOptions(paths: DocumentedPaths): RequestHandler {
+  return (req, res, next) => {
+    const allow = req.method === 'OPTIONS' ? documentedAllow(paths, req.path) : null;
+    if (!allow) return next();
+    res.status(204).set('Allow', allow.header).end();
+  };
+}
+
 /** 405 + Allow for a documented path asked with a method it does not serve (paths from the OpenAPI document). */
-export function methodNotAllowed(paths: readonly { pattern: RegExp; methods: string[] }[]): RequestHandler {
+export function methodNotAllowed(paths: DocumentedPaths): RequestHandler {
   return (req, _res, next) => {
-    const allowed = new Set(paths.filter((p) => p.pattern.test(req.path)).flatMap((p) => p.methods));
-    if (allowed.size === 0 || allowed.has(req.method)) return next();
-    if (allowed.has('GET')) allowed.add('HEAD');
-    const allow = [...allowed].sort().join(', ');
-    next(new HttpError(405, `method ${req.method} not allowed for ${req.path} (allowed: ${allow})`, undefined, { Allow: allow }));
+    const allow = documentedAllow(paths, req.path);
+    if (!allow || allow.methods.has(req.method)) return next();
+    next(new HttpError(405, `method ${req.method} not allowed for ${req.path} (allowed: ${allow.header})`, undefined, { Allow: allow.header }));
   };
 }
 

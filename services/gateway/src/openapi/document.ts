@@ -40,10 +40,13 @@ interface PathMethods {
   methods: string[];
 }
 
+/** What a `{parameter}` of a documented path becomes in its pattern. */
+export const TEMPLATE_SEGMENT = '[^/]+';
+
 /** The documented paths as patterns with their methods, for 405 answers. */
 export function documentedPathMethods(document: Document): PathMethods[] {
   return Object.entries(document.paths ?? {}).map(([path, item]) => ({
-    pattern: new RegExp(`^${path.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{[^}]+\}/g, '[^/]+')}/?$`),
+    pattern: new RegExp(`^${path.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{[^}]+\}/g, TEMPLATE_SEGMENT)}/?$`),
     methods: Object.keys(item ?? {})
       .filter((k) => HTTP_METHODS.includes(k))
       .map((m) => m.toUpperCase()),

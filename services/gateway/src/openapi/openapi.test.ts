@@ -132,6 +132,15 @@ describe('responses match the document', () => {
     expect((await request(gw.app).get('/nowhere').set('Authorization', `Bearer ${key}`)).status).toBe(404);
   });
 
+  it('answers OPTIONS with the documented methods only (/batch is not read as a ticket id)', async () => {
+    const { key } = await gw.apiKeys.create('openapi-options', ['client']);
+    const options = (path: string) => request(gw.app).options(path).set('Authorization', `Bearer ${key}`);
+    const batch = await options('/v2/tickets/batch');
+    expect(batch.status).toBe(204);
+    expect(batch.headers.allow).toBe('POST');
+    expect((await options('/v2/tickets/status')).headers.allow).toBe('GET, HEAD');
+  });
+
   it('the helper fails for a body that violates the document', () => {
     const fake = { status: 200, headers: { 'content-type': 'application/json', 'x-request-id': 'r' }, body: { depth: -1 }, req: { method: 'GET', path: '/v1/tickets/status' } };
     expect(() => expectDocumented(fake as never)).toThrow(/violates the document/);

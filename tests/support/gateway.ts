@@ -1,7 +1,6 @@
 import { AlertLog, ApiKeyStore, TicketStore, WorkerRegistry, gatewayConfigSchema, queuePolicy, redisKeys, silentLogger } from '@triage/shared';
-import { createApp } from '../../services/gateway/src/app';
+import { appSettings, createApp } from '../../services/gateway/src/app';
 import { ExplainRequests } from '../../services/gateway/src/explain/explain-requests';
-import { rateLimitSettings } from '../../services/gateway/src/middleware/rate-limit.middleware';
 import { connectProducerRedis, createTicketsQueue } from '../../services/gateway/src/connections';
 import { type ModelMetrics, loadModelMetrics } from '../../services/gateway/src/metrics/model-metrics';
 import { type FallbackState, loadFallbackState } from '../../services/gateway/src/v1/fallback-state';
@@ -49,17 +48,11 @@ export function buildGateway(prefix: string, redisUrl = testRedisUrl(), env: Rec
     keys,
     ticketsQueue,
     logger: silentLogger(),
-    retryAfterSeconds: config.RETRY_AFTER_SECONDS,
-      idempotencyTtlSeconds: config.IDEMPOTENCY_TTL_SECONDS,
-    batchMaxItems: config.BATCH_MAX_ITEMS,
+    ...appSettings(config),
     fallback,
     modelMetrics: modelMetricsOrNull(config.MODEL_DIR),
-    auth: config.AUTH,
     apiKeys,
-    rateLimit: rateLimitSettings(config),
-    driftMinSamples: config.DRIFT_MIN_SAMPLES,
     explain,
-    consoleDir: config.CONSOLE_DIR,
   });
   const ready = async () => {
     if (redis.status !== 'ready') await new Promise((resolve) => redis.once('ready', resolve));

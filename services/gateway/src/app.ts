@@ -6,6 +6,7 @@ import {
   type AlertLog,
   type ApiKeyStore,
   FeedbackReader,
+  type GatewayConfig,
   type Logger,
   type RedisKeys,
   type Scope,
@@ -22,7 +23,7 @@ import type { ModelMetrics } from './metrics/model-metrics';
 import { ROUTE_BASE, createPrometheus } from './metrics/prometheus';
 import { AFTER_SCOPE, authenticate, requireScope } from './middleware/auth.middleware';
 import { documentedOptions, errorHandler, methodNotAllowed, notFound } from './middleware/errors.middleware';
-import { scopeRateLimits } from './middleware/rate-limit.middleware';
+import { rateLimitSettings, scopeRateLimits } from './middleware/rate-limit.middleware';
 import { MOUNTED_ROUTERS, type MountedRouter, documentedPathMethods, openApiDocument } from './openapi/document';
 import { requestContext } from './middleware/request-id.middleware';
 import { agentRouter } from './routes/agent.routes';
@@ -38,6 +39,19 @@ import { waitingRouter } from './routes/waiting.routes';
 import { consoleRouter } from './console/console.router';
 import type { FallbackState } from './v1/fallback-state';
 import { V1Queue } from './v1/v1-queue';
+
+/** The AppDeps that come straight from the gateway's config, so main.ts and the tests read them one way. */
+export function appSettings(config: GatewayConfig) {
+  return {
+    retryAfterSeconds: config.RETRY_AFTER_SECONDS,
+    idempotencyTtlSeconds: config.IDEMPOTENCY_TTL_SECONDS,
+    batchMaxItems: config.BATCH_MAX_ITEMS,
+    auth: config.AUTH,
+    rateLimit: rateLimitSettings(config),
+    driftMinSamples: config.DRIFT_MIN_SAMPLES,
+    consoleDir: config.CONSOLE_DIR,
+  } satisfies Partial<AppDeps>;
+}
 
 export interface AppDeps {
   redis: Redis;

@@ -17,10 +17,9 @@ import {
   stopOnSignals,
 } from '@triage/shared';
 import { Redis } from 'ioredis';
-import { createApp } from './app';
+import { appSettings, createApp } from './app';
 import { answerClientErrorsAsJson } from './client-errors';
 import { ExplainRequests } from './explain/explain-requests';
-import { rateLimitSettings } from './middleware/rate-limit.middleware';
 import { connectProducerRedis, createTicketsQueue } from './connections';
 import { type ModelMetrics, loadModelMetrics } from './metrics/model-metrics';
 import { loadFallbackState, promoteFallbackState } from './v1/fallback-state';
@@ -78,17 +77,11 @@ const app = createApp({
   keys,
   ticketsQueue,
   logger,
-  retryAfterSeconds: config.RETRY_AFTER_SECONDS,
-  idempotencyTtlSeconds: config.IDEMPOTENCY_TTL_SECONDS,
-  batchMaxItems: config.BATCH_MAX_ITEMS,
+  ...appSettings(config),
   fallback,
   modelMetrics,
-  auth: config.AUTH,
   apiKeys,
-  rateLimit: rateLimitSettings(config),
-  driftMinSamples: config.DRIFT_MIN_SAMPLES,
   explain,
-  consoleDir: config.CONSOLE_DIR,
 });
 
 if (config.AUTH === 'off') {

@@ -182,6 +182,8 @@ describe('console in Chromium', () => {
     expect(focused).toMatch(/Take next/);
     await page.keyboard.press('Enter');
     await page.waitForURL(/#\/ticket\//);
+    // The URL changes before the ticket page mounts and registers its shortcuts: wait for the page.
+    await page.getByRole('timer').waitFor();
     await page.keyboard.press('r');
     await page.waitForURL(/#\/agent$/);
     await page.close();

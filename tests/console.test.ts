@@ -9,6 +9,7 @@ import { freePort } from '../scripts/src/embedded-redis';
 import { REPO_ROOT, type Stack, startStack } from '../scripts/src/stack';
 import { loadSampleTickets } from '../scripts/src/ticket-samples';
 import { eventually, plainRedis, testRedisUrl, uniquePrefix } from './support/test-redis';
+import { type WebhookReceiver, startReceiver } from './support/webhook-receiver';
 import { modelDir } from './support/worker';
 
 /**
@@ -27,6 +28,8 @@ let key: string;
 let clientKey: string;
 let context: BrowserContext;
 let profileDir: string;
+/** A real Slack-shaped receiver on loopback: every triaged ticket alerts it (ALERT_THRESHOLD 0). */
+let receiver: WebhookReceiver;
 /** Console errors and uncaught page errors of every page, with the page's URL. */
 const browserErrors: string[] = [];
 
@@ -63,12 +66,13 @@ beforeAll(async () => {
   } finally {
     redis.disconnect();
   }
+  receiver = await startReceiver('/hooks/T0/B0/console-test-token');
   stack = await startStack({
     redisUrl: testRedisUrl(),
     port: await freePort(),
     workers: 1,
     // a generous encoder budget: on a loaded CI machine the fallback would otherwise answer, and the explanation would be the n-gram model's alone
-    env: { REDIS_PREFIX: prefix, MODEL_DIR: modelDir(), LOG_LEVEL: 'warn', AUTH: 'on', ENCODER_LATENCY_BUDGET_MS: '10000' },
+    env: { REDIS_PREFIX: prefix, MODEL_DIR: modelDir(), LOG_LEVEL: 'warn', AUTH: 'on', ENCODER_LATENCY_BUDGET_MS: '10000', SLACK_WEBHOOK_URL: receiver.url, ALERT_THRESHOLD: '0' },
     quiet: true,
   });
   const client = new TriageClient(stack.url, clientKey);
@@ -92,6 +96,7 @@ afterAll(async () => {
   await context?.close();
   if (profileDir) rmSync(profileDir, { recursive: true, force: true });
   await stack?.stop();
+  await receiver?.close();
 });
 
 describe('console in Chromium', () => {
@@ -142,7 +147,9 @@ describe('console in Chromium', () => {
     const second = await page.locator('.top3 li').nth(1).locator('button').textContent();
     await page.keyboard.press('2');
     await page.keyboard.press('h');
-    await page.getByText('(correction)').first().waitFor();
+    // ack only once the page shows both choices: the ack sends what the page holds
+    await page.locator('.top3 li').nth(1).getByRole('button', { pressed: true }).waitFor();
+    await page.getByRole('group', { name: 'Priority' }).getByRole('button', { name: /high/, pressed: true }).waitFor();
     await page.keyboard.press('a');
     await page.waitForURL(/#\/agent$/);
     const done = (await (await fetch(`${stack.url}/v2/tickets/${first.ticket_id}`, { headers: { Authorization: `Bearer ${key}` } })).json()) as {
@@ -190,6 +197,13 @@ describe('console in Chromium', () => {
   });
 
   it('lead at 1280×800: charts drawn from the real figures', async () => {
+    // every alert the receiver took is a delivered line of the service-wide log
+    const delivered = await eventually(async () => {
+      const log = (await (await fetch(`${stack.url}/v2/alerts?limit=500&outcome=delivered`, { headers: { Authorization: `Bearer ${key}` } })).json()) as {
+        deliveries: Array<{ ticket_id: string | null; destination: string; kind: string }>;
+      };
+      return log.deliveries.length > 0 && log.deliveries.length === receiver.delivered().length ? log.deliveries : undefined;
+    }, 200);
     const page = await openPage({ width: 1280, height: 800 });
     await signIn(page);
     await page.getByRole('link', { name: 'Lead' }).click();
@@ -211,6 +225,12 @@ describe('console in Chromium', () => {
     expect(drawn).toBeGreaterThan(500);
     const ready = (await (await fetch(`${stack.url}/ready`)).json()) as { model_versions: string[] };
     await page.locator('[aria-label="Model versions"] code', { hasText: ready.model_versions[0]! }).waitFor();
+    const deliveredRows = page.locator('table.deliveries tbody tr[data-outcome="delivered"]');
+    await deliveredRows.first().waitFor();
+    expect(await deliveredRows.count()).toBe(Math.min(delivered.length, 25));
+    const newest = delivered[0]!;
+    expect(await deliveredRows.first().textContent()).toContain(newest.ticket_id ? newest.ticket_id.slice(0, 8) : 'incident');
+    expect(await deliveredRows.first().textContent()).toContain('slack');
     await shot(page, 'lead-1280x800');
     await page.close();
   });

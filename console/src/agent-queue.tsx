@@ -43,7 +43,7 @@ export function AgentQueue() {
       setTaking(false);
     }
   };
-  useShortcuts({ n: () => void takeNext() }, [taking]);
+  useShortcuts({ n: () => void takeNext() });
   const tickets = waiting.data?.tickets ?? [];
   return (
     <main class="page">

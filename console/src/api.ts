@@ -1,4 +1,4 @@
-import type { DriftResponse, Explanation, ReviewResponse, StatsResponse, TicketResponse } from '@triage/shared';
+import type { AlertDeliveriesResponse, DriftResponse, Explanation, ReviewResponse, StatsResponse, TicketResponse } from '@triage/shared';
 
 /** The agent-workflow fields of a ticket (issue 11); optional so the console works against older gateways. */
 export interface AgentFields {
@@ -7,7 +7,7 @@ export interface AgentFields {
   lease?: { agent_id: string; leased_at: string; expires_at: string } | null;
 }
 export type Ticket = TicketResponse & AgentFields;
-export type { DriftResponse, Explanation, ReviewResponse, StatsResponse };
+export type { AlertDeliveriesResponse, DriftResponse, Explanation, ReviewResponse, StatsResponse };
 
 export interface WaitingList {
   tickets: Ticket[];
@@ -78,6 +78,8 @@ export const endpoints = {
   stats: (window: string) => api<StatsResponse>(`/v2/stats?window=${encodeURIComponent(window)}`),
   drift: (window: string) => api<DriftResponse>(`/v2/monitoring/drift?window=${encodeURIComponent(window)}`),
   review: (limit = 10) => api<ReviewResponse>(`/v2/review?limit=${limit}`),
+  alertDeliveries: (query: { limit: number; outcome?: string }) =>
+    api<AlertDeliveriesResponse>(`/v2/alerts?limit=${query.limit}${query.outcome ? `&outcome=${encodeURIComponent(query.outcome)}` : ''}`),
   models: () => api<ModelVersions>('/v2/models'),
   ready: () => api<Readiness>('/ready'),
   compare: (a: string, b: string) => api<unknown>(`/v2/models/compare?a=${encodeURIComponent(a)}&b=${encodeURIComponent(b)}`),

@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { ApiError } from './api';
 
 export interface Loaded<T> {
@@ -51,14 +51,20 @@ export function useNow(): number {
   return now;
 }
 
-/** Single-key shortcuts, ignored while typing in a form field. */
-export function useShortcuts(map: Record<string, () => void>, deps: unknown[]): void {
-  useEffect(() => {
+/**
+ * Single-key shortcuts, ignored while typing in a form field. The listener is attached before the
+ * first paint and always calls the latest render's handlers: a key pressed as soon as the page (or
+ * a choice just made) is visible never runs a handler from an older render.
+ */
+export function useShortcuts(map: Record<string, () => void>): void {
+  const latest = useRef(map);
+  latest.current = map;
+  useLayoutEffect(() => {
     const onKey = (e: KeyboardEvent) => {
       if (e.ctrlKey || e.metaKey || e.altKey) return;
       const target = e.target as HTMLElement | null;
       if (target && (target.tagName === 'INPUT' || target.tagName === 'SELECT' || target.tagName === 'TEXTAREA')) return;
-      const action = map[e.key];
+      const action = latest.current[e.key];
       if (action) {
         e.preventDefault();
         action();
@@ -66,7 +72,7 @@ export function useShortcuts(map: Record<string, () => void>, deps: unknown[]): 
     };
     window.addEventListener('keydown', onKey);
     return () => window.removeEventListener('keydown', onKey);
-  }, deps);
+  }, []);
 }
 
 /** The location hash as a route: #/agent, #/ticket/<id>, #/lead. */

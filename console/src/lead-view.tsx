@@ -3,6 +3,8 @@ import { type StatsResponse, endpoints } from './api';
 import { ChartView, PALETTE } from './chart';
 import { usePolling } from './hooks';
 import { pct } from './format';
+import { AlertDeliveries } from './alert-deliveries';
+import { Unavailable } from './unavailable';
 
 const WINDOWS = ['1h', '24h', '7d'] as const;
 const WINDOW_MINUTES: Record<(typeof WINDOWS)[number], number> = { '1h': 60, '24h': 1440, '7d': 10080 };
@@ -39,11 +41,6 @@ function Tile({ label, value, hint }: { label: string; value: string; hint?: str
       {hint && <span class="tile-hint">{hint}</span>}
     </div>
   );
-}
-
-function Unavailable({ what, error }: { what: string; error: { status: number; message: string } }) {
-  const why = error.status === 403 ? 'this API key has no admin scope' : error.status === 404 ? 'this gateway does not offer it' : error.message;
-  return <p class="notice">{what}: not available ({why}).</p>;
 }
 
 function accuracyChart(stats: StatsResponse, by: 'by_queue' | 'by_model_version') {
@@ -155,7 +152,8 @@ export function LeadView() {
                   <p class="muted small-text">PSI {sig.psi === null ? '—' : sig.psi.toFixed(3)} · n = {sig.n} · bands: &lt; 0.1 stable, &lt; 0.25 watch, ≥ 0.25 act</p>
                   <ChartView
                     label={`Drift of ${sig.signal}`}
-                    height={180}
+                    // queue names are long: read them along a horizontal bar chart, not slanted under squeezed bars
+                    height={sig.signal === 'predicted_queue' ? 40 + 22 * sig.bins.length : 180}
                     config={{
                       type: 'bar',
                       data: {
@@ -165,7 +163,10 @@ export function LeadView() {
                           { label: 'now', data: sig.bins.map((b) => b.current), backgroundColor: PALETTE[0] },
                         ],
                       },
-                      options: { plugins: { legend: { position: 'bottom' } }, scales: { y: { beginAtZero: true } } },
+                      options:
+                        sig.signal === 'predicted_queue'
+                          ? { indexAxis: 'y', plugins: { legend: { position: 'bottom' } }, scales: { x: { beginAtZero: true } } }
+                          : { plugins: { legend: { position: 'bottom' } }, scales: { y: { beginAtZero: true } } },
                     }}
                   />
                 </div>
@@ -209,10 +210,7 @@ export function LeadView() {
             ))}
           </ul>
         </section>
-        <section class="card" aria-label="Alert delivery">
-          <h2>Alert delivery</h2>
-          <p class="notice">A service-wide delivery log is not offered by this gateway yet; each ticket page shows its own alerts (GET /v2/tickets/:id/alerts).</p>
-        </section>
+        <AlertDeliveries />
       </div>
     </main>
   );

@@ -87,23 +87,20 @@ export function TicketPage({ id, onDone }: { id: string; onDone: () => void }) {
   const ack = () =>
     act('Done.', () => endpoints.ack(id, { ...(queue ? { queue } : {}), ...(priority ? { priority } : {}) }), onDone);
   const top3 = t?.top3 ?? [];
-  useShortcuts(
-    {
-      e: () => void extend(),
-      r: () => void release(),
-      a: () => void ack(),
-      c: () => t?.category && setQueue(t.category),
-      '1': () => top3[0] && setQueue(top3[0].category),
-      '2': () => top3[1] && setQueue(top3[1].category),
-      '3': () => top3[2] && setQueue(top3[2].category),
-      l: () => setPriority('low'),
-      m: () => setPriority('medium'),
-      h: () => setPriority('high'),
-      w: () => setWhy((w) => (w === 'queue' ? 'urgency' : 'queue')),
-      Escape: onDone,
-    },
-    [t, busy, queue, priority, id],
-  );
+  useShortcuts({
+    e: () => void extend(),
+    r: () => void release(),
+    a: () => void ack(),
+    c: () => t?.category && setQueue(t.category),
+    '1': () => top3[0] && setQueue(top3[0].category),
+    '2': () => top3[1] && setQueue(top3[1].category),
+    '3': () => top3[2] && setQueue(top3[2].category),
+    l: () => setPriority('low'),
+    m: () => setPriority('medium'),
+    h: () => setPriority('high'),
+    w: () => setWhy((w) => (w === 'queue' ? 'urgency' : 'queue')),
+    Escape: onDone,
+  });
 
   if (ticket.error) return <main class="page"><p class="error" role="alert">{ticket.error.message}</p><a href="#/agent">Back to the queue</a></main>;
   if (!t) return <main class="page"><p class="muted">Loading…</p></main>;

@@ -59,6 +59,8 @@ export function redisKeys(prefix: string) {
     heartbeat: (workerId: string) => `${prefix}:heartbeat:${workerId}`,
     /** HASH destination id → JSON delivery log entry of one ticket's alerts. */
     alertLog: (ticketId: string) => `${prefix}:alerts:${ticketId}`,
+    /** STREAM, capped: every delivery outcome of every alert, service-wide (GET /v2/alerts). */
+    alertDeliveries: `${prefix}:alert-deliveries`,
     /** Near-duplicate grouping state of one destination (see the worker's storm-scripts). */
     storm: (destinationId: string) => `${prefix}:storm:${destinationId}`,
     /** ZSET ticket id → urgency_level·1e13 + arrival sequence: the synchronous /v1 queue. */

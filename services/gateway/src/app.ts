@@ -141,7 +141,7 @@ export function createApp(deps: AppDeps): Express {
   // before the tickets router, whose /:id would answer /waiting with a 404
   mount('/v2', waitingRouter({ ...deps, requireRedis }));
   mount('/v2/tickets', ticketsRouter({ ...deps, requireRedis }));
-  mount('/v2/tickets', alertsRouter({ ...deps, requireRedis }));
+  mount('/v2', alertsRouter({ ...deps, requireRedis }));
   mount('/v2', learningRouter({ ...deps, stats, liveStats, requireRedis, requireAdmin: requireScope('admin') }));
   mount('/v2/tickets', explainRouter({ ...deps, requireRedis }));
   app.use(methodNotAllowed(documentedPaths));

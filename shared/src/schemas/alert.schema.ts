@@ -82,3 +82,49 @@ export const ticketAlertsResponseSchema = z.object({
   alerts: z.array(alertLogEntrySchema),
 }).meta({ id: 'TicketAlerts' });
 export type TicketAlertsResponse = z.infer<typeof ticketAlertsResponseSchema>;
+
+/** What a line of the service-wide delivery log is about: a ticket's alert, or a major-incident post. */
+export const ALERT_DELIVERY_KINDS = [...ALERT_LOG_KINDS, 'incident'] as const;
+export type AlertDeliveryKind = (typeof ALERT_DELIVERY_KINDS)[number];
+
+/** The outcome of one delivery attempt (or of grouping the ticket into an incident, which sends nothing itself). */
+export const ALERT_OUTCOMES = ['delivered', 'retrying', 'failed', 'grouped'] as const;
+export type AlertOutcome = (typeof ALERT_OUTCOMES)[number];
+
+/** One line of the service-wide delivery log (`GET /v2/alerts`), newest first. */
+export const alertDeliverySchema = z
+  .object({
+    /** Position in the log; pass it as `before` to read the lines older than it. */
+    id: z.string().regex(/^\d+-\d+$/),
+    at: z.iso.datetime(),
+    kind: z.enum(ALERT_DELIVERY_KINDS),
+    ticket_id: z.uuid().nullable(),
+    incident_id: z.uuid().nullable(),
+    destination: destinationIdSchema,
+    type: destinationTypeSchema,
+    outcome: z.enum(ALERT_OUTCOMES),
+    /** Attempts made so far for this alert (0 for grouped). */
+    attempts: z.number().int().min(0),
+    error: z.string().nullable(),
+  })
+  .meta({ id: 'AlertDelivery' });
+export type AlertDelivery = z.infer<typeof alertDeliverySchema>;
+
+export const alertDeliveriesQuerySchema = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  kind: z.enum(ALERT_DELIVERY_KINDS).optional(),
+  outcome: z.enum(ALERT_OUTCOMES).optional(),
+  destination: destinationIdSchema.optional(),
+  before: z.string().regex(/^\d{1,15}-\d{1,10}$/, 'a log position (an id of a previous answer)').optional(),
+});
+export type AlertDeliveriesQuery = z.infer<typeof alertDeliveriesQuerySchema>;
+
+/** GET /v2/alerts */
+export const alertDeliveriesResponseSchema = z
+  .object({
+    deliveries: z.array(alertDeliverySchema),
+    /** `before` for the next (older) page; null at the end of the log. */
+    next_before: z.string().nullable(),
+  })
+  .meta({ id: 'AlertDeliveries' });
+export type AlertDeliveriesResponse = z.infer<typeof alertDeliveriesResponseSchema>;

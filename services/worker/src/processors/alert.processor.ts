@@ -32,6 +32,8 @@ type IncidentJob = Extract<AlertJobData, { kind: 'incident' }>;
 type SlaJob = Extract<AlertJobData, { kind: 'sla.breach' }>;
 
 const isLastAttempt = (job: Job) => job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+/** Whether a failed send ends the alert (a 429 only pauses the queue and spends no attempt). */
+const isFinal = (job: Job, outcome: Exclude<DeliveryOutcome, { kind: 'delivered' }>) => outcome.kind === 'permanent' || (outcome.kind === 'retryable' && isLastAttempt(job));
 
 function parseJob(job: Job): AlertJobData {
   const parsed = alertJobSchema.safeParse(job.data);
@@ -85,8 +87,7 @@ export function createAlertProcessor(deps: AlertProcessorDeps) {
       await log.update(ticketId, dest.id, { status: 'delivered', attempts, last_error: null, delivered_at: new Date().toISOString() }, kind);
       return { outcome: 'delivered', status: outcome.status };
     }
-    const final = outcome.kind === 'permanent' || (outcome.kind === 'retryable' && isLastAttempt(job));
-    await log.update(ticketId, dest.id, { status: final ? 'failed' : 'retrying', attempts, last_error: redact(outcome.reason) }, kind);
+    await log.update(ticketId, dest.id, { status: isFinal(job, outcome) ? 'failed' : 'retrying', attempts, last_error: redact(outcome.reason) }, kind);
     return raise(dest, outcome);
   }
 
@@ -107,8 +108,13 @@ export function createAlertProcessor(deps: AlertProcessorDeps) {
     const editId = data.phase === 'update' && dest.type === 'discord' ? (delivery.messageId ?? undefined) : undefined;
     const request = buildWebhookRequest(dest, { kind: 'incident', incident: view }, deps.render, editId);
     const outcome = await send(request);
-    if (outcome.kind !== 'delivered') return raise(dest, outcome);
+    const line = { at: new Date().toISOString(), kind: 'incident', ticket_id: null, incident_id: data.incident_id, destination: dest.id, type: dest.type, attempts: job.attemptsMade + 1 } as const;
+    if (outcome.kind !== 'delivered') {
+      await log.record({ ...line, outcome: isFinal(job, outcome) ? 'failed' : 'retrying', error: redact(outcome.reason) });
+      return raise(dest, outcome);
+    }
     await storm.recordDelivery(dest.id, data.incident_id, view.count, dest.type === 'discord' ? (editId ?? messageIdOf(outcome.body)) : undefined);
+    await log.record({ ...line, outcome: 'delivered', error: null });
     return { outcome: 'delivered', status: outcome.status };
   }
 

@@ -84,7 +84,8 @@ const matrixSchema = z.object({
 
 const termSchema = z.object({ tokens: z.array(z.string()).min(1), prefix: z.boolean() });
 
-const ngramSchema = z.object({
+/** What feature extraction reads: everything but the matrices. */
+const featureSpecSchema = z.object({
   format: z.literal('triage-ngram'),
   version: z.literal(1),
   labels: z.array(z.string()).min(1),
@@ -95,6 +96,9 @@ const ngramSchema = z.object({
   char_ngrams: z.tuple([z.number().int().positive(), z.number().int().positive()]),
   keyword_weight: z.number(),
   keywords: z.array(z.object({ name: z.string(), terms: z.array(termSchema) })),
+});
+
+const ngramSchema = featureSpecSchema.extend({
   idf: matrixSchema.nullable().optional(),
   queue: z.object({ coef: matrixSchema, intercept: z.array(z.number()) }),
   urgency: z.discriminatedUnion('kind', [
@@ -104,6 +108,7 @@ const ngramSchema = z.object({
 });
 
 export type NgramJson = z.infer<typeof ngramSchema>;
+type FeatureSpec = z.infer<typeof featureSpecSchema>;
 
 function halfToFloat(h: number): number {
   const s = h & 0x8000 ? -1 : 1;
@@ -226,7 +231,7 @@ export class NgramFeaturizer {
   private readonly mask: number;
   private readonly terms: CompiledTerm[][];
 
-  constructor(private readonly spec: NgramJson, private readonly idf: Float32Array | null) {
+  constructor(private readonly spec: FeatureSpec, private readonly idf: Float32Array | null) {
     this.mask = spec.n_buckets - 1;
     this.blockVal = new Float64Array(spec.n_buckets);
     this.blockMark = new Uint8Array(spec.n_buckets);
@@ -494,8 +499,17 @@ export function softmax(logits: readonly number[]): number[] {
   return e.map((v) => v / sum);
 }
 
-/** Builds an n-gram model from parsed ngram.json content. Throws ModelLoadError on a malformed document. */
-export function ngramModelFromJson(doc: unknown, source = 'ngram.json'): NgramModel {
+/** ngram.json decoded: its matrices as Float32Arrays, nothing of their base64 text left. */
+interface DecodedNgram {
+  spec: FeatureSpec;
+  qW: Float32Array;
+  queueIntercept: number[];
+  uW: Float32Array;
+  urgency: { kind: 'expected' | 'linear'; values: number[]; intercept: number[] };
+  idf: Float32Array | null;
+}
+
+function decodeNgram(doc: unknown, source: string): DecodedNgram {
   const parsed = ngramSchema.safeParse(doc);
   if (!parsed.success) {
     throw new ModelLoadError(`${source} is not a valid n-gram model: ${z.prettifyError(parsed.error)}`);
@@ -521,25 +535,40 @@ export function ngramModelFromJson(doc: unknown, source = 'ngram.json'): NgramMo
     if (spec.idf.shape[0] !== spec.n_buckets || spec.idf.shape[1] !== 1) throw new ModelLoadError(`${source}: idf has shape ${spec.idf.shape.join('×')}, expected ${spec.n_buckets}×1`);
     idf = decodeMatrix(spec.idf, 'idf');
   }
+  // A fresh object of the feature fields only: the model keeps no reference to the ≈5 MB of base64 strings.
+  return {
+    spec: featureSpecSchema.parse(spec),
+    qW,
+    queueIntercept: spec.queue.intercept,
+    uW,
+    urgency: { kind: u.kind, values: u.kind === 'expected' ? u.values : [], intercept: u.intercept },
+    idf,
+  };
+}
+
+/** Builds an n-gram model from parsed ngram.json content. Throws ModelLoadError on a malformed document. */
+export function ngramModelFromJson(doc: unknown, source = 'ngram.json'): NgramModel {
+  const { spec, qW, queueIntercept, uW, urgency: u, idf } = decodeNgram(doc, source);
+  const L = spec.labels.length;
   const featurizer = new NgramFeaturizer(spec, idf);
   const labels = Object.freeze(spec.labels.slice());
   return {
     labels,
     predictProba(text: string): number[] {
-      return softmax(linear(featurizer.features(text), qW, spec.queue.intercept));
+      return softmax(linear(featurizer.features(text), qW, queueIntercept));
     },
     predictUrgency(text: string): number {
       return urgencyOf(featurizer.features(text));
     },
     predict(text: string): { proba: number[]; urgency: number } {
       const x = featurizer.features(text);
-      return { proba: softmax(linear(x, qW, spec.queue.intercept)), urgency: urgencyOf(x) };
+      return { proba: softmax(linear(x, qW, queueIntercept)), urgency: urgencyOf(x) };
     },
     attribute(text: string, label: number): NgramAttribution {
       if (!Number.isInteger(label) || label < 0 || label >= L) throw new RangeError(`label ${label} is not one of the ${L} queues`);
       const trace = new ProvenanceTrace();
       const x = featurizer.features(text, trace);
-      const proba = softmax(linear(x, qW, spec.queue.intercept));
+      const proba = softmax(linear(x, qW, queueIntercept));
       const urgency = urgencyOf(x);
       // ∂p_c/∂x_j = p_c·(W[j,c] − Σ_k p_k W[j,k])
       const pc = proba[label] as number;

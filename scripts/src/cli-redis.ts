@@ -1,18 +1,32 @@
 /** What the Redis-talking CLIs (keys, feedback:export, model) share: config, connection, exit codes. */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { Redis } from 'ioredis';
 import { z } from 'zod';
-import { loadConfigOrExit, modelDir, parseEnv, redisPrefix, redisUrl } from '@triage/shared';
+import {
+  type RedisClient,
+  clusterPrefixRule,
+  connectRedis,
+  describeRedisTarget,
+  loadConfigOrExit,
+  modelDir,
+  parseEnv,
+  redisClusterNodes,
+  redisPrefix,
+  redisUrl,
+  unsetIfEmpty,
+} from '@triage/shared';
 import { REPO_ROOT, runningRedisUrlFile } from './stack';
 
-const cliConfigSchema = z.object({
-  REDIS_URL: redisUrl.optional(),
-  REDIS_PREFIX: redisPrefix,
-  DATA_DIR: z.string().min(1).default('.data'),
-  // What workers serve until a version is promoted (their own MODEL_DIR default).
-  MODEL_DIR: modelDir,
-});
+const cliConfigSchema = z
+  .object({
+    REDIS_URL: redisUrl.optional(),
+    REDIS_CLUSTER_NODES: unsetIfEmpty(redisClusterNodes),
+    REDIS_PREFIX: redisPrefix,
+    DATA_DIR: z.string().min(1).default('.data'),
+    // What workers serve until a version is promoted (their own MODEL_DIR default).
+    MODEL_DIR: modelDir,
+  })
+  .refine(...clusterPrefixRule);
 export type CliConfig = z.output<typeof cliConfigSchema>;
 
 export class UsageError extends Error {}
@@ -28,14 +42,14 @@ function redisUrlOf(config: CliConfig): string {
 }
 
 /** Parses the environment, connects (failing fast with a readable message), runs `work`, disconnects. */
-export async function withCliRedis<T>(work: (redis: Redis, config: CliConfig) => Promise<T>): Promise<T> {
+export async function withCliRedis<T>(work: (redis: RedisClient, config: CliConfig) => Promise<T>): Promise<T> {
   const config = loadConfigOrExit(() => parseEnv(cliConfigSchema));
-  const url = redisUrlOf(config);
-  const redis = new Redis(url, { maxRetriesPerRequest: 1, retryStrategy: () => null, lazyConnect: true });
+  const target = { REDIS_URL: redisUrlOf(config), REDIS_CLUSTER_NODES: config.REDIS_CLUSTER_NODES };
+  const redis = connectRedis(target, { kind: 'cli' });
   redis.on('error', () => undefined);
   try {
     await redis.connect().catch((err: Error) => {
-      throw new Error(`cannot reach Redis at ${url} (${err.message}); set REDIS_URL`);
+      throw new Error(`cannot reach ${describeRedisTarget(target)} (${err.message}); set REDIS_URL or REDIS_CLUSTER_NODES`);
     });
     return await work(redis, config);
   } finally {

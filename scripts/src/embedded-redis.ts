@@ -21,6 +21,8 @@ export interface RedisServerOptions {
    */
   appendfsync?: AppendFsync;
   bin?: string;
+  /** More redis-server options, e.g. a cluster node's (tests/support/redis-cluster.ts). */
+  args?: string[];
 }
 
 export const APPENDFSYNC_MODES = ['always', 'everysec', 'no'] as const;
@@ -56,7 +58,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     : ['--appendonly', 'no', '--save', ''];
   if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
   // Own process group: a terminal Ctrl-C must not stop Redis before the services have drained.
-  const child = spawn(options.bin ?? 'redis-server', ['--port', String(port), '--bind', '127.0.0.1', ...persistence], {
+  const child = spawn(options.bin ?? 'redis-server', ['--port', String(port), '--bind', '127.0.0.1', ...persistence, ...(options.args ?? [])], {
     stdio: 'ignore',
     detached: true,
   });

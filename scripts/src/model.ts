@@ -8,11 +8,11 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { Redis } from 'ioredis';
 import {
   type ActiveModel,
   FeedbackReader,
   ModelRegistry,
+  type RedisClient,
   type RedisKeys,
   WorkerRegistry,
   loadFallbackModel,
@@ -31,7 +31,7 @@ const USAGE = `usage:
   npm run model -- rollback [--timeout <seconds>]`;
 
 interface Ctx {
-  redis: Redis;
+  redis: RedisClient;
   keys: RedisKeys;
   models: ModelRegistry;
   /** What workers serve until a version is promoted (MODEL_DIR). */

@@ -1,7 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join, resolve } from 'node:path';
-import { Redis } from 'ioredis';
-import { ApiKeyStore, SCOPES, redisKeys } from '@triage/shared';
+import { ApiKeyStore, type RedisTarget, SCOPES, connectRedis, redisKeys } from '@triage/shared';
 import { type AppendFsync, type RedisServerHandle, startRedisServer } from './embedded-redis';
 
 export const REPO_ROOT = resolve(__dirname, '..', '..');
@@ -9,8 +8,10 @@ export const GATEWAY_MAIN = join(REPO_ROOT, 'services', 'gateway', 'dist', 'main
 export const WORKER_MAIN = join(REPO_ROOT, 'services', 'worker', 'dist', 'main.js');
 
 export interface StackOptions {
-  /** Existing Redis; when absent an embedded redis-server is started. */
+  /** Existing Redis; when absent (and no cluster is given) an embedded redis-server is started. */
   redisUrl?: string | undefined;
+  /** Seed nodes of an existing Redis Cluster (the services' REDIS_CLUSTER_NODES); REDIS_PREFIX must be a hash tag. */
+  redisClusterNodes?: string[];
   /** Where the embedded Redis keeps its append-only file; absent → no persistence. */
   redisDataDir?: string;
   redisAppendFsync?: AppendFsync;
@@ -67,13 +68,15 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   let redis: RedisServerHandle | undefined;
   const redisUrl =
     options.redisUrl ??
+    options.redisClusterNodes?.[0] ??
     (redis = await startRedisServer({
       ...(options.redisDataDir ? { dataDir: options.redisDataDir } : {}),
       ...(options.redisAppendFsync ? { appendfsync: options.redisAppendFsync } : {}),
       ...(options.redisBin ? { bin: options.redisBin } : {}),
     })).url;
 
-  const env = { ...process.env, ...options.env, REDIS_URL: redisUrl, PORT: String(options.port) };
+  const clusterNodes = options.redisClusterNodes ? { REDIS_CLUSTER_NODES: options.redisClusterNodes.join(',') } : {};
+  const env = { ...process.env, ...options.env, REDIS_URL: redisUrl, ...clusterNodes, PORT: String(options.port) };
   const stdio = options.quiet ? 'ignore' : 'inherit';
   const launch = (main: string, extra: NodeJS.ProcessEnv = {}) => spawn(process.execPath, [main], { cwd: REPO_ROOT, env: { ...env, ...extra }, stdio });
   const gateway = launch(GATEWAY_MAIN);
@@ -109,7 +112,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   let apiKey: string | undefined;
   if (options.keyName !== undefined && options.env.AUTH !== 'off') {
     try {
-      apiKey = await mintApiKey(redisUrl, options.env.REDIS_PREFIX ?? 'triage', options.keyName);
+      const target = { REDIS_URL: redisUrl, REDIS_CLUSTER_NODES: options.redisClusterNodes };
+      apiKey = await mintApiKey(target, options.env.REDIS_PREFIX ?? 'triage', options.keyName);
     } catch (err) {
       await stop();
       throw err;
@@ -121,8 +125,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
 /** Where `npm start` notes its embedded Redis's URL for `npm run keys`. */
 export const runningRedisUrlFile = (dataDir: string) => join(dataDir, 'redis.url');
 
-async function mintApiKey(redisUrl: string, prefix: string, name: string): Promise<string> {
-  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
+async function mintApiKey(target: RedisTarget, prefix: string, name: string): Promise<string> {
+  const redis = connectRedis(target, { kind: 'cli' });
   try {
     const store = new ApiKeyStore(redis, redisKeys(prefix));
     for (const key of await store.list()) if (key.name === name && key.revoked_at === null) await store.revoke(key.id);

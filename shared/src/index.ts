@@ -6,4 +6,5 @@ export * from './store';
 export * from './model';
 export * from './shutdown';
 export * from './monitoring';
+export * from './redis-connection';
 export * from './redis-connection-log';

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis-connection';
 import { type Logger, throttledLog } from './logger';
 
 /**
@@ -6,7 +6,7 @@ import { type Logger, throttledLog } from './logger';
  * it goes, a summary of the reconnect attempts while it stays away (they are expected, not
  * errors), and one line with the duration when it is back.
  */
-export function logRedisConnection(redis: Redis, logger: Logger, connection: string): void {
+export function logRedisConnection(redis: RedisClient, logger: Logger, connection: string): void {
   let downSince: number | undefined;
   let failures = 0;
   const unreachable = throttledLog(logger, 'warn', 'redis unreachable, reconnecting', 30_000);

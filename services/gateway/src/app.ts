@@ -1,13 +1,13 @@
 import express, { type Express, type RequestHandler } from 'express';
 import helmet from 'helmet';
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import {
   type AlertLog,
   type ApiKeyStore,
   FeedbackReader,
   type GatewayConfig,
   type Logger,
+  type RedisClient,
   type RedisKeys,
   type Scope,
   StatsStore,
@@ -54,7 +54,7 @@ export function appSettings(config: GatewayConfig) {
 }
 
 export interface AppDeps {
-  redis: Redis;
+  redis: RedisClient;
   store: TicketStore;
   alertLog: AlertLog;
   registry: WorkerRegistry;

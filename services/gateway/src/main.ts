@@ -13,10 +13,10 @@ import {
   redisKeys,
   ModelRegistry,
   SCOPES,
+  connectRedis,
   followActiveModel,
   stopOnSignals,
 } from '@triage/shared';
-import { Redis } from 'ioredis';
 import { appSettings, createApp } from './app';
 import { answerClientErrorsAsJson } from './client-errors';
 import { ExplainRequests } from './explain/explain-requests';
@@ -92,7 +92,7 @@ if (config.AUTH === 'off') {
 // /v1's n-gram model (and the drift reference) follow `npm run model -- promote` like the workers.
 const follower = followActiveModel({
   registry: new ModelRegistry(redis, keys),
-  subscriber: new Redis(config.REDIS_URL, { maxRetriesPerRequest: null }),
+  subscriber: connectRedis(config, { kind: 'worker' }),
   channel: keys.modelEvents,
   pollIntervalMs: config.MODEL_POLL_INTERVAL_MS,
   processId: `gateway:${hostname()}:${process.pid}`,

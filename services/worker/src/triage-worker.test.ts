@@ -9,6 +9,7 @@ import {
   QueueName,
   type TicketResponse,
   TicketStore,
+  connectRedis,
   queuePolicy,
   redisKeys,
   silentLogger,
@@ -225,7 +226,7 @@ describe('graceful shutdown', () => {
 
 describe('model errors', () => {
   it('are retried with backoff, then the ticket fails with the reason', async () => {
-    const connection = gw.redis.duplicate({ maxRetriesPerRequest: null, enableOfflineQueue: true, commandTimeout: undefined });
+    const connection = connectRedis(gw.config, { kind: 'worker' });
     const keys = redisKeys(gw.config.REDIS_PREFIX);
     let calls = 0;
     // Fault injection at the model boundary: Redis and BullMQ stay real.

@@ -1,5 +1,4 @@
 import { UnrecoverableError, Worker } from 'bullmq';
-import { Redis } from 'ioredis';
 import {
   type BreakerSnapshot,
   type FallbackModel,
@@ -12,6 +11,7 @@ import {
   WorkerRegistry,
   type ActiveModel,
   ModelRegistry,
+  connectRedis,
   followActiveModel,
   loadFallbackModel,
   logRedisConnection,
@@ -113,7 +113,7 @@ export async function startTriageWorker(
 
   const keys = redisKeys(config.REDIS_PREFIX);
   // Workers wait out Redis outages instead of failing commands (BullMQ production guide).
-  const connection = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null });
+  const connection = connectRedis(config, { kind: 'worker' });
   logRedisConnection(connection, logger, 'triage');
   const store = new TicketStore(connection, keys, queuePolicy(config));
 

@@ -1,8 +1,5 @@
 import { z } from 'zod';
-import { positiveInt, probability } from './env';
-
-// An empty line in .env (`SLACK_WEBHOOK_URL=`) means "not configured", not "invalid URL".
-const unsetIfEmpty = <S extends z.ZodType>(schema: S) => z.preprocess((v) => (v === '' ? undefined : v), schema.optional());
+import { positiveInt, probability, unsetIfEmpty } from './env';
 
 export const webhookUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
 

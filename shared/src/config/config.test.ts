@@ -35,6 +35,22 @@ describe('service configuration', () => {
     }
   });
 
+  it('takes Redis Cluster seed nodes only with a hash-tag prefix', () => {
+    const nodes = 'redis://:pw@10.0.0.1:7000, redis://:pw@10.0.0.2:7000';
+    for (const load of [loadGatewayConfig, loadWorkerConfig]) {
+      expect(load({ REDIS_CLUSTER_NODES: nodes, REDIS_PREFIX: '{triage}' })).toMatchObject({
+        REDIS_CLUSTER_NODES: ['redis://:pw@10.0.0.1:7000', 'redis://:pw@10.0.0.2:7000'],
+        REDIS_PREFIX: '{triage}',
+      });
+      expect(() => load({ REDIS_CLUSTER_NODES: nodes })).toThrow(/REDIS_PREFIX: with REDIS_CLUSTER_NODES the prefix must be a hash tag such as \{triage\}/);
+      expect(load({ REDIS_CLUSTER_NODES: '' }).REDIS_CLUSTER_NODES).toBeUndefined();
+    }
+    expect(loadGatewayConfig({ REDIS_PREFIX: '{triage}' }).REDIS_CLUSTER_NODES).toBeUndefined();
+    expect(() => loadGatewayConfig({ REDIS_CLUSTER_NODES: 'redis://:a@h1:7000,redis://:b@h2:7000', REDIS_PREFIX: '{t}' })).toThrow(/REDIS_CLUSTER_NODES: every node URL must carry the same/);
+    expect(() => loadGatewayConfig({ REDIS_CLUSTER_NODES: 'h1:7000', REDIS_PREFIX: '{t}' })).toThrow(/REDIS_CLUSTER_NODES/);
+    expect(() => loadGatewayConfig({ REDIS_CLUSTER_NODES: ' , ', REDIS_PREFIX: '{t}' })).toThrow(/REDIS_CLUSTER_NODES: must name at least one node/);
+  });
+
   it('fails with one readable line per bad variable', () => {
     let error: unknown;
     try {
@@ -52,6 +68,9 @@ describe('service configuration', () => {
 
   it.each([
     [{ REDIS_PREFIX: 'has:colon' }, /REDIS_PREFIX/],
+    [{ REDIS_PREFIX: '{half' }, /REDIS_PREFIX/],
+    [{ REDIS_PREFIX: '{a}b' }, /REDIS_PREFIX/],
+    [{ REDIS_PREFIX: '{}' }, /REDIS_PREFIX/],
     [{ WORKERS: '0' }, /WORKERS/],
   ])('rejects %j', (env, pattern) => {
     expect(() => loadLauncherConfig(env)).toThrow(pattern);

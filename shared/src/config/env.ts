@@ -30,12 +30,33 @@ export const redisUrl = z
   .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
   .pipe(z.url());
 
-// The prefix is embedded in every key (and BullMQ's prefix), so keep it to characters
-// that can't collide with the ':' separator.
+// An empty line in .env (`SLACK_WEBHOOK_URL=`) means "not configured", not "invalid".
+export const unsetIfEmpty = <S extends z.ZodType>(schema: S) => z.preprocess((v) => (v === '' ? undefined : v), schema.optional());
+
+// The prefix is embedded in every key (and BullMQ's prefix), so keep it to characters that can't
+// collide with the ':' separator. In braces it is a Redis Cluster hash tag: only the name between
+// them is hashed, so every key of the deployment lands in one slot (docs/deployment.md).
 export const redisPrefix = z
   .string()
-  .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, "_", "." or "-" (max 64)')
+  .regex(/^(?:[A-Za-z0-9_.-]{1,64}|\{[A-Za-z0-9_.-]{1,62}\})$/, 'letters, digits, "_", "." or "-" (max 64), or such a name in braces as a hash tag: {triage}')
   .default('triage');
+
+export const isHashTagPrefix = (prefix: string): boolean => prefix.startsWith('{');
+
+const credentialsOf = (url: string) => {
+  const { protocol, username, password } = new URL(url);
+  return `${protocol}${username}:${password}`;
+};
+
+/**
+ * Seed nodes of a Redis Cluster, comma-separated URLs. The client discovers the other nodes, and
+ * gives them the first URL's user, password and TLS, so every URL must carry the same ones.
+ */
+export const redisClusterNodes = z
+  .string()
+  .transform((list) => list.split(',').map((node) => node.trim()).filter((node) => node !== ''))
+  .pipe(z.array(redisUrl).min(1, 'must name at least one node'))
+  .refine((urls) => new Set(urls.map(credentialsOf)).size === 1, 'every node URL must carry the same user, password and scheme (they apply to all nodes)');
 
 /** The model bundle (docs/model-contract.md); relative paths resolve against the working directory. */
 export const modelDir = z
@@ -46,9 +67,20 @@ export const modelDir = z
 
 export const redisEnv = {
   REDIS_URL: redisUrl.default('redis://127.0.0.1:6379'),
+  // Set: the services talk to a Redis Cluster through these seed nodes and REDIS_URL is not used.
+  REDIS_CLUSTER_NODES: unsetIfEmpty(redisClusterNodes),
   REDIS_PREFIX: redisPrefix,
   LOG_LEVEL: logLevel,
 };
+
+/**
+ * For schemas spreading redisEnv (`.refine(...clusterPrefixRule)`): BullMQ and every Lua script
+ * and MULTI touch several keys at once, which a cluster only allows within one slot.
+ */
+export const clusterPrefixRule: [(c: { REDIS_CLUSTER_NODES?: string[] | undefined; REDIS_PREFIX: string }) => boolean, { message: string; path: string[] }] = [
+  (c) => c.REDIS_CLUSTER_NODES === undefined || isHashTagPrefix(c.REDIS_PREFIX),
+  { message: 'with REDIS_CLUSTER_NODES the prefix must be a hash tag such as {triage}, so all keys share one cluster slot', path: ['REDIS_PREFIX'] },
+];
 
 /** For main modules: a configuration error ends the process with its message, not a stack trace. */
 export function loadConfigOrExit<T>(load: () => T): T {

@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { z } from 'zod';
 import { API_KEY_FORMAT } from '../schemas/auth.schema';
 import { agentsEnv, triageJobEnv } from './agents.config';
-import { authMode, modelDir, nonNegativeInt, parseEnv, port, positiveInt, redisEnv } from './env';
+import { authMode, clusterPrefixRule, modelDir, nonNegativeInt, parseEnv, port, positiveInt, redisEnv } from './env';
 
 export const gatewayConfigSchema = z.object({
   ...redisEnv,
@@ -39,7 +39,7 @@ export const gatewayConfigSchema = z.object({
   // A drift signal gets a PSI only with this many tickets in the window (fewer make PSI noise).
   DRIFT_MIN_SAMPLES: positiveInt().default(200),
   ...agentsEnv,
-});
+}).refine(...clusterPrefixRule);
 
 export type GatewayConfig = z.output<typeof gatewayConfigSchema>;
 

@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { z } from 'zod';
 import { agentsEnv, triageJobEnv } from './agents.config';
 import { alertsEnv } from './alerts.config';
-import { modelDir, parseEnv, port, positiveInt, probability, redisEnv } from './env';
+import { clusterPrefixRule, modelDir, parseEnv, port, positiveInt, probability, redisEnv } from './env';
 
 export const workerConfigSchema = z
   .object({
@@ -47,6 +47,7 @@ export const workerConfigSchema = z
     /** A pending ticket this old without a BullMQ job is re-enqueued. */
     PENDING_RECONCILE_AFTER_MS: positiveInt().default(60_000),
   })
+  .refine(...clusterPrefixRule)
   .refine(
     (c) => c.ACTION_AUTO_ROUTE === undefined || c.ACTION_HUMAN_REVIEW === undefined || c.ACTION_HUMAN_REVIEW <= c.ACTION_AUTO_ROUTE,
     { message: 'ACTION_HUMAN_REVIEW must be <= ACTION_AUTO_ROUTE', path: ['ACTION_HUMAN_REVIEW'] },

@@ -1,11 +1,11 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis-connection';
 import type { Logger } from '../logger';
 import type { ActiveModel, ModelRegistry } from '../store/model-registry';
 
 export interface ModelFollowerOptions {
   registry: ModelRegistry;
   /** A connection of its own: a subscribed connection can run nothing else. */
-  subscriber: Redis;
+  subscriber: RedisClient;
   channel: string;
   /** Polling makes a process converge even when it missed the announcement (reconnect, late start). */
   pollIntervalMs: number;

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis-connection';
 import type { RedisKeys } from '../queues';
 import {
   type AlertDeliveriesQuery,
@@ -32,7 +32,7 @@ const SCAN_PAGE = 500;
  */
 export class AlertLog {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: RedisKeys,
   ) {}
 

@@ -1,5 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis-connection';
 import type { RedisKeys } from '../queues';
 import { API_KEY_FORMAT as KEY_FORMAT, type ApiKeyInfo, type Scope, SCOPES, apiKeyInfoSchema } from '../schemas';
 
@@ -38,7 +38,7 @@ function toInfo(id: string, hash: Record<string, string>): ApiKeyInfo {
  */
 export class ApiKeyStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: RedisKeys,
   ) {}
 

@@ -1,4 +1,5 @@
-import type { Redis } from 'ioredis';
+import { Cluster } from 'ioredis';
+import type { RedisClient } from '../redis-connection';
 
 /**
  * Deadline fencing for scripts whose caller may stop waiting. A frozen Redis (SIGSTOP, a fork
@@ -7,7 +8,7 @@ import type { Redis } from 'ioredis';
  * resumes, the command runs anyway. A fenced script gets the moment the caller gives up as its
  * first argument and refuses to change anything once Redis's own clock (TIME) is past it.
  *
- * Clock assumption: Redis's clock runs at most DEADLINE_MARGIN behind the caller's (loopback
+ * Clock assumption: RedisClient's clock runs at most DEADLINE_MARGIN behind the caller's (loopback
  * or NTP-synced hosts are well inside it). The margin also covers a reply that has arrived but
  * is read after the timeout fires (a busy event loop). Outside those bounds the safety nets
  * still hold: an Idempotency-Key retry finds the ticket, and the reconciler enqueues a pending
@@ -32,8 +33,9 @@ ${lua}`;
 }
 
 /** The deadline (ms since the epoch) for a command sent now, or 0 when the connection never gives up. */
-export function commandDeadline(redis: Redis, nowMs = Date.now()): number {
-  const timeout = redis.options.commandTimeout;
+export function commandDeadline(redis: RedisClient, nowMs = Date.now()): number {
+  // A cluster's per-command options are those of its node connections.
+  const timeout = redis instanceof Cluster ? redis.options.redisOptions?.commandTimeout : redis.options.commandTimeout;
   if (timeout === undefined || timeout <= 0) return 0;
   return nowMs + timeout - Math.min(DEADLINE_MARGIN_MAX_MS, Math.ceil(timeout * DEADLINE_MARGIN_SHARE));
 }

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis-connection';
 import type { RedisKeys } from '../queues';
 import { type FeedbackEntry, feedbackEntrySchema } from '../schemas/agent.schema';
 
@@ -12,7 +12,7 @@ const PAGE = 1_000;
 /** Reads the corrections stream (`keys.feedback`); entries that do not parse are skipped and counted. */
 export class FeedbackReader {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: RedisKeys,
   ) {}
 

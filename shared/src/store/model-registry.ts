@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis-connection';
 import { z } from 'zod';
 import type { RedisKeys } from '../queues';
 
@@ -46,7 +46,7 @@ return 1
 /** Which model version is active (`keys.modelActive`), and the load reports of the processes following it. */
 export class ModelRegistry {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: RedisKeys,
   ) {
     redis.defineCommand('triageModelPromote', { numberOfKeys: 1, lua: PROMOTE });

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis-connection';
 import type { RedisKeys } from '../queues';
 import { type BucketRange, bucketOf, bucketsFor } from '../monitoring/window';
 
@@ -92,7 +92,7 @@ return #old
  */
 export class StatsStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: RedisKeys,
   ) {
     redis.defineCommand('triageAddReview', { numberOfKeys: 2, lua: ADD_REVIEW });

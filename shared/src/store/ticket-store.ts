@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis-connection';
 import type { RedisKeys } from '../queues';
 import {
   type Correction,
@@ -78,7 +78,7 @@ export interface TransitionOutcome {
 type ScriptFn = (...args: (string | number)[]) => Promise<unknown>;
 
 /** Registers a script under a namespaced name; ioredis then handles EVALSHA/NOSCRIPT. */
-function defineScript(redis: Redis, name: string, lua: string): ScriptFn {
+function defineScript(redis: RedisClient, name: string, lua: string): ScriptFn {
   redis.defineCommand(name, { lua });
   return (...args) => (redis as unknown as Record<string, ScriptFn>)[name]!(...args);
 }
@@ -201,7 +201,7 @@ export class TicketStore {
   >;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: RedisKeys,
     readonly policy: QueuePolicy,
   ) {

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis-connection';
 import { z } from 'zod';
 import type { RedisKeys } from '../queues';
 
@@ -33,7 +33,7 @@ export type WorkerHeartbeat = z.infer<typeof workerHeartbeatSchema>;
  */
 export class WorkerRegistry {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: RedisKeys,
   ) {}
 

@@ -1,17 +1,26 @@
 import { Queue, QueueEvents } from 'bullmq';
-import { Redis } from 'ioredis';
-import { type ExplainJobData, type Explanation, type GatewayConfig, JobName, QueueName, explanationSchema, redisKeys } from '@triage/shared';
+import {
+  type ExplainJobData,
+  type Explanation,
+  type GatewayConfig,
+  JobName,
+  QueueName,
+  type RedisClient,
+  connectRedis,
+  explanationSchema,
+  redisKeys,
+} from '@triage/shared';
 
 export class ExplainUnavailableError extends Error {
   override readonly name = 'ExplainUnavailableError';
 }
 
-type ExplainConfig = Pick<GatewayConfig, 'REDIS_URL' | 'REDIS_PREFIX' | 'EXPLAIN_TIMEOUT_MS'>;
+type ExplainConfig = Pick<GatewayConfig, 'REDIS_URL' | 'REDIS_CLUSTER_NODES' | 'REDIS_PREFIX' | 'EXPLAIN_TIMEOUT_MS'>;
 
 interface Channel {
   queue: Queue<ExplainJobData>;
   events: QueueEvents;
-  eventsConnection: Redis;
+  eventsConnection: RedisClient;
 }
 
 /**
@@ -26,7 +35,7 @@ export class ExplainRequests {
 
   /** `redis` is the gateway's producer connection (no offline queue: a Redis outage fails fast). */
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly config: ExplainConfig,
   ) {}
 
@@ -42,7 +51,7 @@ export class ExplainRequests {
       prefix,
       defaultJobOptions: { attempts: 1, removeOnComplete: { age: 300, count: 1_000 }, removeOnFail: true },
     });
-    const eventsConnection = new Redis(this.config.REDIS_URL, { maxRetriesPerRequest: null });
+    const eventsConnection = connectRedis(this.config, { kind: 'worker' });
     const events = new QueueEvents(QueueName.Explain, { connection: eventsConnection, prefix });
     const report = (err: Error) => this.errorListeners.forEach((listener) => listener(err));
     queue.on('error', report);

@@ -2,6 +2,7 @@ import {
   type DriftReference,
   type DriftResponse,
   type FeedbackReader,
+  type RedisClient,
   type StatsResponse,
   type StatsStore,
   type RedisKeys,
@@ -11,7 +12,6 @@ import {
   liveAccuracy,
   quantileOf,
 } from '@triage/shared';
-import type { Redis } from 'ioredis';
 
 export interface LiveStatsDeps {
   stats: StatsStore;
@@ -75,7 +75,7 @@ export class LiveStats {
 const REVIEW_FIELDS = ['status', 'category', 'confidence', 'top3', 'subject', 'body', 'model_version', 'processed_at', 'correction'] as const;
 
 /** The review list, filtered to tickets that still exist and that nobody labelled yet. */
-export async function reviewList(stats: StatsStore, redis: Redis, keys: RedisKeys, limit: number) {
+export async function reviewList(stats: StatsStore, redis: RedisClient, keys: RedisKeys, limit: number) {
   // Labelled or expired tickets are skipped, so look a few times further than asked.
   const candidates = await stats.reviewCandidates(limit * 4);
   const pipeline = redis.pipeline();

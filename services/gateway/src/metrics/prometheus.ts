@@ -1,14 +1,13 @@
 import type { RequestHandler } from 'express';
-import type { Redis } from 'ioredis';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { TicketStore, WorkerRegistry } from '@triage/shared';
+import type { RedisClient, TicketStore, WorkerRegistry } from '@triage/shared';
 import type { LiveStats } from '../learning/live-stats';
 import { breakerCounts } from './breaker-counts';
 import type { FallbackState } from '../v1/fallback-state';
 import type { V1Queue } from '../v1/v1-queue';
 
 export interface PrometheusDeps {
-  redis: Redis;
+  redis: RedisClient;
   store: TicketStore;
   registry: WorkerRegistry;
   v1Queue: V1Queue;

@@ -1,14 +1,13 @@
 import { createHash } from 'node:crypto';
 import type { Request, Response } from 'express';
 import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
-import type { Redis } from 'ioredis';
 import { RedisStore, type RedisReply } from 'rate-limit-redis';
-import { type GatewayConfig, type Logger, SCOPES, type Scope } from '@triage/shared';
+import { type GatewayConfig, type Logger, type RedisClient, SCOPES, type Scope } from '@triage/shared';
 import { HttpError } from '../http-errors';
 import { type AfterScope, principalOf } from './auth.middleware';
 
 export interface RateLimitOptions {
-  redis: Redis;
+  redis: RedisClient;
   /** Counters live under this key prefix (redisKeys(prefix).rateLimit). */
   keyPrefix: string;
   windowMs: number;
@@ -28,7 +27,7 @@ export const rateLimitSettings = (config: GatewayConfig): Pick<RateLimitOptions,
  * would break the limiter for good when the gateway starts before Redis. So the SHA is computed
  * locally and EVALSHA falls back to EVAL: the scripts survive a Redis restart or a late start.
  */
-function sendCommandVia(redis: Redis) {
+function sendCommandVia(redis: RedisClient) {
   const scripts = new Map<string, string>();
   return async (command: string, ...args: string[]): Promise<RedisReply> => {
     if (command === 'SCRIPT' && args[0] === 'LOAD' && args[1] !== undefined) {

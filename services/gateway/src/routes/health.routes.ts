@@ -1,6 +1,5 @@
 import { Router } from 'express';
-import type { Redis } from 'ioredis';
-import type { TicketStore, WorkerRegistry } from '@triage/shared';
+import type { RedisClient, TicketStore, WorkerRegistry } from '@triage/shared';
 import { withoutPaths } from '../client-safe';
 import { breakerCounts } from '../metrics/breaker-counts';
 import type { ModelMetrics } from '../metrics/model-metrics';
@@ -8,7 +7,7 @@ import type { FallbackState } from '../v1/fallback-state';
 import type { V1Queue } from '../v1/v1-queue';
 
 export interface HealthRouteDeps {
-  redis: Redis;
+  redis: RedisClient;
   registry: WorkerRegistry;
   store: TicketStore;
   v1Queue: V1Queue;

@@ -1,5 +1,6 @@
 import { Router, type RequestHandler } from 'express';
 import {
+  type RedisClient,
   type RedisKeys,
   type StatsStore,
   driftResponseSchema,
@@ -9,14 +10,13 @@ import {
   statsQuerySchema,
   statsResponseSchema,
 } from '@triage/shared';
-import type { Redis } from 'ioredis';
 import { HttpError, validationError } from '../http-errors';
 import { type LiveStats, reviewList } from '../learning/live-stats';
 
 export interface LearningRouteDeps {
   liveStats: LiveStats;
   stats: StatsStore;
-  redis: Redis;
+  redis: RedisClient;
   keys: RedisKeys;
   requireRedis: RequestHandler;
   /** Admin-only figures (requireScope('admin') once API keys exist). */

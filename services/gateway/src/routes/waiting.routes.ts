@@ -1,7 +1,7 @@
 import { Router, type RequestHandler } from 'express';
-import type { Redis } from 'ioredis';
 import {
   type QueuesResponse,
+  type RedisClient,
   type RedisKeys,
   type TicketResponse,
   type TicketStore,
@@ -13,7 +13,7 @@ import { requireScope } from '../middleware/auth.middleware';
 import type { FallbackState } from '../v1/fallback-state';
 
 export interface WaitingRouteDeps {
-  redis: Redis;
+  redis: RedisClient;
   keys: RedisKeys;
   store: TicketStore;
   fallback: FallbackState;

@@ -1,5 +1,4 @@
-import type { Redis } from 'ioredis';
-import { type RedisKeys, type V1Ticket, v1TicketSchema } from '@triage/shared';
+import { type RedisClient, type RedisKeys, type V1Ticket, v1TicketSchema } from '@triage/shared';
 
 /**
  * The ZSET score orders by urgency level first, then arrival: level·1e13 + an INCR sequence
@@ -48,7 +47,7 @@ export class V1Queue {
   private readonly scripts: Record<'push' | 'pop' | 'peek' | 'drain', ScriptFn>;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: RedisKeys,
   ) {
     const define = (name: string, lua: string): ScriptFn => {

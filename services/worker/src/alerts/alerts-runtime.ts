@@ -1,5 +1,4 @@
 import { Queue, UnrecoverableError, Worker } from 'bullmq';
-import { Redis } from 'ioredis';
 import {
   type AlertJobData,
   AlertLog,
@@ -9,6 +8,7 @@ import {
   alertJobSchema,
   alertLogKindOf,
   alertsQueueName,
+  connectRedis,
   logRedisConnection,
   redisKeys,
 } from '@triage/shared';
@@ -46,7 +46,7 @@ export async function startAlerts(
   metrics?: Pick<WorkerMetrics, 'alertDelivery' | 'jobFailed'>,
 ): Promise<AlertsRuntime> {
   const keys = redisKeys(config.REDIS_PREFIX);
-  const connection = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null });
+  const connection = connectRedis(config, { kind: 'worker' });
   logRedisConnection(connection, logger, 'alerts');
   const log = new AlertLog(connection, keys);
   const storm = new StormStore(connection, keys, { size: config.STORM_SIZE, windowMs: config.STORM_WINDOW_MS, similarity: config.STORM_SIMILARITY });

@@ -1,5 +1,4 @@
-import type { Redis } from 'ioredis';
-import type { RedisKeys } from '@triage/shared';
+import type { RedisClient, RedisKeys } from '@triage/shared';
 import type { IncidentView } from './alert-content';
 import { ASSIGN_TO_STORM } from './storm-scripts';
 
@@ -30,7 +29,7 @@ export class StormStore {
   private readonly assignScript: AssignFn;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: RedisKeys,
     private readonly settings: StormSettings,
   ) {

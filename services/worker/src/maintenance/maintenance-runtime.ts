@@ -1,5 +1,4 @@
 import { Queue, Worker } from 'bullmq';
-import { Redis } from 'ioredis';
 import {
   JobName,
   type Logger,
@@ -7,6 +6,7 @@ import {
   TicketStore,
   type TriageJobData,
   type WorkerConfig,
+  connectRedis,
   logRedisConnection,
   queuePolicy,
   redisKeys,
@@ -31,7 +31,7 @@ const SCHEDULER_ID = 'maintenance-sweep';
  */
 export async function startMaintenance(config: WorkerConfig, logger: Logger, onSla: AlertsRuntime['onSla']): Promise<MaintenanceRuntime> {
   const keys = redisKeys(config.REDIS_PREFIX);
-  const connection = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null });
+  const connection = connectRedis(config, { kind: 'worker' });
   logRedisConnection(connection, logger, 'maintenance');
   const log = logger.child({ component: 'maintenance' });
   const store = new TicketStore(connection, keys, queuePolicy(config));

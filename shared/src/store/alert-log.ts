@@ -118,7 +118,7 @@ export class AlertLog {
     }
   }
 
-  private append(tx: ReturnType<Redis['multi']>, line: AlertDeliveryLine): void {
+  private append(tx: ReturnType<RedisClient['multi']>, line: AlertDeliveryLine): void {
     tx.xadd(this.keys.alertDeliveries, 'MAXLEN', '~', DELIVERIES_KEPT, '*', 'line', JSON.stringify(line));
   }
 }

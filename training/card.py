@@ -13,7 +13,8 @@ NAMES = {
     "minilm_probe": "English all-MiniLM-L6-v2, frozen + logistic regression",
     "linear_head": "linear queue head on the int8 embeddings (part of the encoder output)",
     "knn_vote": "kNN vote over the training tickets' embeddings (part of the encoder output)",
-    "v1_served": "previous shipped model (v1: same encoder, heads and n-gram trained on tickets.csv only)",
+    "previous_served": "the model this refit started from (`--from`), served as it was",
+    "served_train_only": "served, heads and n-gram fitted on the training split only (before the train + validation refit)",
 }
 
 # Issue 14's targets for a model trained on several files, checked on the union and on each file's share.
@@ -303,18 +304,28 @@ def render_refit(m: dict, cfg: dict) -> str:
     w("## Model\n")
     w(f"- Encoder: the int8 graph of `{r['from_version']}` ({cfg['base_model']}, first {cfg['encoder_layers']} of "
       f"{cfg['base_layers']} layers, fine-tuned on tickets.csv's training split only), frozen and bit-identical.")
-    w(f"- New heads inside the same ONNX file, fitted on the training split of every file: a linear queue head "
+    fitted_on = "the training and validation splits of every file" if r.get("refit_on_train_and_val") else \
+        "the training split of every file"
+    w(f"- New heads inside the same ONNX file, fitted on {fitted_on}: a linear queue head "
       f"(logistic regression, C {ch['linear_C']}, balanced classes) mixed with a kNN vote over the "
       f"{cfg['heads']['knn_memory_rows']} training tickets' embeddings (k {ch['knn_k']}, softmax temperature "
       f"{ch['knn_temperature']}; linear weight {ch['linear_weight']}), power temperature {ch['temperature']:.3f} for "
       "calibration; a linear urgency head (priority classes → expected urgency) trained on the rows that have a priority.")
-    w("- n-gram model retrained on every file's training split (its urgency part on rows with a priority only).")
+    w(f"- n-gram model retrained on {fitted_on} (its urgency part on rows with a priority only).")
     w(f"- Served prediction: encoder blended with the n-gram model: queue weight {blend['queue_encoder_weight']:.2f}, "
       f"urgency weight {blend['urgency_encoder_weight']:.2f}, power temperature {blend['temperature']:.2f}." if blend else
       "- Served prediction: the encoder alone.")
-    w("- Every setting above (head C, k, mix, temperatures, blend, alert threshold) was chosen on the validation split "
-      "of the files. Not done: refitting the heads on train + validation, and re-fine-tuning the encoder on both files "
-      "(see Limits).")
+    if r.get("refit_on_train_and_val"):
+        w("- Every setting above (head C, k, mix, blend, alert threshold) was chosen on the validation split of the files "
+          "with heads fitted on the training split; the shipped heads, kNN memory and n-gram were then refitted on "
+          f"train + validation ({r['fit_rows']} rows) with those settings, and the queue heads' power temperature was "
+          "fitted on 5-fold out-of-fold predictions over those rows (cross-fitted calibration). The row *served, heads "
+          "fitted on the training split only* below shows what the refit changed. Not done: re-fine-tuning the encoder "
+          "on both files (see Limits).")
+    else:
+        w("- Every setting above (head C, k, mix, temperatures, blend, alert threshold) was chosen on the validation "
+          "split of the files. Not done: refitting the heads on train + validation, and re-fine-tuning the encoder on "
+          "both files (see Limits).")
     w(f"- Default alert threshold: **{cfg['alert_threshold']:.2f}**; actions AUTO_ROUTE ≥ "
       f"{cfg['action_thresholds']['auto_route']}, HUMAN_REVIEW ≥ {cfg['action_thresholds']['human_review']}, else ESCALATE.")
     w(f"- Fitting and evaluation took {r['seconds'] / 60:.1f} min on 2 shared CPU cores (the frozen encoder's outputs "

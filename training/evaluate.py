@@ -32,7 +32,15 @@ from .metrics import (
 )
 from .model import ServingModel, load_encoder
 from .ngram import NgramModel, train_ngram
-from .report import ALERT_MIN_PRECISION, distribution, file_reports, is_high, queue_report, urgency_report
+from .report import (
+    ALERT_MIN_PRECISION,
+    distribution,
+    file_reports,
+    high_vs_low_auc,
+    is_high,
+    queue_report,
+    urgency_report,
+)
 from .smoothing import smooth_encoder
 from .vocab_trim import TRIM_FILE, untrimmed_embeddings
 
@@ -57,7 +65,8 @@ def blend_probs(p_enc: np.ndarray, p_ng: np.ndarray, w: float, t: float) -> np.n
 
 def fit_blend(val: Dataset, enc: dict[str, np.ndarray], ng_p: np.ndarray, ng_u: np.ndarray) -> dict[str, float]:
     """Blend weights chosen on validation: queue weight by accuracy + macro-F1 (NLL breaks ties), urgency
-    weight by RMSE, then a power temperature so the blend's confidence stays calibrated."""
+    weight by ROC AUC high vs low (what alerting and the queue order rely on; RMSE breaks ties), then a power
+    temperature so the blend's confidence stays calibrated."""
     def score(w: float) -> tuple[float, float]:
         p = w * enc["queue_probs"] + (1 - w) * ng_p
         c = classification(val.queues, p.argmax(1), val.labels)
@@ -66,7 +75,11 @@ def fit_blend(val: Dataset, enc: dict[str, np.ndarray], ng_p: np.ndarray, ng_u: 
     grid = np.round(np.linspace(0, 1, 21), 2)
     w = float(max(grid, key=score))
     has = val.has_priority
-    v = float(min(grid, key=lambda v: regression(val.urgency[has], (v * enc["urgency"] + (1 - v) * ng_u)[has])["rmse"]))
+    def urgency_score(v: float) -> tuple[float, float]:
+        u = v * enc["urgency"] + (1 - v) * ng_u
+        return high_vs_low_auc(val, u) or 0.0, -regression(val.urgency[has], u[has])["rmse"]
+
+    v = float(max(grid, key=urgency_score))
     t = fit_power_temperature(w * enc["queue_probs"] + (1 - w) * ng_p, val.queues)
     return {"queue_encoder_weight": w, "urgency_encoder_weight": v, "temperature": t}
 

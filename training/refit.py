@@ -53,6 +53,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--work-dir", type=Path, default=Path(".cache/runs/refit"))
     p.add_argument("--seed", type=int, default=13)
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--train-only", action="store_true",
+                   help="ship the heads fitted on the training split (default: refit them on train + validation with the "
+                        "settings chosen on validation, calibration cross-fitted)")
     return p.parse_args(argv)
 
 
@@ -78,21 +81,44 @@ def choose_queue_heads(emb: np.ndarray, y: np.ndarray, tr: np.ndarray, va: np.nd
                    "validation_score_by_trial": {f"C={a} k={b[0]} t={b[1]} w={d}": v for (a, b, d), v in trials.items()}}
 
 
-def choose_urgency_head(emb: np.ndarray, ds, tr: np.ndarray, va: np.ndarray, levels: list[str], seed: int) -> UrgencyHead:
-    tr = tr[ds.has_priority[tr]]
+def fit_urgency_head(emb: np.ndarray, ds, rows: np.ndarray, levels: list[str], c: float, seed: int) -> UrgencyHead:
+    """Fitted on the rows that have a priority only: a row without one never gets a made-up priority."""
+    rows = rows[ds.has_priority[rows]]
     level = {p: i for i, p in enumerate(levels)}
-    y = np.array([level[ds.priorities[i]] for i in tr])
-    scores = np.array([URGENCY_MAPPING[p] for p in levels])
+    y = np.array([level[ds.priorities[i]] for i in rows])
+    return UrgencyHead(*fit_linear(emb[rows], y, len(levels), c, True, seed), np.array([URGENCY_MAPPING[p] for p in levels]))
+
+
+def choose_urgency_head(emb: np.ndarray, ds, tr: np.ndarray, va: np.ndarray, levels: list[str], seed: int) -> tuple[UrgencyHead, float]:
     va_sub = ds.subset(va)
     best = None
     for c in LINEAR_C:
-        head = UrgencyHead(*fit_linear(emb[tr], y, len(levels), c, True, seed), scores)
+        head = fit_urgency_head(emb, ds, tr, levels, c, seed)
         auc = high_vs_low_auc(va_sub, head(emb[va])) or 0.0
         log.info("urgency head C %.1f: validation ROC AUC high vs low %.4f", c, auc)
         if best is None or auc > best[0]:
-            best = (auc, head)
+            best = (auc, head, c)
     assert best is not None
-    return best[1]
+    return best[1], best[2]
+
+
+def refit_queue_heads(emb: np.ndarray, y: np.ndarray, rows: np.ndarray, n: int, choice: dict, seed: int,
+                      folds: int = 5) -> QueueHeads:
+    """The validation-chosen heads refitted on `rows` (train + validation). Their power temperature is fitted on
+    out-of-fold predictions (each fold's mix comes from heads and a kNN memory fitted without it), so calibration
+    never sees a prediction made by a head that trained on the same row."""
+    c, k, t, w = choice["linear_C"], choice["knn_k"], choice["knn_temperature"], choice["linear_weight"]
+    parts = np.array_split(np.random.default_rng(seed).permutation(rows), folds)
+    mixes, truth = [], []
+    for f, held in enumerate(parts):
+        fit = np.concatenate([part for g, part in enumerate(parts) if g != f])
+        fold = QueueHeads(*fit_linear(emb[fit], y[fit], n, c, True, seed), emb[fit], y[fit], n, k, t, w, 1.0)
+        mixes.append(w * fold.linear(emb[held]) + (1 - w) * fold.knn(emb[held]))
+        truth.append(y[held])
+    temperature = fit_power_temperature(np.vstack(mixes), np.concatenate(truth))
+    log.info("queue heads refitted on %d rows, cross-fitted temperature %.3f (validation's %.3f)", len(rows), temperature,
+             choice["temperature"])
+    return QueueHeads(*fit_linear(emb[rows], y[rows], n, c, True, seed), emb[rows], y[rows], n, k, t, w, temperature)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -110,16 +136,31 @@ def main(argv: list[str] | None = None) -> None:
     emb = frozen["embedding"].astype(np.float64)
     train, val, test = ds.subset(tr), ds.subset(va), ds.subset(te)
     with threadpool_limits(limits=args.threads):
+        # Every choice is made with heads fitted on the training split and judged on validation ...
         heads, choice = choose_queue_heads(emb, ds.queues, tr, va, ds.labels, args.seed)
-        urgency_head = choose_urgency_head(emb, ds, tr, va, levels, args.seed)
+        urgency_head, urgency_c = choose_urgency_head(emb, ds, tr, va, levels, args.seed)
+        choice["urgency_C"] = urgency_c
         ngram = cached_ngram(args.work_dir, train, ds.labels, args.seed)
-        enc = {name: {"queue_probs": heads.probs(emb[idx]), "urgency": urgency_head(emb[idx])}
-               for name, idx in (("val", va), ("test", te), ("train", tr))}
-        ng = {name: (ngram.predict_proba(d.texts), ngram.predict_urgency(d.texts)) for name, d in (("val", val), ("test", test))}
-        blend = fit_blend(val, enc["val"], *ng["val"])
-        served_val, served_test = serve(enc["val"], *ng["val"], blend), serve(enc["test"], *ng["test"], blend)
+        enc_val = {"queue_probs": heads.probs(emb[va]), "urgency": urgency_head(emb[va])}
+        ng_val = (ngram.predict_proba(val.texts), ngram.predict_urgency(val.texts))
+        blend = fit_blend(val, enc_val, *ng_val)
+        served_val = serve(enc_val, *ng_val, blend)
         has_val = val.has_priority
         chosen = pick_alert_threshold(served_val["urgency"][has_val], is_high(val)[has_val], min_precision=ALERT_MIN_PRECISION)
+        train_only = {"queue_probs": heads.probs(emb[te]), "urgency": urgency_head(emb[te])}
+        served_train_only = serve(train_only, ngram.predict_proba(test.texts), ngram.predict_urgency(test.texts), blend)
+        # ... then, unless --train-only, the shipped heads, kNN memory and n-gram learn from train + validation
+        # with those settings; the test split stays out of every fit and every choice.
+        fit_rows = tr if args.train_only else np.sort(np.concatenate([tr, va]))
+        fitted = ds.subset(fit_rows)
+        if not args.train_only:
+            heads = refit_queue_heads(emb, ds.queues, fit_rows, len(ds.labels), choice, args.seed)
+            urgency_head = fit_urgency_head(emb, ds, fit_rows, levels, urgency_c, args.seed)
+            ngram = cached_ngram(args.work_dir, fitted, ds.labels, args.seed)
+        enc = {name: {"queue_probs": heads.probs(emb[idx]), "urgency": urgency_head(emb[idx])}
+               for name, idx in (("test", te), ("train", fit_rows))}
+        ng = {"test": (ngram.predict_proba(test.texts), ngram.predict_urgency(test.texts))}
+        served_test = serve(enc["test"], *ng["test"], blend)
         texts = [f"{s}\n{b}" for _, s, b in EMERGENCIES]
         em_emb = frozen_outputs(args.source, texts, threads=args.threads, log=log.info)["embedding"].astype(np.float64)
         em = serve({"queue_probs": heads.probs(em_emb), "urgency": urgency_head(em_emb)}, ngram.predict_proba(texts),
@@ -128,24 +169,28 @@ def main(argv: list[str] | None = None) -> None:
         cap = float(np.floor(em["urgency"].min() * 100) / 100)
         threshold = min(chosen, cap)
         log.info("blend %s, alert threshold %.2f (validation choice %.2f, emergency cap %.2f)", blend, threshold, chosen, cap)
-        v1_ngram = NgramModel.from_json(json.loads((args.source / "ngram.json").read_text()))
-        v1_enc = {"queue_probs": frozen["queue_probs"][te], "urgency": frozen["urgency"][te]}
-        v1_served = serve(v1_enc, v1_ngram.predict_proba(test.texts), v1_ngram.predict_urgency(test.texts), src_cfg["blend"])
+        previous_ngram = NgramModel.from_json(json.loads((args.source / "ngram.json").read_text()))
+        previous_enc = {"queue_probs": frozen["queue_probs"][te], "urgency": frozen["urgency"][te]}
+        previous_served = serve(previous_enc, previous_ngram.predict_proba(test.texts), previous_ngram.predict_urgency(test.texts), src_cfg["blend"])
         rows = {
             "served": served_test["queue_probs"].argmax(1),
             "encoder_int8": enc["test"]["queue_probs"].argmax(1),
             "linear_head": heads.linear(emb[te]).argmax(1),
             "knn_vote": heads.knn(emb[te]).argmax(1),
             "ngram": ng["test"][0].argmax(1),
-            "tfidf_svm": tfidf_svm(train.texts, train.queues, test.texts, args.seed),
-            "v1_served": v1_served["queue_probs"].argmax(1),
+            "tfidf_svm": tfidf_svm(fitted.texts, fitted.queues, test.texts, args.seed),
+            "previous_served": previous_served["queue_probs"].argmax(1),
         }
+        if not args.train_only:
+            rows["served_train_only"] = served_train_only["queue_probs"].argmax(1)
     union = queue_report(test, rows, served_test["queue_probs"])
     for name, c in union["comparison"].items():
         log.info("test %s: accuracy %.4f macro-F1 %.4f", name, c["accuracy"], c["macro_f1"])
     urgency_scores = {"served": served_test["urgency"], "encoder": enc["test"]["urgency"], "ngram": ng["test"][1],
-                      "v1_served": v1_served["urgency"]}
-    train_mean = float(np.nanmean(train.urgency))
+                      "previous_served": previous_served["urgency"]}
+    if not args.train_only:
+        urgency_scores["served_train_only"] = served_train_only["urgency"]
+    train_mean = float(np.nanmean(fitted.urgency))
     urgency = urgency_report(test, urgency_scores, served_test["urgency"], threshold, train_mean)
     sizes = [{part: int((ds.source[getattr(split, part)] == i).sum()) for part in ("train", "val", "test")}
              for i in range(len(files))]
@@ -176,8 +221,8 @@ def main(argv: list[str] | None = None) -> None:
         test_ids = encode_with_model(args.source, [ds.texts[i] for i in te[:200]])
         latency = latency_with_cpu(predictor, test_ids)
         files_out = [onnx_path, staging / "tokenizer.json", staging / "ngram.json"]
-        served_train = serve(enc["train"], ngram.predict_proba(train.texts), ngram.predict_urgency(train.texts), blend)
-        lengths = np.array([len(x) for x in encode_with_model(args.source, train.texts)])
+        served_train = serve(enc["train"], ngram.predict_proba(fitted.texts), ngram.predict_urgency(fitted.texts), blend)
+        lengths = np.array([len(x) for x in encode_with_model(args.source, fitted.texts)])
         config = {
             **src_cfg,
             "model_version": content_hash(files_out),
@@ -206,7 +251,7 @@ def main(argv: list[str] | None = None) -> None:
                      "priorities": levels,
                      "files": [{k: f[k] for k in ("path", "sha256", "rows", "split")} for f in reports]},
             "refit": {"from": str(args.source), "from_version": src_cfg["model_version"], "choice": choice,
-                      "refit_on_train_and_val": False, "seconds": None},
+                      "refit_on_train_and_val": not args.train_only, "fit_rows": len(fit_rows), "seconds": None},
             "temperature": heads.temperature,
             "blend": blend,
             "comparison": union["comparison"],

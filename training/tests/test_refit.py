@@ -1,0 +1,41 @@
+"""The train + validation refit: calibration from out-of-fold predictions, urgency from rows with a priority only."""
+from types import SimpleNamespace
+
+import numpy as np
+
+from training.heads import QueueHeads, fit_linear
+from training.metrics import fit_power_temperature
+from training.refit import fit_urgency_head, refit_queue_heads
+
+CHOICE = {"linear_C": 8.0, "knn_k": 5, "knn_temperature": 0.05, "linear_weight": 0.3, "temperature": 1.0}
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+def test_cross_fitted_temperature_sees_no_prediction_of_a_head_that_trained_on_the_same_row():
+    rng = np.random.default_rng(0)
+    emb = _unit(rng.normal(size=(300, 16)))
+    y = rng.integers(0, 3, 300)  # labels carry no signal: an honest calibration flattens the heads' votes
+    rows = np.arange(300)
+    heads = refit_queue_heads(emb, y, rows, 3, CHOICE, seed=0)
+    in_sample = QueueHeads(*fit_linear(emb, y, 3, 8.0, True, 0), emb, y, 3, 5, 0.05, 0.3, 1.0)
+    naive = fit_power_temperature(0.3 * in_sample.linear(emb) + 0.7 * in_sample.knn(emb), y)
+    assert heads.temperature > 2 * naive  # the in-sample kNN finds each row itself and looks sure of it
+    assert len(heads.memory) == 300  # the shipped memory holds every refitted row
+    fresh = _unit(rng.normal(size=(200, 16)))
+    assert heads.probs(fresh).max(1).mean() < 0.6  # near 1/3 on fresh rows, as it should be without signal
+
+
+def test_urgency_head_learns_only_from_rows_with_a_priority():
+    rng = np.random.default_rng(1)
+    emb = rng.normal(size=(200, 4))
+    priorities = ["high" if e[0] > 0 else "low" for e in emb]
+    has = np.ones(200, dtype=bool)
+    has[:100] = False  # these rows would teach the opposite if a priority were made up for them
+    priorities = [("low" if p == "high" else "high") if not h else p for p, h in zip(priorities, has, strict=True)]
+    ds = SimpleNamespace(has_priority=has, priorities=[p if h else "" for p, h in zip(priorities, has, strict=True)])
+    head = fit_urgency_head(emb, ds, np.arange(200), ["low", "high"], 1.0, seed=0)
+    u = head(emb[100:])
+    assert (u[emb[100:, 0] > 0] > 0.5).mean() > 0.9 and (u[emb[100:, 0] <= 0] < 0.5).mean() > 0.9

@@ -26,8 +26,8 @@ async function main(): Promise<void> {
   const alertDestinations = loadConfigOrExit(() => loadAlertDestinations(config, fallback.config));
   const alerts = await startAlerts(config, alertDestinations, logger, metrics);
   handle = await startTriageWorker(config, logger, { onProcessed: alerts.onProcessed }, { fallback, metrics });
-  const maintenance = await startMaintenance(config, logger, alerts.onSla);
   const started = handle;
+  const maintenance = await startMaintenance(config, logger, alerts, () => started.driftReference());
   logger.info('worker ready', {
     model_version: started.modelVersion,
     concurrency: config.WORKER_CONCURRENCY,

@@ -10,8 +10,10 @@ import {
   type WorkerConfig,
   WorkerRegistry,
   type ActiveModel,
+  type DriftReference,
   ModelRegistry,
   connectRedis,
+  driftReferenceOf,
   followActiveModel,
   loadFallbackModel,
   logRedisConnection,
@@ -52,6 +54,8 @@ export interface TriageWorkerHandle {
   /** Answers `explain` jobs with the same model. */
   readonly explainWorker: Worker;
   breaker(): BreakerSnapshot;
+  /** The served version and its drift reference, for the drift alarm (they change with a promotion). */
+  driftReference(): { modelVersion: string; reference: DriftReference | null };
   /** For /ready: consuming jobs with a working Redis connection. */
   readiness(): Readiness;
   /** Stops taking jobs, lets in-flight ones finish, then releases the model and Redis. */
@@ -82,6 +86,7 @@ export async function startTriageWorker(
       fallback,
       thresholds: resolveActionThresholds(config, fallback.actionThresholds),
       explainer: new TicketExplainer({ ngram: fallback.ngram, fallbackVersion: fallback.modelVersion, encoder: () => served.healthyEncoder() }),
+      driftReference: fallback.config ? driftReferenceOf(fallback.config) : null,
       dir,
     };
   };
@@ -218,6 +223,7 @@ export async function startTriageWorker(
     worker,
     explainWorker,
     breaker: () => breaker.snapshot(),
+    driftReference: () => ({ modelVersion: model.modelVersion, reference: model.driftReference }),
     readiness: () => ({
       ready: closing === undefined && worker.isRunning() && connection.status === 'ready',
       redis: connection.status,

@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { z } from 'zod';
 import { API_KEY_FORMAT } from '../schemas/auth.schema';
 import { agentsEnv, triageJobEnv } from './agents.config';
+import { driftEnv } from './drift.config';
 import { authMode, clusterPrefixRule, modelDir, nonNegativeInt, parseEnv, port, positiveInt, redisEnv } from './env';
 
 export const gatewayConfigSchema = z.object({
@@ -36,8 +37,7 @@ export const gatewayConfigSchema = z.object({
   RATE_LIMIT_AGENT: nonNegativeInt().default(1200),
   RATE_LIMIT_ADMIN: nonNegativeInt().default(300),
   BATCH_MAX_ITEMS: positiveInt(1000).default(100),
-  // A drift signal gets a PSI only with this many tickets in the window (fewer make PSI noise).
-  DRIFT_MIN_SAMPLES: positiveInt().default(200),
+  ...driftEnv,
   ...agentsEnv,
 }).refine(...clusterPrefixRule);
 

@@ -4,3 +4,4 @@ export * from './gateway.config';
 export * from './worker.config';
 export * from './launcher.config';
 export * from './agents.config';
+export * from './drift.config';

@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { z } from 'zod';
 import { agentsEnv, triageJobEnv } from './agents.config';
 import { alertsEnv } from './alerts.config';
+import { driftAlertWindow, driftEnv } from './drift.config';
 import { clusterPrefixRule, modelDir, parseEnv, port, positiveInt, probability, redisEnv } from './env';
 
 export const workerConfigSchema = z
@@ -46,6 +47,9 @@ export const workerConfigSchema = z
     MAINTENANCE_INTERVAL_MS: positiveInt(3_600_000).default(5_000),
     /** A pending ticket this old without a BullMQ job is re-enqueued. */
     PENDING_RECONCILE_AFTER_MS: positiveInt().default(60_000),
+    ...driftEnv,
+    /** The sweep sends one `drift` alert when a signal's PSI over this window reaches 0.25, then none until it stayed below for as long. */
+    DRIFT_ALERT_WINDOW: driftAlertWindow,
   })
   .refine(...clusterPrefixRule)
   .refine(

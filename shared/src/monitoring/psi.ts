@@ -5,8 +5,11 @@ const EPSILON = 1e-4;
 
 export type DriftBand = 'stable' | 'watch' | 'act';
 
+/** From here on a shift is large enough to act on (and the worker sends a `drift` alert). */
+export const PSI_ACT = 0.25;
+
 export function psiBand(psi: number): DriftBand {
-  return psi < 0.1 ? 'stable' : psi < 0.25 ? 'watch' : 'act';
+  return psi < 0.1 ? 'stable' : psi < PSI_ACT ? 'watch' : 'act';
 }
 
 function normalised(counts: readonly number[]): number[] {

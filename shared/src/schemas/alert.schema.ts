@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DRIFT_SIGNALS } from '../monitoring/drift';
 import { actionSchema } from './ticket.schema';
 
 /** Ends up in queue names, job ids and Redis keys, so no ':' or '.'. */
@@ -27,6 +28,21 @@ export const ticketAlertSchema = z.strictObject({
 });
 export type TicketAlert = z.infer<typeof ticketAlertSchema>;
 
+/** A drift signal that reached the act band (PSI ≥ 0.25): what the `drift` alert says. */
+export const driftAlertSchema = z.strictObject({
+  signal: z.enum(DRIFT_SIGNALS),
+  psi: z.number().min(0),
+  /** Counts the crossings of this signal: one alert per episode, and its delivery id. */
+  episode: z.int().min(1),
+  window: z.string(),
+  n: z.int().min(0),
+  model_version: z.string(),
+  detected_at: z.iso.datetime(),
+  /** The bins whose share moved most, largest move first. */
+  bins: z.array(z.strictObject({ bin: z.string(), reference: z.number(), current: z.number() })).max(5),
+});
+export type DriftAlert = z.infer<typeof driftAlertSchema>;
+
 /**
  * Data of an `alert` job. It names the destination by id only: URLs and secrets stay in the
  * worker's configuration and never pass through Redis.
@@ -42,6 +58,11 @@ export const alertJobSchema = z.discriminatedUnion('kind', [
     ticket: ticketAlertSchema,
   }),
   z.strictObject({
+    kind: z.literal('drift'),
+    destination_id: destinationIdSchema,
+    drift: driftAlertSchema,
+  }),
+  z.strictObject({
     kind: z.literal('incident'),
     destination_id: destinationIdSchema,
     incident_id: z.uuid(),
@@ -54,7 +75,7 @@ export type AlertJobData = z.infer<typeof alertJobSchema>;
 export const ALERT_LOG_KINDS = ['ticket', 'sla.warning', 'sla.breach'] as const;
 export type AlertLogKind = (typeof ALERT_LOG_KINDS)[number];
 
-/** The delivery-log line a job writes; null for incident jobs (their state lives in the storm store). */
+/** The delivery-log line a job writes; null for incident and drift jobs (no ticket: their state lives in the storm and drift stores). */
 export function alertLogKindOf(data: AlertJobData): AlertLogKind | null {
   if (data.kind === 'ticket') return 'ticket';
   if (data.kind === 'sla.breach') return data.phase === 'warning' ? 'sla.warning' : 'sla.breach';

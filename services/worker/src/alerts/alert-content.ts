@@ -1,4 +1,4 @@
-import type { TicketAlert } from '@triage/shared';
+import type { DriftAlert, TicketAlert } from '@triage/shared';
 
 /** What a major-incident alert shows: a group of near-duplicate urgent tickets. */
 export interface IncidentView {
@@ -23,7 +23,11 @@ export interface SlaView {
   ticket: TicketAlert;
 }
 
-export type AlertContent = { kind: 'ticket'; ticket: TicketAlert } | { kind: 'incident'; incident: IncidentView } | { kind: 'sla'; sla: SlaView };
+export type AlertContent =
+  | { kind: 'ticket'; ticket: TicketAlert }
+  | { kind: 'incident'; incident: IncidentView }
+  | { kind: 'sla'; sla: SlaView }
+  | { kind: 'drift'; drift: DriftAlert };
 
 export const NO_SUBJECT = '(no subject)';
 
@@ -62,4 +66,25 @@ export const SLA_COLOUR = 0x6f42c1;
 export function slaTitle(sla: SlaView): string {
   const subject = sla.ticket.subject ?? NO_SUBJECT;
   return sla.phase === 'warning' ? `SLA at risk (due ${sla.due_at}): ${subject}` : `SLA breached (was due ${sla.due_at}): ${subject}`;
+}
+
+export const DRIFT_COLOUR = 0x1f6feb;
+
+const SIGNAL_NAMES: Record<DriftAlert['signal'], string> = {
+  predicted_queue: 'predicted queues',
+  urgency: 'urgency scores',
+  input_tokens: 'ticket lengths (tokens)',
+};
+
+export function driftTitle(drift: DriftAlert): string {
+  return `Model drift: ${SIGNAL_NAMES[drift.signal]} PSI ${drift.psi.toFixed(2)} over the last ${drift.window}`;
+}
+
+/** "Billing and Payments 12% → 48%" per moved bin: what changed, in the reader's terms. */
+export function driftBinLines(drift: DriftAlert): string[] {
+  return drift.bins.map((b) => `${b.bin}: ${percent(b.reference)} → ${percent(b.current)}`);
+}
+
+export function driftSummary(drift: DriftAlert): string {
+  return `${drift.n} tickets scored by model ${drift.model_version} no longer look like its training data (PSI ≥ 0.25: act). Check the inputs, then consider retraining on recent corrections.`;
 }

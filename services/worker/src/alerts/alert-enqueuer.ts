@@ -4,6 +4,7 @@ import {
   ALERT_EXCERPT_CHARS,
   type AlertJobData,
   type AlertLog,
+  type DriftAlert,
   JobName,
   type Logger,
   type TicketAlert,
@@ -121,6 +122,22 @@ export function createSlaAlertEnqueuer(deps: SlaAlertDeps) {
       const data: AlertJobData = { kind: 'sla.breach', destination_id: dest.id, phase, due_at: dueAt, ticket: alert };
       await deps.queues.get(dest.id)!.add(JobName.Alert, data, { ...jobOptions, jobId: `${alert.ticket_id}.sla-${phase}.${dest.id}` });
       deps.logger.info('sla alert enqueued', { ticket_id: alert.ticket_id, destination: dest.id, phase });
+    }
+  };
+}
+
+/**
+ * Drift alerts for the maintenance sweep: one job per destination (drift concerns the model, not
+ * one queue, so queue filters do not apply). The job id is signal + episode + destination: the
+ * sweep may repeat an enqueue it is unsure of, and BullMQ keeps the first.
+ */
+export function createDriftAlertEnqueuer(deps: Pick<AlertEnqueuerDeps, 'destinations' | 'queues' | 'attempts' | 'backoffMs' | 'logger'>) {
+  const jobOptions = alertJobOptions(deps.attempts, deps.backoffMs);
+  return async function enqueueDriftAlert(drift: DriftAlert): Promise<void> {
+    for (const dest of deps.destinations) {
+      const data: AlertJobData = { kind: 'drift', destination_id: dest.id, drift };
+      await deps.queues.get(dest.id)!.add(JobName.Alert, data, { ...jobOptions, jobId: `drift.${drift.signal}.${drift.episode}.${dest.id}` });
+      deps.logger.info('drift alert enqueued', { destination: dest.id, signal: drift.signal, psi: drift.psi, episode: drift.episode });
     }
   };
 }

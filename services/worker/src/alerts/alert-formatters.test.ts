@@ -1,12 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { TicketAlert } from '@triage/shared';
+import type { DriftAlert, TicketAlert } from '@triage/shared';
 import type { IncidentView } from './alert-content';
 import type { AlertDestination } from './alert-destinations';
-import { discordIncidentMessage, discordTicketMessage } from './discord.formatter';
+import { discordDriftMessage, discordIncidentMessage, discordTicketMessage } from './discord.formatter';
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER } from './generic.formatter';
 import { createRedactor } from './redact';
-import { slackIncidentMessage, slackTicketMessage } from './slack.formatter';
+import { slackDriftMessage, slackIncidentMessage, slackTicketMessage } from './slack.formatter';
 import { classifyResponse, retryAfterMs } from './webhook-delivery';
 import { buildWebhookRequest } from './webhook-request';
 
@@ -133,6 +133,38 @@ function readmeVerifier(): (rawBody: string, headers: Record<string, string>, se
   // eslint-disable-next-line @typescript-eslint/no-implied-eval -- the README's recipe, run as written
   return new Function('require', `${match[1]}\nreturn verifyTriageSignature;`)(require);
 }
+
+describe('drift alert', () => {
+  const drift: DriftAlert = {
+    signal: 'predicted_queue',
+    psi: 0.734,
+    episode: 3,
+    window: '24h',
+    n: 812,
+    model_version: 'sha256:e228a397521897bd',
+    detected_at: '2026-11-22T09:05:00.000Z',
+    // Queue names come from a model's config.json: still escaped like any text.
+    bins: [{ bin: 'Billing <and> *Payments*', reference: 0.12, current: 0.48 }],
+  };
+
+  it('names the signal, the PSI, the window and what moved, in Slack and Discord', () => {
+    const slack = slackDriftMessage(drift);
+    expect(slack.text).toBe('Model drift: predicted queues PSI 0.73 over the last 24h (model sha256:e228a397521897bd, 812 tickets)');
+    expect(JSON.stringify(slack.blocks)).toContain('Billing &lt;and&gt; *Payments*: 12% → 48%');
+    const [embed] = discordDriftMessage(drift).embeds;
+    expect(embed!.title).toBe('Model drift: predicted queues PSI 0.73 over the last 24h');
+    expect(embed!.fields).toContainEqual({ name: 'Moved most (training → now)', value: 'Billing \\<and\\> \\*Payments\\*: 12% → 48%', inline: false });
+  });
+
+  it('has one delivery id per signal episode and destination, in the generic body and the Discord nonce', () => {
+    const dest: AlertDestination = { id: 'hook', type: 'generic', url: 'https://example.com/h', secret: 'x'.repeat(32), threshold: 0.8, queues: null, rateLimit: { max: 1, durationMs: 1 } };
+    const request = buildWebhookRequest(dest, { kind: 'drift', drift }, ctx);
+    expect(JSON.parse(request.body)).toEqual({ delivery_id: 'drift.predicted_queue.3.hook', event: 'drift', drift });
+    const discord = (episode: number) => JSON.parse(buildWebhookRequest({ ...dest, type: 'discord' }, { kind: 'drift', drift: { ...drift, episode } }, ctx).body).nonce;
+    expect(discord(3)).toBe(discord(3));
+    expect(discord(4)).not.toBe(discord(3));
+  });
+});
 
 describe('generic webhook signature', () => {
   const dest: AlertDestination = {

@@ -16,7 +16,7 @@ import { jobLockOptions, watchJobEvents } from '../job-locks';
 import type { WorkerMetrics } from '../metrics/worker-metrics';
 import { type AlertJobResult, createAlertProcessor } from '../processors/alert.processor';
 import type { AlertDestination } from './alert-destinations';
-import { createAlertEnqueuer, createSlaAlertEnqueuer } from './alert-enqueuer';
+import { createAlertEnqueuer, createDriftAlertEnqueuer, createSlaAlertEnqueuer } from './alert-enqueuer';
 import { createRedactor } from './redact';
 import { StormStore } from './storm-store';
 import { createWebhookHttp } from './webhook-delivery';
@@ -26,6 +26,8 @@ export interface AlertsRuntime {
   onProcessed: (ticket: TicketResponse, prediction?: { embedding?: readonly number[] }) => Promise<void>;
   /** For the maintenance sweep: SLA warning/breach alerts of a ticket still waiting for an agent. */
   onSla: ReturnType<typeof createSlaAlertEnqueuer>;
+  /** For the maintenance sweep's drift alarm: a signal that reached PSI 0.25. */
+  onDrift: ReturnType<typeof createDriftAlertEnqueuer>;
   readonly workers: ReadonlyMap<string, Worker>;
   readonly queues: ReadonlyMap<string, Queue<AlertJobData>>;
   close(): Promise<void>;
@@ -85,7 +87,7 @@ export async function startAlerts(
         async (job, reason) => {
           const parsed = alertJobSchema.safeParse(job.data);
           const kind = parsed.success ? alertLogKindOf(parsed.data) : null;
-          if (!parsed.success || kind === null || parsed.data.kind === 'incident') return;
+          if (!parsed.success || kind === null || parsed.data.kind === 'incident' || parsed.data.kind === 'drift') return;
           const data = parsed.data;
           const entry = await log.get(data.ticket.ticket_id, d.id, kind);
           if (entry && entry.status !== 'delivered' && entry.status !== 'failed') await log.update(data.ticket.ticket_id, d.id, { status: 'failed', last_error: reason }, kind);
@@ -116,6 +118,7 @@ export async function startAlerts(
   });
 
   const onSla = createSlaAlertEnqueuer({ destinations, queues, log, attempts: config.ALERT_ATTEMPTS, backoffMs: config.ALERT_BACKOFF_MS, logger });
+  const onDrift = createDriftAlertEnqueuer({ destinations, queues, attempts: config.ALERT_ATTEMPTS, backoffMs: config.ALERT_BACKOFF_MS, logger });
 
   let closing: Promise<void> | undefined;
   const close = () =>
@@ -125,5 +128,5 @@ export async function startAlerts(
       await connection.quit().catch(() => connection.disconnect());
     })());
 
-  return { onProcessed, onSla, workers, queues, close };
+  return { onProcessed, onSla, onDrift, workers, queues, close };
 }

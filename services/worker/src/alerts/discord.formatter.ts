@@ -1,6 +1,10 @@
-import type { TicketAlert } from '@triage/shared';
+import type { DriftAlert, TicketAlert } from '@triage/shared';
 import {
+  DRIFT_COLOUR,
   INCIDENT_COLOUR,
+  driftBinLines,
+  driftSummary,
+  driftTitle,
   SLA_COLOUR,
   type SlaView,
   slaTitle,
@@ -112,6 +116,28 @@ export function discordSlaMessage(sla: SlaView, ctx: RenderContext): DiscordMess
           field('Ticket', `\`${sla.ticket.ticket_id}\``, false),
         ],
         timestamp: sla.due_at,
+        footer: { text: 'Triage' },
+      },
+    ],
+  };
+}
+
+export function discordDriftMessage(drift: DriftAlert): DiscordMessage {
+  return {
+    allowed_mentions: { parse: [] },
+    embeds: [
+      {
+        title: truncate(driftTitle(drift), TITLE_MAX),
+        description: truncate(escapeDiscordMarkdown(driftSummary(drift)), DESCRIPTION_MAX),
+        color: DRIFT_COLOUR,
+        fields: [
+          field('Signal', drift.signal),
+          field('PSI', drift.psi.toFixed(3)),
+          field('Tickets', String(drift.n)),
+          field('Moved most (training → now)', escapeDiscordMarkdown(driftBinLines(drift).join('\n')) || '—', false),
+          field('Model', `\`${drift.model_version}\``, false),
+        ],
+        timestamp: drift.detected_at,
         footer: { text: 'Triage' },
       },
     ],

@@ -1,11 +1,12 @@
 import { createHmac } from 'node:crypto';
-import type { TicketAlert } from '@triage/shared';
+import type { DriftAlert, TicketAlert } from '@triage/shared';
 import { type IncidentView, type RenderContext, type SlaView, ticketUrl } from './alert-content';
 
 export type GenericEvent =
   | { event: 'ticket.urgent'; ticket: TicketAlert; url: string | null }
   | { event: 'incident.opened' | 'incident.updated'; incident: IncidentView }
-  | { event: 'sla.warning' | 'sla.breach'; due_at: string; ticket: TicketAlert; url: string | null };
+  | { event: 'sla.warning' | 'sla.breach'; due_at: string; ticket: TicketAlert; url: string | null }
+  | { event: 'drift'; drift: DriftAlert };
 
 export const SIGNATURE_HEADER = 'X-Triage-Signature';
 export const TIMESTAMP_HEADER = 'X-Triage-Timestamp';

@@ -1,5 +1,5 @@
-import type { TicketAlert } from '@triage/shared';
-import { type IncidentView, NO_SUBJECT, type RenderContext, type SlaView, incidentTitle, percent, slaTitle, ticketUrl, truncate, urgencyBar } from './alert-content';
+import type { DriftAlert, TicketAlert } from '@triage/shared';
+import { type IncidentView, NO_SUBJECT, driftBinLines, driftSummary, driftTitle, type RenderContext, type SlaView, incidentTitle, percent, slaTitle, ticketUrl, truncate, urgencyBar } from './alert-content';
 
 type TextObject = { type: 'mrkdwn' | 'plain_text'; text: string; emoji?: boolean };
 export type SlackBlock =
@@ -85,6 +85,20 @@ export function slackSlaMessage(sla: SlaView, ctx: RenderContext): SlackMessage 
       },
       { type: 'section', text: mrkdwn(truncate(quote(escapeMrkdwn(sla.ticket.excerpt)), SECTION_MAX)) },
       { type: 'context', elements: [mrkdwn(linkLine(ctx, sla.ticket.ticket_id))] },
+    ],
+  };
+}
+
+export function slackDriftMessage(drift: DriftAlert): SlackMessage {
+  const title = driftTitle(drift);
+  const moved = driftBinLines(drift).map((line) => `• ${escapeMrkdwn(line)}`).join('\n');
+  return {
+    text: `${escapeMrkdwn(title)} (model ${escapeMrkdwn(drift.model_version)}, ${drift.n} tickets)`,
+    blocks: [
+      { type: 'header', text: { type: 'plain_text', text: truncate(title, HEADER_MAX), emoji: true } },
+      { type: 'section', text: mrkdwn(escapeMrkdwn(driftSummary(drift))) },
+      ...(moved ? [{ type: 'section' as const, text: mrkdwn(truncate(`*Moved most (training → now)*\n${moved}`, SECTION_MAX)) }] : []),
+      { type: 'context', elements: [mrkdwn(`Signal \`${drift.signal}\` · PSI ${drift.psi.toFixed(3)} · detected ${drift.detected_at}`)] },
     ],
   };
 }

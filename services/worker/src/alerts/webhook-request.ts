@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { AlertDestination } from './alert-destinations';
 import type { AlertContent, RenderContext } from './alert-content';
-import { discordIncidentMessage, discordSlaMessage, discordTicketMessage } from './discord.formatter';
+import { discordDriftMessage, discordIncidentMessage, discordSlaMessage, discordTicketMessage } from './discord.formatter';
 import { type GenericEvent, genericIncidentEvent, genericSlaEvent, genericTicketEvent, signatureHeaders } from './generic.formatter';
-import { type SlackMessage, slackIncidentMessage, slackSlaMessage, slackTicketMessage } from './slack.formatter';
+import { type SlackMessage, slackDriftMessage, slackIncidentMessage, slackSlaMessage, slackTicketMessage } from './slack.formatter';
 
 export interface WebhookRequest {
   method: 'POST' | 'PATCH';
@@ -26,6 +26,7 @@ export const DELIVERY_ID_HEADER = 'X-Triage-Delivery-Id';
 export function deliveryId(dest: Pick<AlertDestination, 'id'>, content: AlertContent): string {
   if (content.kind === 'ticket') return `${content.ticket.ticket_id}.${dest.id}`;
   if (content.kind === 'sla') return `${content.sla.ticket.ticket_id}.${dest.id}.sla-${content.sla.phase}`;
+  if (content.kind === 'drift') return `drift.${content.drift.signal}.${content.drift.episode}.${dest.id}`;
   const { incident } = content;
   return `${incident.incident_id}.${dest.id}.${incident.phase === 'open' ? 'open' : incident.count}`;
 }
@@ -47,6 +48,9 @@ function discordRequest(dest: AlertDestination, content: AlertContent, ctx: Rend
   if (content.kind === 'sla') {
     return { method: 'POST', url: dest.url, body: JSON.stringify({ ...discordSlaMessage(content.sla, ctx), ...dedupe }), headers: JSON_HEADERS };
   }
+  if (content.kind === 'drift') {
+    return { method: 'POST', url: dest.url, body: JSON.stringify({ ...discordDriftMessage(content.drift), ...dedupe }), headers: JSON_HEADERS };
+  }
   const message = discordIncidentMessage(content.incident, ctx);
   // Discord webhooks can edit their own messages, so an incident stays one message whose
   // count changes; `wait=true` makes the first post return the message id to edit.
@@ -58,9 +62,34 @@ function discordRequest(dest: AlertDestination, content: AlertContent, ctx: Rend
   return { method: 'POST', url: withQuery(dest.url, 'wait', 'true'), body: JSON.stringify({ ...message, ...dedupe }), headers: JSON_HEADERS };
 }
 
+function genericEvent(content: AlertContent, ctx: RenderContext): GenericEvent {
+  switch (content.kind) {
+    case 'ticket':
+      return genericTicketEvent(content.ticket, ctx);
+    case 'sla':
+      return genericSlaEvent(content.sla, ctx);
+    case 'incident':
+      return genericIncidentEvent(content.incident);
+    case 'drift':
+      return { event: 'drift', drift: content.drift };
+  }
+}
+
+function slackMessage(content: AlertContent, ctx: RenderContext): SlackMessage {
+  switch (content.kind) {
+    case 'ticket':
+      return slackTicketMessage(content.ticket, ctx);
+    case 'sla':
+      return slackSlaMessage(content.sla, ctx);
+    case 'incident':
+      return slackIncidentMessage(content.incident, ctx);
+    case 'drift':
+      return slackDriftMessage(content.drift);
+  }
+}
+
 function genericRequest(dest: AlertDestination, content: AlertContent, ctx: RenderContext): WebhookRequest {
-  const event: GenericEvent =
-    content.kind === 'ticket' ? genericTicketEvent(content.ticket, ctx) : content.kind === 'sla' ? genericSlaEvent(content.sla, ctx) : genericIncidentEvent(content.incident);
+  const event: GenericEvent = genericEvent(content, ctx);
   const id = deliveryId(dest, content);
   const body = JSON.stringify({ delivery_id: id, ...event });
   if (dest.secret === undefined) throw new Error(`generic destination ${dest.id} has no secret`);
@@ -70,11 +99,8 @@ function genericRequest(dest: AlertDestination, content: AlertContent, ctx: Rend
 /** The HTTP request that carries `content` to `dest`; `discordMessageId` edits an incident post. */
 export function buildWebhookRequest(dest: AlertDestination, content: AlertContent, ctx: RenderContext, discordMessageId?: string): WebhookRequest {
   switch (dest.type) {
-    case 'slack': {
-      const message: SlackMessage =
-        content.kind === 'ticket' ? slackTicketMessage(content.ticket, ctx) : content.kind === 'sla' ? slackSlaMessage(content.sla, ctx) : slackIncidentMessage(content.incident, ctx);
-      return { method: 'POST', url: dest.url, body: JSON.stringify(message), headers: JSON_HEADERS };
-    }
+    case 'slack':
+      return { method: 'POST', url: dest.url, body: JSON.stringify(slackMessage(content, ctx)), headers: JSON_HEADERS };
     case 'discord':
       return discordRequest(dest, content, ctx, discordMessageId);
     case 'generic':

@@ -1,4 +1,4 @@
-import type { FallbackModel } from '@triage/shared';
+import type { DriftReference, FallbackModel } from '@triage/shared';
 import type { ActionThresholds } from '../action-policy';
 import type { TicketExplainer } from '../explain/ticket-explainer';
 import type { ServedModel, ServedPrediction } from './served-model';
@@ -9,6 +9,8 @@ export interface ModelVersion {
   fallback: FallbackModel;
   thresholds: ActionThresholds;
   explainer: TicketExplainer;
+  /** config.json's drift_reference, parsed once per version; null when the model has none. */
+  driftReference: DriftReference | null;
   dir: string;
 }
 
@@ -44,6 +46,10 @@ export class SwappableModel {
 
   get explainer(): TicketExplainer {
     return this.current.explainer;
+  }
+
+  get driftReference(): DriftReference | null {
+    return this.current.driftReference;
   }
 
   get dir(): string {

@@ -1,8 +1,10 @@
 import { Queue, Worker } from 'bullmq';
 import {
   JobName,
+  type DriftReference,
   type Logger,
   QueueName,
+  StatsStore,
   TicketStore,
   type TriageJobData,
   type WorkerConfig,
@@ -14,6 +16,7 @@ import {
 import type { AlertsRuntime } from '../alerts/alerts-runtime';
 import { jobLockOptions, watchJobEvents } from '../job-locks';
 import { createMaintenanceProcessor } from '../processors/maintenance.processor';
+import { DriftAlarm } from './drift-alarm';
 import { createMaintenanceSweep } from './maintenance-sweep';
 
 export interface MaintenanceRuntime {
@@ -29,7 +32,13 @@ const SCHEDULER_ID = 'maintenance-sweep';
  * worker takes it sweeps, so N workers do not sweep N times. Every worker upserts the same
  * scheduler, which is idempotent, and keeps it alive as long as any worker runs.
  */
-export async function startMaintenance(config: WorkerConfig, logger: Logger, onSla: AlertsRuntime['onSla']): Promise<MaintenanceRuntime> {
+export async function startMaintenance(
+  config: WorkerConfig,
+  logger: Logger,
+  alerts: Pick<AlertsRuntime, 'onSla' | 'onDrift'>,
+  /** The served model's version and drift reference (the triage worker's, which follows promotions). */
+  driftReference: () => { modelVersion: string; reference: DriftReference | null },
+): Promise<MaintenanceRuntime> {
   const keys = redisKeys(config.REDIS_PREFIX);
   const connection = connectRedis(config, { kind: 'worker' });
   logRedisConnection(connection, logger, 'maintenance');
@@ -38,10 +47,20 @@ export async function startMaintenance(config: WorkerConfig, logger: Logger, onS
   const ticketsQueue = new Queue<TriageJobData>(QueueName.Tickets, { connection, prefix: keys.bullPrefix });
   const maintenanceQueue = new Queue(QueueName.Maintenance, { connection, prefix: keys.bullPrefix });
 
+  const drift = new DriftAlarm({
+    redis: connection,
+    keys,
+    stats: new StatsStore(connection, keys),
+    reference: driftReference,
+    window: config.DRIFT_ALERT_WINDOW,
+    minSamples: config.DRIFT_MIN_SAMPLES,
+    onDrift: alerts.onDrift,
+  });
   const sweep = createMaintenanceSweep({
     store,
     ticketsQueue,
-    onSla,
+    onSla: alerts.onSla,
+    drift,
     logger: log,
     settings: {
       slaWarnBeforeMs: config.SLA_WARN_BEFORE_MS,

@@ -1,11 +1,13 @@
 import type { Queue } from 'bullmq';
 import { DAY_MS, JobName, type Logger, type TicketStore, type TriageJobData, triageJobData, triageJobOptions } from '@triage/shared';
 import type { AlertsRuntime } from '../alerts/alerts-runtime';
+import type { DriftAlarm } from './drift-alarm';
 
 export interface MaintenanceDeps {
   store: TicketStore;
   ticketsQueue: Queue<TriageJobData>;
   onSla: AlertsRuntime['onSla'];
+  drift: Pick<DriftAlarm, 'check'>;
   logger: Logger;
   settings: {
     slaWarnBeforeMs: number;
@@ -22,6 +24,7 @@ export interface SweepReport {
   orphans_requeued: number;
   sla_alerts: number;
   feedback_trimmed: number;
+  drift_alerts: number;
 }
 
 /** Candidates looked at per sweep; the rest wait for the next one (the interval is seconds). */
@@ -30,7 +33,8 @@ const BATCH = 500;
 /**
  * One pass of the periodic upkeep: expired leases back into the queue, SLA alerts for tickets
  * still waiting near or past their due time, records past retention deleted, pending tickets
- * whose job never reached BullMQ re-enqueued, old corrections trimmed. Every step is idempotent,
+ * whose job never reached BullMQ re-enqueued, old corrections trimmed, a `drift` alert when the
+ * model's inputs or outputs moved away from its training data. Every step is idempotent,
  * so two workers sweeping at once (or a sweep repeated after a crash) change nothing twice.
  */
 export function createMaintenanceSweep(deps: MaintenanceDeps) {
@@ -87,6 +91,7 @@ export function createMaintenanceSweep(deps: MaintenanceDeps) {
       records_deleted: await store.deleteExpiredRecords(nowMs),
       orphans_requeued: await reconcilePending(nowMs),
       feedback_trimmed: await store.trimFeedback(nowMs - settings.feedbackRetentionDays * DAY_MS),
+      drift_alerts: await deps.drift.check(nowMs),
     };
     if (Object.values(report).some((n) => n > 0)) logger.info('maintenance sweep', { ...report });
     return report;

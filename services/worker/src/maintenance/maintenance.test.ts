@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
-import { silentLogger } from '@triage/shared';
+import { type DriftReference, StatsStore, silentLogger } from '@triage/shared';
 import { alertsTestConfig, startTestAlerts } from '../../../../tests/support/alerts';
 import { type TestGateway, buildGateway } from '../../../../tests/support/gateway';
 import { eventually, uniquePrefix } from '../../../../tests/support/test-redis';
@@ -19,14 +19,19 @@ afterEach(async () => {
 });
 
 /** The gateway and a worker's maintenance side (with its alert queues) on one prefix and one env. */
-async function start(env: Record<string, string>, alertEnv: Record<string, string> = {}): Promise<{ maintenance: MaintenanceRuntime; alerts: AlertsRuntime }> {
+async function start(
+  env: Record<string, string>,
+  alertEnv: Record<string, string> = {},
+  reference: DriftReference | null = null,
+): Promise<{ maintenance: MaintenanceRuntime; alerts: AlertsRuntime }> {
   const prefix = uniquePrefix('maint');
   gw = buildGateway(prefix, undefined, env);
   stops.push(() => gw.close());
   await gw.ready();
   const alerts = await startTestAlerts(prefix, { ...env, ...alertEnv });
   stops.push(() => alerts.close());
-  const maintenance = await startMaintenance(alertsTestConfig(prefix, { MAINTENANCE_INTERVAL_MS: '200', ...env }), silentLogger(), alerts.onSla);
+  const config = alertsTestConfig(prefix, { MAINTENANCE_INTERVAL_MS: '200', ...env });
+  const maintenance = await startMaintenance(config, silentLogger(), alerts, () => ({ modelVersion: 'sha256:drift-test', reference }));
   stops.push(() => maintenance.close());
   return { maintenance, alerts };
 }
@@ -134,5 +139,83 @@ describe('SLA alerts', () => {
     ]);
     expect((await request(gw.app).get(`/v2/tickets/${takenId}/alerts`)).body.alerts).toEqual([]);
     expect(await gw.redis.zscore(gw.keys.sla, waitingId)).toBeNull();
+  });
+});
+
+describe('drift alert', () => {
+  // Two queues, two urgency bins, token lengths cut at their percentiles: small enough to shape by hand.
+  const reference: DriftReference = {
+    predicted_queue_share: { Billing: 0.5, Technical: 0.5 },
+    urgency: { edges: [0, 0.5, 1], share: [0.5, 0.5] },
+    token_length_percentiles: { '5': 10, '25': 20, '50': 30, '75': 40, '95': 50 },
+  };
+  // One length inside each percentile bin, as many as the bin's share of 20 (5 %, 20 %, 25 %, 25 %, 20 %, 5 %).
+  const TOKENS = [5, 15, 15, 15, 15, 25, 25, 25, 25, 25, 35, 35, 35, 35, 35, 45, 45, 45, 45, 55];
+  const MINUTE = 60_000;
+
+  let hook: WebhookReceiver;
+  let stats: StatsStore;
+  beforeEach(async () => {
+    hook = await startReceiver('/drift-hook');
+    stops.push(() => hook.close());
+  });
+
+  /** 20 processed tickets at `at` shaped like the reference, or (shifted) all predicted Billing. */
+  async function record(at: number, shifted: boolean, times = 1): Promise<void> {
+    for (let k = 0; k < times; k++) {
+      for (const [i, tokens] of TOKENS.entries()) {
+        const category = shifted || i % 2 === 0 ? 'Billing' : 'Technical';
+        const event = { at, category, action: 'AUTO_ROUTE', model_used: 'encoder', model_version: 'sha256:drift-test', urgency: i % 2 === 0 ? 0.25 : 0.75, tokens, latency_ms: 40 };
+        await stats.recordProcessed(randomUUID(), event, 0.5);
+      }
+    }
+  }
+  const deliveries = () => hook.delivered().map((r) => JSON.parse(r.body) as { delivery_id: string; event: string; drift: Record<string, unknown> });
+
+  it('sends one alert when a signal crosses 0.25, none while it stays up, and again only after a whole window below', async () => {
+    // Only the sweeps below run (at chosen times): the scheduler's first tick aside, it waits an hour.
+    const env = { MAINTENANCE_INTERVAL_MS: '3600000', DRIFT_ALERT_WINDOW: '10m', DRIFT_MIN_SAMPLES: '20' };
+    const { maintenance } = await start(env, { WEBHOOK_URL: hook.url, WEBHOOK_SECRET: 'a-test-secret-of-32-characters!!' }, reference);
+    stats = new StatsStore(gw.redis, gw.keys);
+    const t0 = Math.floor(Date.now() / MINUTE) * MINUTE;
+
+    await record(t0, false);
+    await maintenance.sweep(t0);
+    await record(t0, true, 3);
+    await maintenance.sweep(t0);
+    await eventually(async () => (deliveries().length === 1 ? true : undefined));
+    const [first] = deliveries();
+    expect(first).toMatchObject({ event: 'drift', delivery_id: 'drift.predicted_queue.1.webhook' });
+    expect(first!.drift).toMatchObject({ signal: 'predicted_queue', episode: 1, window: '10m', n: 80, model_version: 'sha256:drift-test' });
+    expect(first!.drift.psi).toBeGreaterThanOrEqual(0.25);
+    expect(first!.drift.bins).toEqual([
+      { bin: 'Billing', reference: 0.5, current: 0.875 },
+      { bin: 'Technical', reference: 0.5, current: 0.125 },
+    ]);
+
+    // Still shifted a minute later, with two workers sweeping at once: nothing new.
+    await record(t0 + MINUTE, true);
+    await Promise.all([maintenance.sweep(t0 + MINUTE), maintenance.sweep(t0 + MINUTE)]);
+    // Stable for part of a window, then shifted again: not re-armed yet, so still nothing.
+    await record(t0 + 11 * MINUTE, false);
+    await maintenance.sweep(t0 + 11 * MINUTE);
+    await record(t0 + 12 * MINUTE, true, 2);
+    await maintenance.sweep(t0 + 12 * MINUTE);
+    // Stable from 23 min (the window no longer holds the shifted tickets) to 33 min: a whole window below.
+    for (const minute of [23, 28, 33]) {
+      await record(t0 + minute * MINUTE, false);
+      await maintenance.sweep(t0 + minute * MINUTE);
+    }
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    await sleep(500);
+    expect(deliveries()).toHaveLength(1);
+
+    // Re-armed: the next crossing alerts again, as a new episode.
+    await record(t0 + 34 * MINUTE, true, 4);
+    await maintenance.sweep(t0 + 34 * MINUTE);
+    await eventually(async () => (deliveries().length === 2 ? true : undefined));
+    expect(deliveries()[1]).toMatchObject({ event: 'drift', delivery_id: 'drift.predicted_queue.2.webhook', drift: { episode: 2 } });
+    await sleep(500);
+    expect(deliveries().map((d) => d.drift.signal)).toEqual(['predicted_queue', 'predicted_queue']);
   });
 });

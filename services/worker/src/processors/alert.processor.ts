@@ -30,6 +30,7 @@ export type AlertJobResult =
 type TicketJob = Extract<AlertJobData, { kind: 'ticket' }>;
 type IncidentJob = Extract<AlertJobData, { kind: 'incident' }>;
 type SlaJob = Extract<AlertJobData, { kind: 'sla.breach' }>;
+type DriftJob = Extract<AlertJobData, { kind: 'drift' }>;
 
 const isLastAttempt = (job: Job) => job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
 /** Whether a failed send ends the alert (a 429 only pauses the queue and spends no attempt). */
@@ -118,10 +119,32 @@ export function createAlertProcessor(deps: AlertProcessorDeps) {
     return { outcome: 'delivered', status: outcome.status };
   }
 
+  /**
+   * A drift alert concerns no ticket, so it has no delivery-log line: the job (one per signal
+   * episode and destination, see the drift alarm) is the record, and its delivery id lets a
+   * receiver drop the resend of a worker that died mid-request.
+   */
+  async function processDrift(data: DriftJob, dest: AlertDestination): Promise<AlertJobResult> {
+    const outcome = await send(buildWebhookRequest(dest, { kind: 'drift', drift: data.drift }, deps.render));
+    if (outcome.kind !== 'delivered') return raise(dest, outcome);
+    return { outcome: 'delivered', status: outcome.status };
+  }
+
+  function process(job: Job, token: string | undefined, data: AlertJobData, dest: AlertDestination): Promise<AlertJobResult> {
+    switch (data.kind) {
+      case 'incident':
+        return processIncident(job, token, data, dest);
+      case 'drift':
+        return processDrift(data, dest);
+      default:
+        return processTicket(job, data, dest);
+    }
+  }
+
   return async function processAlertJob(job: Job, token?: string): Promise<AlertJobResult> {
     const data = parseJob(job);
     const dest = destinationOf(data);
-    const result = data.kind === 'incident' ? await processIncident(job, token, data, dest) : await processTicket(job, data, dest);
+    const result = await process(job, token, data, dest);
     deps.logger.info('alert job done', { job_id: job.id, destination: dest.id, kind: data.kind, ...result });
     return result;
   };

@@ -142,7 +142,7 @@ export function createApp(deps: AppDeps): Express {
   mount('/v2', waitingRouter({ ...deps, requireRedis }));
   mount('/v2/tickets', ticketsRouter({ ...deps, requireRedis }));
   mount('/v2', alertsRouter({ ...deps, requireRedis }));
-  mount('/v2', learningRouter({ ...deps, stats, liveStats, requireRedis, requireAdmin: requireScope('admin') }));
+  mount('/v2', learningRouter({ ...deps, stats, liveStats, requireRedis, requireAdmin: requireScope('admin'), requireReviewer: requireScope('agent', 'admin') }));
   mount('/v2/tickets', explainRouter({ ...deps, requireRedis }));
   app.use(methodNotAllowed(documentedPaths));
   app.use(notFound);

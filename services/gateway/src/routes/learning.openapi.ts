@@ -38,9 +38,9 @@ export const learningRouteDocs: RouteDocs = (doc) => {
     method: 'get',
     path: '/v2/review',
     operationId: 'getReviewList',
-    summary: 'Tickets the model was least sure about (smallest top-2 margin first)',
+    summary: 'Tickets the model was least sure about (smallest top-2 margin first): what agents should label next',
     tags: ['monitoring'],
-    access: ['admin'],
+    access: ['agent', 'admin'],
     request: { query: z.object({ limit: reviewQuerySchema.shape.limit.optional().meta({ description: 'How many (1-500, default 50).', example: 50 }) }) },
     responses: { 200: json(reviewResponseSchema, 'The review list.') },
   });

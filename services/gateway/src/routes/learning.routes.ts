@@ -19,8 +19,10 @@ export interface LearningRouteDeps {
   redis: RedisClient;
   keys: RedisKeys;
   requireRedis: RequestHandler;
-  /** Admin-only figures (requireScope('admin') once API keys exist). */
+  /** Production figures: admin scope. */
   requireAdmin: RequestHandler;
+  /** The review list is what agents label next: agent or admin scope. */
+  requireReviewer: RequestHandler;
 }
 
 function windowOf(query: unknown): { text: string; ms: number } {
@@ -50,7 +52,7 @@ export function learningRouter(deps: LearningRouteDeps): Router {
     res.json(driftResponseSchema.parse(drift));
   });
 
-  router.get('/review', requireAdmin, requireRedis, async (req, res) => {
+  router.get('/review', deps.requireReviewer, requireRedis, async (req, res) => {
     const parsed = reviewQuerySchema.safeParse(req.query);
     if (!parsed.success) throw validationError(parsed.error, 'invalid query');
     res.json(reviewResponseSchema.parse({ tickets: await reviewList(deps.stats, deps.redis, deps.keys, parsed.data.limit) }));

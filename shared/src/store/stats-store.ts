@@ -16,7 +16,8 @@ export interface ProcessedEvent {
   latency_ms: number;
 }
 
-export type AgentEvent = 'lease' | 'ack' | 'release' | 'sla_breach' | 'correction';
+/** `sla_breach` has its own once-per-ticket path (recordSlaBreach). */
+export type AgentEvent = 'lease' | 'ack' | 'release' | 'correction';
 
 /** An agent's verdict on a prediction without a correction record (a plain ack keeps the predicted queue). */
 export interface Verdict {
@@ -85,6 +86,18 @@ end
 return #old
 `;
 
+// Counts a ticket's SLA breach once, however many of its paths notice it (the sweep's breach alert,
+// a lease after due): the mark lives on the ticket record, so the count and the mark move together.
+const COUNT_SLA_BREACH = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if redis.call('HSETNX', KEYS[1], 'sla_breach_counted_at', ARGV[1]) == 0 then return 0 end
+redis.call('HINCRBY', KEYS[2], 'e:sla_breach', 1)
+redis.call('EXPIRE', KEYS[2], ARGV[2])
+redis.call('HINCRBY', KEYS[3], 'e:sla_breach', 1)
+redis.call('EXPIRE', KEYS[3], ARGV[3])
+return 1
+`;
+
 /**
  * Time-bucketed counters of what the service did (one HINCRBY per figure into a minute and an
  * hour bucket, both with a TTL), so a window's statistics cost one HGETALL per bucket however many
@@ -96,6 +109,7 @@ export class StatsStore {
     private readonly keys: RedisKeys,
   ) {
     redis.defineCommand('triageAddReview', { numberOfKeys: 2, lua: ADD_REVIEW });
+    redis.defineCommand('triageCountSlaBreach', { numberOfKeys: 3, lua: COUNT_SLA_BREACH });
   }
 
   private increments(at: number, fields: Record<string, number>) {
@@ -135,6 +149,22 @@ export class StatsStore {
 
   async recordEvent(event: AgentEvent, at = Date.now()): Promise<void> {
     await this.increments(at, { [`e:${event}`]: 1 }).exec();
+  }
+
+  /**
+   * A ticket whose due time passed before an agent first took it, counted once per ticket in the
+   * bucket of its due time → whether this call counted it.
+   */
+  async recordSlaBreach(ticketId: string, dueAtMs: number): Promise<boolean> {
+    const counted = await (this.redis as unknown as { triageCountSlaBreach(...a: (string | number)[]): Promise<number> }).triageCountSlaBreach(
+      this.keys.ticket(ticketId),
+      this.keys.statsBucket('m', bucketOf('m', dueAtMs)),
+      this.keys.statsBucket('h', bucketOf('h', dueAtMs)),
+      dueAtMs,
+      MINUTE_TTL_S,
+      HOUR_TTL_S,
+    );
+    return counted === 1;
   }
 
   async recordVerdict(v: Verdict): Promise<void> {

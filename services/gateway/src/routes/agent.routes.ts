@@ -22,7 +22,7 @@ export interface AgentRouteDeps {
   queueLabels: () => readonly string[] | null;
   requireRedis: RequestHandler;
   /** Live statistics (GET /v2/stats): leases, acks, releases, SLA breaches and plain acks' verdicts. */
-  stats?: Pick<StatsStore, 'recordEvent' | 'recordVerdict'>;
+  stats?: Pick<StatsStore, 'recordEvent' | 'recordVerdict' | 'recordSlaBreach'>;
 }
 
 const ticketIdSchema = z.uuid();
@@ -58,7 +58,7 @@ export function agentRouter(deps: AgentRouteDeps): Router {
   const { store, requireRedis } = deps;
   const router = Router();
   // Statistics are best effort: a failed count never fails the agent's request.
-  const count = (work: ((s: NonNullable<AgentRouteDeps['stats']>) => Promise<void>)) => {
+  const count = (work: ((s: NonNullable<AgentRouteDeps['stats']>) => Promise<unknown>)) => {
     if (deps.stats) void work(deps.stats).catch(() => undefined);
   };
   const agentOnly = requireScope('agent');
@@ -117,8 +117,9 @@ export function agentRouter(deps: AgentRouteDeps): Router {
     const ticket = await store.leaseNext(principalOf(res).id);
     if (!ticket) throw new HttpError(404, 'no processed ticket is waiting for an agent');
     count((s) => s.recordEvent('lease'));
-    // Taken after its due time: the SLA was breached.
-    if (ticket.sla?.state === 'missed') count((s) => s.recordEvent('sla_breach'));
+    // Taken after its due time: breached (counted once, also when the sweep's breach alert counted it already).
+    const sla = ticket.sla;
+    if (sla?.state === 'missed') count((s) => s.recordSlaBreach(ticket.ticket_id, Date.parse(sla.due_at)));
     res.json(ticket);
   });
 

@@ -64,7 +64,12 @@ describe('GET /v2/stats', () => {
     await stats.recordEvent('lease');
     await stats.recordEvent('lease');
     await stats.recordEvent('ack');
-    await stats.recordEvent('sla_breach');
+    // One breach, however many paths notice it (the sweep's breach alert, a lease after due); none for a deleted ticket.
+    const late = randomUUID();
+    await gw.store.create({ ticket_id: late, body: 'still waiting', accepted_at: new Date().toISOString() });
+    expect(await stats.recordSlaBreach(late, Date.now() - 60_000)).toBe(true);
+    expect(await stats.recordSlaBreach(late, Date.now() - 60_000)).toBe(false);
+    expect(await stats.recordSlaBreach(randomUUID(), Date.now() - 60_000)).toBe(false);
     await stats.recordVerdict({ at: Date.now(), predicted_queue: 'IT Support', model_version: 'sha256:aaa', kept: true });
     await correction({ queue: 'Customer Service' });
     await correction({ priority: 'high' });
@@ -164,16 +169,18 @@ describe('GET /v2/review', () => {
 });
 
 describe('with API keys', () => {
-  it('needs the admin scope', async () => {
+  it('needs the admin scope for stats and drift, agent or admin for the review list', async () => {
     const secured = buildGateway(uniquePrefix('learn-auth'), undefined, { MODEL_DIR: modelDir(), AUTH: 'on' });
     try {
       await secured.ready();
       const keys = new ApiKeyStore(secured.redis, secured.keys);
       const agent = (await keys.create('agent', ['agent'])).key;
       const admin = (await keys.create('admin', ['admin'])).key;
+      const client = (await keys.create('client', ['client'])).key;
       for (const path of ['/v2/stats', '/v2/monitoring/drift', '/v2/review']) {
         await request(secured.app).get(path).expect(401);
-        await request(secured.app).get(path).set('Authorization', `Bearer ${agent}`).expect(403);
+        await request(secured.app).get(path).set('Authorization', `Bearer ${client}`).expect(403);
+        await request(secured.app).get(path).set('Authorization', `Bearer ${agent}`).expect(path === '/v2/review' ? 200 : 403);
         await request(secured.app).get(path).set('Authorization', `Bearer ${admin}`).expect(200);
       }
     } finally {

@@ -47,10 +47,11 @@ export async function startMaintenance(
   const ticketsQueue = new Queue<TriageJobData>(QueueName.Tickets, { connection, prefix: keys.bullPrefix });
   const maintenanceQueue = new Queue(QueueName.Maintenance, { connection, prefix: keys.bullPrefix });
 
+  const stats = new StatsStore(connection, keys);
   const drift = new DriftAlarm({
     redis: connection,
     keys,
-    stats: new StatsStore(connection, keys),
+    stats,
     reference: driftReference,
     window: config.DRIFT_ALERT_WINDOW,
     minSamples: config.DRIFT_MIN_SAMPLES,
@@ -58,6 +59,7 @@ export async function startMaintenance(
   });
   const sweep = createMaintenanceSweep({
     store,
+    stats,
     ticketsQueue,
     onSla: alerts.onSla,
     drift,

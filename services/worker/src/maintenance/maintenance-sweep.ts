@@ -1,10 +1,11 @@
 import type { Queue } from 'bullmq';
-import { DAY_MS, JobName, type Logger, type TicketStore, type TriageJobData, triageJobData, triageJobOptions } from '@triage/shared';
+import { DAY_MS, JobName, type Logger, type StatsStore, type TicketStore, type TriageJobData, triageJobData, triageJobOptions } from '@triage/shared';
 import type { AlertsRuntime } from '../alerts/alerts-runtime';
 import type { DriftAlarm } from './drift-alarm';
 
 export interface MaintenanceDeps {
   store: TicketStore;
+  stats: Pick<StatsStore, 'recordSlaBreach'>;
   ticketsQueue: Queue<TriageJobData>;
   onSla: AlertsRuntime['onSla'];
   drift: Pick<DriftAlarm, 'check'>;
@@ -78,6 +79,8 @@ export function createMaintenanceSweep(deps: MaintenanceDeps) {
       // Enqueue before marking: the alert job id dedupes a repeat, so a crash in between cannot lose the alert.
       await deps.onSla(ticket, phase, ticket.sla.due_at);
       await store.markSlaAlerted(ticketId, phase, nowMs);
+      // /v2/stats counts the breach once per ticket (a lease after due may have counted it already).
+      if (phase === 'breached') await deps.stats.recordSlaBreach(ticketId, Date.parse(ticket.sla.due_at));
       logger.info('sla alert raised', { ticket_id: ticketId, phase, due_at: ticket.sla.due_at });
       raised += 1;
     }

@@ -139,6 +139,13 @@ describe('SLA alerts', () => {
     ]);
     expect((await request(gw.app).get(`/v2/tickets/${takenId}/alerts`)).body.alerts).toEqual([]);
     expect(await gw.redis.zscore(gw.keys.sla, waitingId)).toBeNull();
+
+    // /v2/stats counts the breach of the ticket left waiting once, also when an agent takes it late.
+    const breaches = async () => (await request(gw.app).get('/v2/stats?window=1h')).body.agents.sla_breaches as number;
+    expect(await breaches()).toBe(1);
+    expect((await request(gw.app).get('/v2/tickets/next').set('X-Agent-Id', 'carol')).body).toMatchObject({ ticket_id: waitingId, sla: { state: 'missed' } });
+    await sleep(300);
+    expect(await breaches()).toBe(1);
   });
 });
 

@@ -30,10 +30,13 @@ export function alertsTestConfig(prefix: string, env: Record<string, string>) {
   });
 }
 
-/** The worker's alert side (queues, limiters, processors) exactly as main.ts wires it. */
-export async function startTestAlerts(prefix: string, env: Record<string, string>, logger: Logger = capturingLogger().logger) {
+/**
+ * The worker's alert side (queues, limiters, processors) exactly as main.ts wires it; `modelThreshold`
+ * stands for the served model's alert_threshold (MODEL_DIR's when absent).
+ */
+export async function startTestAlerts(prefix: string, env: Record<string, string>, logger: Logger = capturingLogger().logger, modelThreshold?: () => number) {
   const config = alertsTestConfig(prefix, env);
-  return startAlerts(config, loadAlertDestinations(config), logger);
+  return startAlerts(config, loadAlertDestinations(config), logger, undefined, modelThreshold);
 }
 
 /** A processed ticket as the triage processor hands it to `onProcessed`. */

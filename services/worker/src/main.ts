@@ -1,5 +1,5 @@
 import { createLogger, loadConfigOrExit, loadFallbackModel, loadWorkerConfig, stopOnSignals } from '@triage/shared';
-import { loadAlertDestinations } from './alerts/alert-destinations';
+import { loadAlertDestinations, modelAlertThreshold } from './alerts/alert-destinations';
 import { startAlerts } from './alerts/alerts-runtime';
 import { startMaintenance } from './maintenance/maintenance-runtime';
 import { startMetricsServer } from './metrics/metrics-server';
@@ -23,15 +23,16 @@ async function main(): Promise<void> {
 
   // Without the fallback there is nothing to serve when the encoder fails, so it is required.
   const fallback = loadFallbackModel(config.MODEL_DIR);
-  const alertDestinations = loadConfigOrExit(() => loadAlertDestinations(config, fallback.config));
-  const alerts = await startAlerts(config, alertDestinations, logger, metrics);
+  const alertDestinations = loadConfigOrExit(() => loadAlertDestinations(config));
+  // The served version's threshold: a promotion brings its own.
+  const alerts = await startAlerts(config, alertDestinations, logger, metrics, () => modelAlertThreshold(handle ? handle.modelConfig() : fallback.config));
   handle = await startTriageWorker(config, logger, { onProcessed: alerts.onProcessed }, { fallback, metrics });
   const started = handle;
   const maintenance = await startMaintenance(config, logger, alerts, () => started.driftReference());
   logger.info('worker ready', {
     model_version: started.modelVersion,
     concurrency: config.WORKER_CONCURRENCY,
-    alert_destinations: alertDestinations.map((d) => `${d.id} (${d.type}, threshold ${d.threshold})`),
+    alert_destinations: alertDestinations.map((d) => `${d.id} (${d.type}, threshold ${d.threshold ?? `model ${modelAlertThreshold(started.modelConfig())}`})`),
   });
 
   stopOnSignals(logger, config.SHUTDOWN_TIMEOUT_MS, async () => {

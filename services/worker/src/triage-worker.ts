@@ -3,6 +3,7 @@ import {
   type BreakerSnapshot,
   type FallbackModel,
   type Logger,
+  type ModelConfig,
   QueueName,
   StatsStore,
   TicketStore,
@@ -54,6 +55,8 @@ export interface TriageWorkerHandle {
   /** Answers `explain` jobs with the same model. */
   readonly explainWorker: Worker;
   breaker(): BreakerSnapshot;
+  /** The served version's parsed config.json (null: unusable), e.g. for its alert_threshold. */
+  modelConfig(): ModelConfig | null;
   /** The served version and its drift reference, for the drift alarm (they change with a promotion). */
   driftReference(): { modelVersion: string; reference: DriftReference | null };
   /** For /ready: consuming jobs with a working Redis connection. */
@@ -223,6 +226,7 @@ export async function startTriageWorker(
     worker,
     explainWorker,
     breaker: () => breaker.snapshot(),
+    modelConfig: () => model.fallback.config,
     driftReference: () => ({ modelVersion: model.modelVersion, reference: model.driftReference }),
     readiness: () => ({
       ready: closing === undefined && worker.isRunning() && connection.status === 'ready',

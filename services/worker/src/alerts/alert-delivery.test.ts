@@ -269,6 +269,22 @@ describe('alert delivery', () => {
     expect(all.reduce((a, b) => a + b, 0)).toBe(2);
   });
 
+  it("follows the served model's alert_threshold where no threshold is configured, so a promotion changes it", async () => {
+    const slack = await receiver();
+    const prefix = uniquePrefix('alert-model-threshold');
+    let served = 0.9;
+    const runtime = await startTestAlerts(prefix, { SLACK_WEBHOOK_URL: slack.url }, capturingLogger().logger, () => served);
+    runtimes.push(runtime);
+    const before = processedTicket({ urgency_score: 0.7 });
+    await runtime.onProcessed(before);
+    served = 0.6; // a version with a lower threshold was promoted
+    const after = processedTicket({ urgency_score: 0.7 });
+    await runtime.onProcessed(after);
+    expect(await settled(runtime, 'slack', `${after.ticket_id}.slack`)).toBe('completed');
+    expect(await logOf(prefix).list(before.ticket_id)).toEqual([]);
+    expect(slack.requests).toHaveLength(1);
+  });
+
   it('signs generic deliveries and keeps webhook URLs and secrets out of logs and the delivery log', async () => {
     const secret = 'generic-secret-0123456789abcdef';
     const hook = await receiver('/triage/s3cr3t-path');

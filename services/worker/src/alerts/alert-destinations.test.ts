@@ -1,8 +1,8 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, workerConfigSchema } from '@triage/shared';
-import { FALLBACK_ALERT_THRESHOLD, loadAlertDestinations } from './alert-destinations';
+import { ConfigError, readModelConfig, workerConfigSchema } from '@triage/shared';
+import { FALLBACK_ALERT_THRESHOLD, fixedModelAlertThreshold, loadAlertDestinations, modelAlertThreshold } from './alert-destinations';
 
 const dir = mkdtempSync(join(tmpdir(), 'alerts-config-'));
 const file = (name: string, text: string) => {
@@ -64,16 +64,20 @@ describe('alert destinations', () => {
     const dests = load({ ALERTS_CONFIG: path, SLACK_WEBHOOK_URL: 'https://hooks.slack.com/services/T/B/x' });
     expect(dests.map((d) => d.id)).toEqual(['slack', 'billing-oncall', 'partner']);
     expect(dests[1]).toMatchObject({ threshold: 0.9, queues: ['Billing and Payments'], rateLimit: { max: 1, durationMs: 1100 } });
-    expect(dests[2]).toMatchObject({ threshold: 0.65, queues: null, rateLimit: { max: 2, durationMs: 1000 } });
+    expect(dests[2]).toMatchObject({ threshold: null, queues: null, rateLimit: { max: 2, durationMs: 1000 } });
+    expect(load({ ALERTS_CONFIG: path, ALERT_THRESHOLD: '0.75' }).map((d) => d.threshold)).toEqual([0.9, 0.75]);
   });
 
-  it("default to the model directory's alert_threshold, then to 0.8 when the model names none", () => {
+  it("without ALERT_THRESHOLD or their own, follow the served model's alert_threshold (0.8 when the model names none)", () => {
     const slack = { SLACK_WEBHOOK_URL: 'https://hooks.slack.com/services/T/B/x' };
-    expect(load(slack)[0]?.threshold).toBe(0.65);
-    expect(load({ ...slack, ALERT_THRESHOLD: '' })[0]?.threshold).toBe(0.65);
+    expect(load(slack)[0]?.threshold).toBeNull();
+    expect(load({ ...slack, ALERT_THRESHOLD: '' })[0]?.threshold).toBeNull();
     expect(load({ ...slack, ALERT_THRESHOLD: '0.9' })[0]?.threshold).toBe(0.9);
-    expect(load({ ...slack, MODEL_DIR: join(dir, 'no-such-model') })[0]?.threshold).toBe(FALLBACK_ALERT_THRESHOLD);
-    expect(load({ ...slack, MODEL_DIR: modelDir({ labels: ['A'] }) })[0]?.threshold).toBe(FALLBACK_ALERT_THRESHOLD);
+    expect(modelAlertThreshold(readModelConfig(MODEL_DIR))).toBe(0.65);
+    expect(modelAlertThreshold(null)).toBe(FALLBACK_ALERT_THRESHOLD);
+    const fixed = (dir: string) => fixedModelAlertThreshold(workerConfigSchema.parse({ MODEL_DIR: dir }))();
+    expect(fixed(MODEL_DIR)).toBe(0.65);
+    expect(fixed(join(dir, 'no-such-model'))).toBe(FALLBACK_ALERT_THRESHOLD);
   });
 
   it('reads JSON files too', () => {

@@ -25,7 +25,8 @@ export interface AlertDestination {
   url: string;
   /** HMAC key of generic destinations. */
   secret?: string;
-  threshold: number;
+  /** null: the served model's alert_threshold, so it follows a promotion. */
+  threshold: number | null;
   /** Only tickets predicted into one of these queues; null = every queue. */
   queues: string[] | null;
   rateLimit: RateLimit;
@@ -62,25 +63,29 @@ const fileDestinationSchema = z
 
 const alertsFileSchema = z.strictObject({ destinations: z.array(fileDestinationSchema) });
 
-/** Only when neither ALERT_THRESHOLD nor the model directory names a threshold. */
+/** Only when neither ALERT_THRESHOLD nor the model names a threshold. */
 export const FALLBACK_ALERT_THRESHOLD = 0.8;
 
 /**
- * ALERT_THRESHOLD when set, else the model's own `alert_threshold`: urgency scales differ between models
- * (the shipped one's p95 is ≈ 0.8), so a fixed number would silence one model and flood with another.
+ * A model's own `alert_threshold`: urgency scales differ between models (the shipped one's p95 is
+ * ≈ 0.8), so a fixed number would silence one model and flood with another.
  */
-export function defaultAlertThreshold(config: WorkerConfig, modelConfig?: ModelConfig | null): number {
-  if (config.ALERT_THRESHOLD !== undefined) return config.ALERT_THRESHOLD;
-  if (modelConfig !== undefined) return modelConfig?.alert_threshold ?? FALLBACK_ALERT_THRESHOLD;
-  try {
-    return readModelConfig(config.MODEL_DIR).alert_threshold;
-  } catch {
-    // The triage worker reports an unreadable model directory itself, with the file at fault.
-    return FALLBACK_ALERT_THRESHOLD;
-  }
+export function modelAlertThreshold(modelConfig: ModelConfig | null | undefined): number {
+  return modelConfig?.alert_threshold ?? FALLBACK_ALERT_THRESHOLD;
 }
 
-function fromEnv(config: WorkerConfig, threshold: number): AlertDestination[] {
+/** MODEL_DIR's threshold, read once: for an alert side without a triage worker (tests, the alert bench). */
+export function fixedModelAlertThreshold(config: WorkerConfig): () => number {
+  let threshold = FALLBACK_ALERT_THRESHOLD;
+  try {
+    threshold = modelAlertThreshold(readModelConfig(config.MODEL_DIR));
+  } catch {
+    // The triage worker reports an unreadable model directory itself, with the file at fault.
+  }
+  return () => threshold;
+}
+
+function fromEnv(config: WorkerConfig, threshold: number | null): AlertDestination[] {
   const base = (id: string, type: DestinationType, url: string): AlertDestination => ({
     id,
     type,
@@ -99,7 +104,7 @@ function fromEnv(config: WorkerConfig, threshold: number): AlertDestination[] {
   return out;
 }
 
-function fromFile(path: string, defaultThreshold: number): AlertDestination[] {
+function fromFile(path: string, defaultThreshold: number | null): AlertDestination[] {
   let raw: unknown;
   try {
     // YAML 1.2 is a superset of JSON, so one parser reads both.
@@ -123,10 +128,12 @@ function fromFile(path: string, defaultThreshold: number): AlertDestination[] {
   }));
 }
 
-/** Every alert destination, from env and ALERTS_CONFIG; called once at worker start-up. */
-/** `modelConfig`: the bundle's config.json when the caller has parsed it already (null: unusable). */
-export function loadAlertDestinations(config: WorkerConfig, modelConfig?: ModelConfig | null): AlertDestination[] {
-  const threshold = defaultAlertThreshold(config, modelConfig);
+/**
+ * Every alert destination, from env and ALERTS_CONFIG; called once at worker start-up. A destination
+ * without a threshold of its own takes ALERT_THRESHOLD, else (null) the served model's.
+ */
+export function loadAlertDestinations(config: WorkerConfig): AlertDestination[] {
+  const threshold = config.ALERT_THRESHOLD ?? null;
   const all = [...fromEnv(config, threshold), ...(config.ALERTS_CONFIG ? fromFile(config.ALERTS_CONFIG, threshold) : [])];
   const seen = new Set<string>();
   for (const d of all) {

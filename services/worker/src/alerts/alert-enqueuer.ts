@@ -23,6 +23,8 @@ export interface AlertEnqueuerDeps {
   backoffMs: number;
   stormSettleMs: number;
   stormUpdateMs: number;
+  /** The served model's alert_threshold, for destinations without a threshold of their own. */
+  modelThreshold: () => number;
   logger: Logger;
 }
 
@@ -45,8 +47,8 @@ function toTicketAlert(ticket: TicketResponse): TicketAlert | null {
   };
 }
 
-function wantsAlert(dest: AlertDestination, ticket: TicketAlert): boolean {
-  return ticket.urgency_score > dest.threshold && (dest.queues === null || dest.queues.includes(ticket.category));
+function wantsAlert(dest: AlertDestination, ticket: TicketAlert, modelThreshold: number): boolean {
+  return ticket.urgency_score > (dest.threshold ?? modelThreshold) && (dest.queues === null || dest.queues.includes(ticket.category));
 }
 
 /** Shared by every alert job: retries with jittered backoff, kept long enough for job-id dedupe. */
@@ -93,7 +95,8 @@ export function createAlertEnqueuer(deps: AlertEnqueuerDeps) {
     const alert = toTicketAlert(ticket);
     if (alert === null) return;
     const label = truncate(alert.subject ?? alert.excerpt, LABEL_CHARS);
-    for (const dest of deps.destinations.filter((d) => wantsAlert(d, alert))) {
+    const modelThreshold = deps.modelThreshold();
+    for (const dest of deps.destinations.filter((d) => wantsAlert(d, alert, modelThreshold))) {
       // Without an embedding (a retry that found the result already stored, or a result of the
       // n-gram fallback) the ticket cannot be compared, so it alerts on its own rather than not at all.
       const embedding = prediction?.embedding;

@@ -15,7 +15,7 @@ import {
 import { jobLockOptions, watchJobEvents } from '../job-locks';
 import type { WorkerMetrics } from '../metrics/worker-metrics';
 import { type AlertJobResult, createAlertProcessor } from '../processors/alert.processor';
-import type { AlertDestination } from './alert-destinations';
+import { type AlertDestination, fixedModelAlertThreshold } from './alert-destinations';
 import { createAlertEnqueuer, createDriftAlertEnqueuer, createSlaAlertEnqueuer } from './alert-enqueuer';
 import { createRedactor } from './redact';
 import { StormStore } from './storm-store';
@@ -46,6 +46,8 @@ export async function startAlerts(
   destinations: readonly AlertDestination[],
   logger: Logger,
   metrics?: Pick<WorkerMetrics, 'alertDelivery' | 'jobFailed'>,
+  /** The served model's alert_threshold (the triage worker's, which follows promotions). */
+  modelThreshold: () => number = fixedModelAlertThreshold(config),
 ): Promise<AlertsRuntime> {
   const keys = redisKeys(config.REDIS_PREFIX);
   const connection = connectRedis(config, { kind: 'worker' });
@@ -114,6 +116,7 @@ export async function startAlerts(
     backoffMs: config.ALERT_BACKOFF_MS,
     stormSettleMs: config.STORM_SETTLE_MS,
     stormUpdateMs: config.STORM_UPDATE_MS,
+    modelThreshold,
     logger,
   });
 

@@ -104,8 +104,8 @@ export const ticketAlertsResponseSchema = z.object({
 }).meta({ id: 'TicketAlerts' });
 export type TicketAlertsResponse = z.infer<typeof ticketAlertsResponseSchema>;
 
-/** What a line of the service-wide delivery log is about: a ticket's alert, or a major-incident post. */
-export const ALERT_DELIVERY_KINDS = [...ALERT_LOG_KINDS, 'incident'] as const;
+/** What a line of the service-wide delivery log is about: a ticket's alert, a major-incident post or a drift alert. */
+export const ALERT_DELIVERY_KINDS = [...ALERT_LOG_KINDS, 'incident', 'drift'] as const;
 export type AlertDeliveryKind = (typeof ALERT_DELIVERY_KINDS)[number];
 
 /** The outcome of one delivery attempt (or of grouping the ticket into an incident, which sends nothing itself). */

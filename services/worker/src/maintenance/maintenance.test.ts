@@ -224,5 +224,11 @@ describe('drift alert', () => {
     expect(deliveries()[1]).toMatchObject({ event: 'drift', delivery_id: 'drift.predicted_queue.2.webhook', drift: { episode: 2 } });
     await sleep(500);
     expect(deliveries().map((d) => d.drift.signal)).toEqual(['predicted_queue', 'predicted_queue']);
+    // Both also in the service-wide delivery log (GET /v2/alerts).
+    const log = (await request(gw.app).get('/v2/alerts?kind=drift')).body.deliveries;
+    expect(log).toEqual([
+      expect.objectContaining({ kind: 'drift', destination: 'webhook', outcome: 'delivered', ticket_id: null, attempts: 1 }),
+      expect.objectContaining({ kind: 'drift', destination: 'webhook', outcome: 'delivered', ticket_id: null, attempts: 1 }),
+    ]);
   });
 });

@@ -120,13 +120,18 @@ export function createAlertProcessor(deps: AlertProcessorDeps) {
   }
 
   /**
-   * A drift alert concerns no ticket, so it has no delivery-log line: the job (one per signal
-   * episode and destination, see the drift alarm) is the record, and its delivery id lets a
-   * receiver drop the resend of a worker that died mid-request.
+   * A drift alert concerns no ticket, so it has no per-ticket log entry, only lines in the
+   * service-wide log; the job (one per signal episode and destination, see the drift alarm) is
+   * its record, and its delivery id lets a receiver drop the resend of a worker that died mid-request.
    */
-  async function processDrift(data: DriftJob, dest: AlertDestination): Promise<AlertJobResult> {
+  async function processDrift(job: Job, data: DriftJob, dest: AlertDestination): Promise<AlertJobResult> {
     const outcome = await send(buildWebhookRequest(dest, { kind: 'drift', drift: data.drift }, deps.render));
-    if (outcome.kind !== 'delivered') return raise(dest, outcome);
+    const line = { at: new Date().toISOString(), kind: 'drift', ticket_id: null, incident_id: null, destination: dest.id, type: dest.type, attempts: job.attemptsMade + 1 } as const;
+    if (outcome.kind !== 'delivered') {
+      await log.record({ ...line, outcome: isFinal(job, outcome) ? 'failed' : 'retrying', error: redact(outcome.reason) });
+      return raise(dest, outcome);
+    }
+    await log.record({ ...line, outcome: 'delivered', error: null });
     return { outcome: 'delivered', status: outcome.status };
   }
 
@@ -135,7 +140,7 @@ export function createAlertProcessor(deps: AlertProcessorDeps) {
       case 'incident':
         return processIncident(job, token, data, dest);
       case 'drift':
-        return processDrift(data, dest);
+        return processDrift(job, data, dest);
       default:
         return processTicket(job, data, dest);
     }

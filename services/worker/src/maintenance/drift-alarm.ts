@@ -1,9 +1,9 @@
-import type { Redis } from 'ioredis';
 import {
   type DriftAlert,
   type DriftReference,
   type DriftSignal,
   PSI_ACT,
+  type RedisClient,
   type RedisKeys,
   type SignalDrift,
   type StatsStore,
@@ -11,7 +11,7 @@ import {
 } from '@triage/shared';
 
 export interface DriftAlarmDeps {
-  redis: Redis;
+  redis: RedisClient;
   keys: RedisKeys;
   stats: StatsStore;
   /** The served model's version and drift reference (a promotion changes both). */
@@ -63,7 +63,7 @@ redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(s))
 return 1
 `;
 
-type ScriptedRedis = Redis & {
+type ScriptedRedis = RedisClient & {
   triageDriftStep(key: string, signal: DriftSignal, psi: string, now: number, rearmMs: number, act: number): Promise<number>;
   triageDriftConfirm(key: string, signal: DriftSignal, episode: number): Promise<number>;
 };

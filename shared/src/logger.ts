@@ -24,12 +24,22 @@ const errorsInMeta = winston.format((info) => {
   return info;
 });
 
+/**
+ * Drops entries below `level` before any formatting: winston formats every entry (timestamp, JSON) and
+ * only its transport filters by level, so each request's `http` line was serialised and then thrown away.
+ */
+function atLeast(level: string) {
+  const { levels } = winston.config.npm;
+  const max = levels[level] ?? levels.info;
+  return winston.format((info) => (levels[info.level] ?? 0) <= max && info)();
+}
+
 /** One JSON object per line on stdout; callers add `request_id` / `ticket_id` via `child()`. */
 export function createLogger(service: string, level = 'info'): Logger {
   return winston.createLogger({
     level,
     defaultMeta: { service, pid: process.pid },
-    format: winston.format.combine(winston.format.timestamp(), winston.format.errors({ stack: true }), errorsInMeta(), winston.format.json()),
+    format: winston.format.combine(atLeast(level), winston.format.timestamp(), winston.format.errors({ stack: true }), errorsInMeta(), winston.format.json()),
     transports: [new winston.transports.Console()],
   });
 }

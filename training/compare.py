@@ -16,9 +16,9 @@ import numpy as np
 
 from .data import DataError, Dataset, load_csv
 from .evaluate import serve
+from .frozen import frozen_outputs
 from .metrics import alert_quality, classification
 from .ngram import NgramModel
-from .quick import frozen_outputs
 from .report import is_high
 
 
@@ -28,6 +28,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--candidate", type=Path, required=True)
     p.add_argument("--active", type=Path, required=True)
     p.add_argument("--extra", type=Path, action="append", default=[], help="more labelled rows (e.g. exported corrections)")
+    p.add_argument("--rows", type=Path, action="append", default=[],
+                   help="score on these labelled rows instead of the candidate's held-back split (e.g. an evaluation set "
+                        "neither model was trained on, when the candidate's split holds rows the active model saw)")
     p.add_argument("--json", type=Path, help="write the comparison here")
     p.add_argument("--threads", type=int, default=2)
     return p.parse_args(argv)
@@ -74,8 +77,8 @@ def verdict(cand: dict, act: dict) -> str:
     return "better" if delta > 1e-9 else "worse" if delta < -1e-9 else "same"
 
 
-def compare(candidate: Path, active: Path, extra: list[Path], threads: int = 2) -> dict:
-    sets: list[tuple[str, Dataset]] = [("held-back split", heldback_rows(candidate))]
+def compare(candidate: Path, active: Path, extra: list[Path], threads: int = 2, rows: list[Path] | None = None) -> dict:
+    sets: list[tuple[str, Dataset]] = [(f"rows ({p.name})", load_csv(p)) for p in rows] if rows else [("held-back split", heldback_rows(candidate))]
     for path in extra:
         try:
             sets.append((f"corrections ({path.name})", load_csv(path)))
@@ -134,7 +137,7 @@ def table(result: dict) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    result = compare(args.candidate, args.active, args.extra, args.threads)
+    result = compare(args.candidate, args.active, args.extra, args.threads, args.rows)
     print(table(result))
     if args.json:
         args.json.write_text(json.dumps(result, indent=1))

@@ -117,12 +117,13 @@ def attach_heads(src: Path, dst: Path, queue: QueueHeads, urgency: UrgencyHead) 
         n("Softmax", ["h_urg_logits"], ["h_urg_p"], axis=-1),
         n("MatMul", ["h_urg_p", "heads_urg_scores"], ["urgency"]),
     ])
-    _drop_dead_nodes(graph)
+    drop_dead_nodes(graph)
     onnx.checker.check_model(model)
     onnx.save(model, str(dst))
 
 
-def _drop_dead_nodes(graph) -> None:
+def drop_dead_nodes(graph) -> None:
+    """Removes nodes (and initializers) nothing reads any more: the replaced heads."""
     while True:
         used = {o.name for o in graph.output} | {i for node in graph.node for i in node.input}
         dead = [node for node in graph.node if not any(o in used for o in node.output)]

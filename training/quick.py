@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import hashlib
 import json
 import logging
 import shutil
@@ -21,11 +20,11 @@ from pathlib import Path
 import numpy as np
 import onnx
 from onnx import helper, numpy_helper
-from sklearn.linear_model import LogisticRegression
 
 from .data import URGENCY_MAPPING, DataFile, Dataset, load_files, split_per_file
 from .evaluate import content_hash, fit_blend, serve
-from .export import OnnxPredictor
+from .frozen import encode_with_model, frozen_outputs
+from .heads import drop_dead_nodes, fit_linear
 from .metrics import classification, fit_temperature, pick_alert_threshold, softmax
 from .ngram import NgramModel, train_ngram
 from .report import distribution, is_high, queue_report, urgency_report
@@ -50,38 +49,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def encode_with_model(model_dir: Path, texts: list[str]) -> list[list[int]]:
-    """Token ids the way the service makes them: each text to its own length, at most config.max_length."""
-    from transformers import PreTrainedTokenizerFast
-
-    config = json.loads((model_dir / "config.json").read_text())
-    tok = PreTrainedTokenizerFast(tokenizer_file=str(model_dir / "tokenizer.json"))
-    return tok(list(texts), truncation=True, max_length=config["max_length"])["input_ids"]
-
-
-def frozen_outputs(model_dir: Path, texts: list[str], cache: Path | None = None, threads: int = 1, log=print) -> dict[str, np.ndarray]:
-    """The served int8 graph's outputs (queue_probs, urgency, embedding) for every text, cached by content."""
-    config = json.loads((model_dir / "config.json").read_text())
-    onnx_path = model_dir / config.get("onnx_file", "onnx/model_quantized.onnx")
-    key = hashlib.sha256(onnx_path.read_bytes() + "\x00".join(texts).encode()).hexdigest()[:16]
-    path = None if cache is None else cache / f"frozen-{key}.npz"
-    if path is not None and path.is_file():
-        with np.load(path) as z:
-            return {k: z[k] for k in z.files}
-    ids = encode_with_model(model_dir, texts)
-    predictor = OnnxPredictor(onnx_path, config["model_inputs"], config["pad_token_id"], threads=threads)
-    parts: dict[str, list[np.ndarray]] = {}
-    for start in range(0, len(ids), 256):
-        for k, v in predictor.predict(ids[start:start + 256]).items():
-            parts.setdefault(k, []).append(v)
-        log(f"frozen encoder: {min(start + 256, len(ids))}/{len(ids)} texts")
-    out = {k: np.concatenate(v) for k, v in parts.items()}
-    if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        np.savez(path, **out)  # type: ignore[arg-type]
-    return out
-
-
 def last_file_wins(ds: Dataset) -> Dataset:
     """Drops rows whose text a later file (or a later row) labels again: a correction overrides the data file."""
     keep: dict[str, int] = {}
@@ -92,19 +59,10 @@ def last_file_wins(ds: Dataset) -> Dataset:
 
 def fit_head(x: np.ndarray, y: np.ndarray, x_val: np.ndarray, y_val: np.ndarray, n_classes: int, labels: list[str] | None,
              seed: int) -> tuple[np.ndarray, np.ndarray, float]:
-    """Multinomial logistic regression on frozen features; C chosen on validation. Returns W [d, k], b [k], C."""
+    """The refit's linear head (balanced logistic regression) on frozen features, C chosen on validation. Returns W [d, k], b [k], C."""
     best: tuple[float, np.ndarray, np.ndarray, float] | None = None
     for c in HEAD_C_GRID:
-        clf = LogisticRegression(C=c, class_weight="balanced", max_iter=3000, random_state=seed)
-        clf.fit(x, y)
-        w = np.zeros((x.shape[1], n_classes))
-        b = np.full(n_classes, -30.0)  # a class absent from training never wins
-        if len(clf.classes_) == 2:  # one logit for the second class; the first class's stays 0
-            w[:, int(clf.classes_[1])], b[int(clf.classes_[1])] = clf.coef_[0], clf.intercept_[0]
-            b[int(clf.classes_[0])] = 0.0
-        else:
-            for row, k in enumerate(clf.classes_):
-                w[:, int(k)], b[int(k)] = clf.coef_[row], clf.intercept_[row]
+        w, b = fit_linear(x, y, n_classes, C=c, balanced=True, seed=seed)
         pred = (x_val @ w + b).argmax(1)
         score = float((pred == y_val).mean())
         if labels is not None:
@@ -144,24 +102,10 @@ def replace_heads(src: Path, dst: Path, queue_w: np.ndarray, queue_b: np.ndarray
     for out in g.output:
         if out.name == "queue_probs":
             out.type.tensor_type.shape.dim[1].dim_value = queue_w.shape[1]
-    _prune(g)
+    drop_dead_nodes(g)
     onnx.checker.check_model(model)
     dst.parent.mkdir(parents=True, exist_ok=True)
     onnx.save(model, str(dst))
-
-
-def _prune(g: onnx.GraphProto) -> None:
-    """Removes nodes (and initializers) nothing reads any more."""
-    while True:
-        used = {o.name for o in g.output} | {i for n in g.node for i in n.input}
-        dead = [n for n in g.node if not any(o in used for o in n.output)]
-        if not dead:
-            break
-        for n in dead:
-            g.node.remove(n)
-    used = {i for n in g.node for i in n.input}
-    for init in [i for i in g.initializer if i.name not in used]:
-        g.initializer.remove(init)
 
 
 def write_heldback(path: Path, test: Dataset, files: list[DataFile]) -> None:

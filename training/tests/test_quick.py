@@ -46,3 +46,6 @@ def test_quick_retrain_learns_a_relabelling_and_compare_prefers_it(tiny_bert, tm
     assert final["candidate"]["accuracy"] > final["active"]["accuracy"]
     assert result["verdict"] == "better"
     assert compare(base, out, [corrections], threads=1)["verdict"] == "worse"
+    # --rows: only the given rows (an evaluation set), not the candidate's held-back split.
+    own = compare(out, base, [], threads=1, rows=[corrections])
+    assert list(own["sets"]) == ["rows (corrections.csv)"] and own["sets"]["rows (corrections.csv)"]["candidate"]["rows"] == 120

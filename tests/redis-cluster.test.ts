@@ -36,10 +36,11 @@ beforeAll(async () => {
   receiver = await startReceiver('/hooks/cluster');
   redis = connectRedis({ REDIS_URL: cluster.nodes[0]!, REDIS_CLUSTER_NODES: cluster.nodes }, { kind: 'worker' });
   stack = await startStack({
-    redisClusterNodes: cluster.nodes,
+    redisUrl: cluster.nodes[0],
     port: await freePort(),
     workers: 1,
     env: {
+      REDIS_CLUSTER_NODES: cluster.nodes.join(','),
       REDIS_PREFIX: prefix,
       MODEL_DIR: modelDir(),
       LOG_LEVEL: 'warn',
@@ -54,6 +55,8 @@ beforeAll(async () => {
     keyName: 'cluster',
   });
   client = new TriageClient(stack.url, stack.apiKey);
+  // Ready once the gateway's connection has the slot map and the worker has registered.
+  await eventually(async () => ((await fetch(`${stack.url}/ready`)).ok ? true : undefined));
 });
 
 afterAll(async () => {

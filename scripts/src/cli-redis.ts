@@ -4,29 +4,28 @@ import { resolve } from 'node:path';
 import { z } from 'zod';
 import {
   type RedisClient,
-  clusterPrefixRule,
+  checkRedisTopology,
   connectRedis,
   describeRedisTarget,
   loadConfigOrExit,
   modelDir,
   parseEnv,
-  redisClusterNodes,
   redisPrefix,
+  redisTopologyEnv,
   redisUrl,
-  unsetIfEmpty,
 } from '@triage/shared';
 import { REPO_ROOT, runningRedisUrlFile } from './stack';
 
 const cliConfigSchema = z
   .object({
     REDIS_URL: redisUrl.optional(),
-    REDIS_CLUSTER_NODES: unsetIfEmpty(redisClusterNodes),
+    ...redisTopologyEnv,
     REDIS_PREFIX: redisPrefix,
     DATA_DIR: z.string().min(1).default('.data'),
     // What workers serve until a version is promoted (their own MODEL_DIR default).
     MODEL_DIR: modelDir,
   })
-  .refine(...clusterPrefixRule);
+  .superRefine(checkRedisTopology);
 export type CliConfig = z.output<typeof cliConfigSchema>;
 
 export class UsageError extends Error {}
@@ -44,12 +43,12 @@ function redisUrlOf(config: CliConfig): string {
 /** Parses the environment, connects (failing fast with a readable message), runs `work`, disconnects. */
 export async function withCliRedis<T>(work: (redis: RedisClient, config: CliConfig) => Promise<T>): Promise<T> {
   const config = loadConfigOrExit(() => parseEnv(cliConfigSchema));
-  const target = { REDIS_URL: redisUrlOf(config), REDIS_CLUSTER_NODES: config.REDIS_CLUSTER_NODES };
+  const target = { ...config, REDIS_URL: redisUrlOf(config) };
   const redis = connectRedis(target, { kind: 'cli' });
   redis.on('error', () => undefined);
   try {
     await redis.connect().catch((err: Error) => {
-      throw new Error(`cannot reach ${describeRedisTarget(target)} (${err.message}); set REDIS_URL or REDIS_CLUSTER_NODES`);
+      throw new Error(`cannot reach ${describeRedisTarget(target)} (${err.message}); set REDIS_URL, REDIS_CLUSTER_NODES or REDIS_SENTINELS`);
     });
     return await work(redis, config);
   } finally {

@@ -23,6 +23,8 @@ export interface RedisServerOptions {
   bin?: string;
   /** More redis-server options, e.g. a cluster node's (tests/support/redis-cluster.ts). */
   args?: string[];
+  /** A configuration file, read before the options (a Sentinel needs one it can rewrite). */
+  configFile?: string;
 }
 
 export const APPENDFSYNC_MODES = ['always', 'everysec', 'no'] as const;
@@ -58,7 +60,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     : ['--appendonly', 'no', '--save', ''];
   if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
   // Own process group: a terminal Ctrl-C must not stop Redis before the services have drained.
-  const child = spawn(options.bin ?? 'redis-server', ['--port', String(port), '--bind', '127.0.0.1', ...persistence, ...(options.args ?? [])], {
+  const child = spawn(options.bin ?? 'redis-server', [...(options.configFile ? [options.configFile] : []), '--port', String(port), '--bind', '127.0.0.1', ...persistence, ...(options.args ?? [])], {
     stdio: 'ignore',
     detached: true,
   });

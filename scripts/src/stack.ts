@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join, resolve } from 'node:path';
-import { ApiKeyStore, type RedisTarget, SCOPES, connectRedis, redisKeys } from '@triage/shared';
+import { z } from 'zod';
+import { ApiKeyStore, type RedisTarget, SCOPES, connectRedis, parseEnv, redisKeys, redisTopologyEnv, redisUrl as redisUrlSchema } from '@triage/shared';
 import { type AppendFsync, type RedisServerHandle, startRedisServer } from './embedded-redis';
 
 export const REPO_ROOT = resolve(__dirname, '..', '..');
@@ -8,10 +9,11 @@ export const GATEWAY_MAIN = join(REPO_ROOT, 'services', 'gateway', 'dist', 'main
 export const WORKER_MAIN = join(REPO_ROOT, 'services', 'worker', 'dist', 'main.js');
 
 export interface StackOptions {
-  /** Existing Redis; when absent (and no cluster is given) an embedded redis-server is started. */
+  /**
+   * Existing Redis; when absent an embedded redis-server is started. `env` may point the services
+   * at a cluster or Sentinels instead (REDIS_CLUSTER_NODES, REDIS_SENTINELS).
+   */
   redisUrl?: string | undefined;
-  /** Seed nodes of an existing Redis Cluster (the services' REDIS_CLUSTER_NODES); REDIS_PREFIX must be a hash tag. */
-  redisClusterNodes?: string[];
   /** Where the embedded Redis keeps its append-only file; absent → no persistence. */
   redisDataDir?: string;
   redisAppendFsync?: AppendFsync;
@@ -68,15 +70,13 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   let redis: RedisServerHandle | undefined;
   const redisUrl =
     options.redisUrl ??
-    options.redisClusterNodes?.[0] ??
     (redis = await startRedisServer({
       ...(options.redisDataDir ? { dataDir: options.redisDataDir } : {}),
       ...(options.redisAppendFsync ? { appendfsync: options.redisAppendFsync } : {}),
       ...(options.redisBin ? { bin: options.redisBin } : {}),
     })).url;
 
-  const clusterNodes = options.redisClusterNodes ? { REDIS_CLUSTER_NODES: options.redisClusterNodes.join(',') } : {};
-  const env = { ...process.env, ...options.env, REDIS_URL: redisUrl, ...clusterNodes, PORT: String(options.port) };
+  const env = { ...process.env, ...options.env, REDIS_URL: redisUrl, PORT: String(options.port) };
   const stdio = options.quiet ? 'ignore' : 'inherit';
   const launch = (main: string, extra: NodeJS.ProcessEnv = {}) => spawn(process.execPath, [main], { cwd: REPO_ROOT, env: { ...env, ...extra }, stdio });
   const gateway = launch(GATEWAY_MAIN);
@@ -112,7 +112,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   let apiKey: string | undefined;
   if (options.keyName !== undefined && options.env.AUTH !== 'off') {
     try {
-      const target = { REDIS_URL: redisUrl, REDIS_CLUSTER_NODES: options.redisClusterNodes };
+      // The services' own view of where Redis is.
+      const target = parseEnv(z.object({ REDIS_URL: redisUrlSchema, ...redisTopologyEnv }), env);
       apiKey = await mintApiKey(target, options.env.REDIS_PREFIX ?? 'triage', options.keyName);
     } catch (err) {
       await stop();

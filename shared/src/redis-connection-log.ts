@@ -25,6 +25,11 @@ export function logRedisConnection(redis: RedisClient, logger: Logger, connectio
 
 const REDIS_DOWN_MESSAGES = ['enableOfflineQueue', 'Connection is closed', 'Command timed out', 'connect ECONNREFUSED', 'Stream isn\'t writeable', 'Reached the max retries per request limit'];
 const REDIS_DOWN_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTCONN']);
+/**
+ * Replies of a Redis that is there but cannot take the command now: a demoted master during a
+ * failover, a master without its required replicas, a cluster missing a slot, a node loading its data.
+ */
+const REDIS_BUSY_REPLIES = ['READONLY', 'NOREPLICAS', 'MASTERDOWN', 'CLUSTERDOWN', 'TRYAGAIN', 'LOADING'];
 
 /** True for the errors ioredis/BullMQ raise when Redis cannot be reached in time. */
 export function isRedisUnavailable(err: unknown): boolean {
@@ -33,6 +38,8 @@ export function isRedisUnavailable(err: unknown): boolean {
   return (
     err.name === 'MaxRetriesPerRequestError' ||
     err.name === 'DeadlinePassedError' ||
+    err.name === 'ClusterAllFailedError' ||
+    REDIS_BUSY_REPLIES.some((reply) => err.message.startsWith(`${reply} `)) ||
     (code !== undefined && REDIS_DOWN_CODES.has(code)) ||
     REDIS_DOWN_MESSAGES.some((m) => err.message.includes(m))
   );

@@ -3,10 +3,12 @@ import { Cluster, Redis, type RedisOptions } from 'ioredis';
 /** A standalone Redis or a Redis Cluster: every store, queue and route takes either. */
 export type RedisClient = Redis | Cluster;
 
-/** Where Redis is: REDIS_CLUSTER_NODES when set, else REDIS_URL (see redisEnv). */
+/** Where Redis is: a cluster (REDIS_CLUSTER_NODES), a Sentinel-watched master (REDIS_SENTINELS), else REDIS_URL. */
 export interface RedisTarget {
   REDIS_URL: string;
   REDIS_CLUSTER_NODES?: string[] | undefined;
+  REDIS_SENTINELS?: string[] | undefined;
+  REDIS_SENTINEL_MASTER?: string | undefined;
 }
 
 /**
@@ -28,7 +30,19 @@ interface Behaviour {
   retry?: (times: number) => number | null;
 }
 
+/**
+ * After a failover the old master turns replica and refuses writes with READONLY until the client
+ * has moved to the new master: reconnect (asking the Sentinels again) and resend the refused
+ * command, which did not run.
+ */
+const reconnectOnError = (err: Error): 2 | false => (err.message.startsWith('READONLY') ? 2 : false);
+
 function behaviourOf(role: ConnectionRole): Behaviour {
+  const behaviour = roleBehaviour(role);
+  return { ...behaviour, node: { ...behaviour.node, reconnectOnError } };
+}
+
+function roleBehaviour(role: ConnectionRole): Behaviour {
   switch (role.kind) {
     case 'producer':
       return {
@@ -44,37 +58,58 @@ function behaviourOf(role: ConnectionRole): Behaviour {
   }
 }
 
+const hostsOf = (urls: URL[], defaultPort: number) => urls.map(({ hostname, port }) => ({ host: hostname, port: Number(port || defaultPort) }));
+
+/** The user, password and TLS of a redis:// or rediss:// URL, as ioredis options. */
+function credentialsOf({ protocol, username, password }: URL): Pick<RedisOptions, 'username' | 'password' | 'tls'> {
+  return {
+    ...(username ? { username: decodeURIComponent(username) } : {}),
+    ...(password ? { password: decodeURIComponent(password) } : {}),
+    ...(protocol === 'rediss:' ? { tls: {} } : {}),
+  };
+}
+
 /**
  * The one place a service connects to Redis. On a cluster, the nodes the client discovers get
  * the seed URLs' credentials and TLS (redisEnv checks they agree), and keys must share one slot:
- * REDIS_PREFIX is then a hash tag (clusterPrefixRule).
+ * REDIS_PREFIX is then a hash tag (checkRedisTopology). With Sentinels, the client asks them for
+ * the master and, told of a failover, reconnects to the new one.
  */
 export function connectRedis(target: RedisTarget, role: ConnectionRole): RedisClient {
   const { node, offlineQueue, lazyConnect, retry } = behaviourOf(role);
-  const nodes = target.REDIS_CLUSTER_NODES;
-  if (nodes === undefined) {
-    return new Redis(target.REDIS_URL, { ...node, enableOfflineQueue: offlineQueue, lazyConnect, ...(retry ? { retryStrategy: retry } : {}) });
-  }
-  const seeds = nodes.map((url) => new URL(url));
-  const { protocol, username, password } = seeds[0]!;
-  return new Cluster(
-    seeds.map(({ hostname, port }) => ({ host: hostname, port: Number(port || 6379) })),
-    {
+  if (target.REDIS_CLUSTER_NODES !== undefined) {
+    const seeds = target.REDIS_CLUSTER_NODES.map((url) => new URL(url));
+    return new Cluster(hostsOf(seeds, 6379), {
       enableOfflineQueue: offlineQueue,
       lazyConnect,
       ...(retry ? { clusterRetryStrategy: retry } : {}),
-      redisOptions: {
-        ...node,
-        ...(username ? { username: decodeURIComponent(username) } : {}),
-        ...(password ? { password: decodeURIComponent(password) } : {}),
-        ...(protocol === 'rediss:' ? { tls: {} } : {}),
-      },
-    },
-  );
+      redisOptions: { ...node, ...credentialsOf(seeds[0]!) },
+    });
+  }
+  const common = { ...node, enableOfflineQueue: offlineQueue, lazyConnect, ...(retry ? { retryStrategy: retry } : {}) };
+  if (target.REDIS_SENTINELS === undefined) return new Redis(target.REDIS_URL, common);
+  const sentinels = target.REDIS_SENTINELS.map((url) => new URL(url));
+  const sentinel = credentialsOf(sentinels[0]!);
+  const master = new URL(target.REDIS_URL);
+  return new Redis({
+    ...common,
+    ...credentialsOf(master),
+    db: Number(master.pathname.slice(1) || 0),
+    sentinels: hostsOf(sentinels, 26379),
+    name: target.REDIS_SENTINEL_MASTER ?? 'mymaster',
+    ...(sentinel.username ? { sentinelUsername: sentinel.username } : {}),
+    ...(sentinel.password ? { sentinelPassword: sentinel.password } : {}),
+    ...(sentinel.tls ? { enableTLSForSentinelMode: true, sentinelTLS: {} } : {}),
+    ...(retry ? { sentinelRetryStrategy: retry } : {}),
+    // Subscribes to the Sentinels' +switch-master, so a failover moves the connection at once.
+    failoverDetector: true,
+  });
 }
 
 /** Where a connection goes, for logs and error messages (never with credentials). */
 export function describeRedisTarget(target: RedisTarget): string {
-  const hosts = (target.REDIS_CLUSTER_NODES ?? [target.REDIS_URL]).map((url) => new URL(url).host);
-  return target.REDIS_CLUSTER_NODES ? `Redis Cluster via ${hosts.join(', ')}` : `Redis at ${hosts[0]}`;
+  const hosts = (urls: string[]) => urls.map((url) => new URL(url).host).join(', ');
+  if (target.REDIS_CLUSTER_NODES) return `Redis Cluster via ${hosts(target.REDIS_CLUSTER_NODES)}`;
+  if (target.REDIS_SENTINELS) return `Redis master ${target.REDIS_SENTINEL_MASTER ?? 'mymaster'} via Sentinels ${hosts(target.REDIS_SENTINELS)}`;
+  return `Redis at ${hosts([target.REDIS_URL])}`;
 }

@@ -1,8 +1,8 @@
 import { Queue } from 'bullmq';
-import { type GatewayConfig, QueueName, type RedisClient, type TriageJobData, connectRedis, redisKeys, triageJobOptions } from '@triage/shared';
+import { type GatewayConfig, QueueName, type RedisClient, type RedisTarget, type TriageJobData, connectRedis, redisKeys, triageJobOptions } from '@triage/shared';
 
 /** The producer connection fails fast, so a request sees a 503 rather than hanging on a dead Redis. */
-export function connectProducerRedis(config: Pick<GatewayConfig, 'REDIS_URL' | 'REDIS_CLUSTER_NODES' | 'REDIS_COMMAND_TIMEOUT_MS'>): RedisClient {
+export function connectProducerRedis(config: Pick<GatewayConfig, keyof RedisTarget | 'REDIS_COMMAND_TIMEOUT_MS'>): RedisClient {
   return connectRedis(config, { kind: 'producer', commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS });
 }
 

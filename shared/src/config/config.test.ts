@@ -51,6 +51,18 @@ describe('service configuration', () => {
     expect(() => loadGatewayConfig({ REDIS_CLUSTER_NODES: ' , ', REDIS_PREFIX: '{t}' })).toThrow(/REDIS_CLUSTER_NODES: must name at least one node/);
   });
 
+  it('takes Sentinels and the master name, or a cluster, not both', () => {
+    expect(loadWorkerConfig({ REDIS_SENTINELS: 'redis://s1:26379,redis://s2:26379' })).toMatchObject({
+      REDIS_SENTINELS: ['redis://s1:26379', 'redis://s2:26379'],
+      REDIS_SENTINEL_MASTER: 'mymaster',
+    });
+    expect(loadGatewayConfig({ REDIS_SENTINELS: 'redis://s1:26379', REDIS_SENTINEL_MASTER: 'triage-redis' }).REDIS_SENTINEL_MASTER).toBe('triage-redis');
+    expect(() => loadGatewayConfig({ REDIS_SENTINELS: 'redis://s1:26379', REDIS_CLUSTER_NODES: 'redis://n1:7000', REDIS_PREFIX: '{t}' })).toThrow(
+      /REDIS_SENTINELS: set REDIS_CLUSTER_NODES or REDIS_SENTINELS, not both/,
+    );
+    expect(() => loadGatewayConfig({ REDIS_SENTINELS: 'redis://s1:26379', REDIS_SENTINEL_MASTER: 'my master' })).toThrow(/REDIS_SENTINEL_MASTER/);
+  });
+
   it('fails with one readable line per bad variable', () => {
     let error: unknown;
     try {

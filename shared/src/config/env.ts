@@ -49,10 +49,10 @@ const credentialsOf = (url: string) => {
 };
 
 /**
- * Seed nodes of a Redis Cluster, comma-separated URLs. The client discovers the other nodes, and
- * gives them the first URL's user, password and TLS, so every URL must carry the same ones.
+ * Comma-separated URLs of a Redis Cluster's seed nodes or of Sentinels. The client discovers the
+ * other nodes and gives them the first URL's user, password and TLS, so every URL must carry the same.
  */
-export const redisClusterNodes = z
+export const redisUrlList = z
   .string()
   .transform((list) => list.split(',').map((node) => node.trim()).filter((node) => node !== ''))
   .pipe(z.array(redisUrl).min(1, 'must name at least one node'))
@@ -65,22 +65,38 @@ export const modelDir = z
   .default('models/triage')
   .transform((dir) => resolve(dir));
 
+/** Where Redis is when it is not the one REDIS_URL names (see connectRedis). */
+export const redisTopologyEnv = {
+  // Set: the services talk to a Redis Cluster through these seed nodes and REDIS_URL is not used.
+  REDIS_CLUSTER_NODES: unsetIfEmpty(redisUrlList),
+  // Set: the master named REDIS_SENTINEL_MASTER is found (and followed through failovers) via these
+  // Sentinels; REDIS_URL then only gives the master's user, password, database and TLS.
+  REDIS_SENTINELS: unsetIfEmpty(redisUrlList),
+  REDIS_SENTINEL_MASTER: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, "_", "." or "-"').default('mymaster'),
+};
+
 export const redisEnv = {
   REDIS_URL: redisUrl.default('redis://127.0.0.1:6379'),
-  // Set: the services talk to a Redis Cluster through these seed nodes and REDIS_URL is not used.
-  REDIS_CLUSTER_NODES: unsetIfEmpty(redisClusterNodes),
+  ...redisTopologyEnv,
   REDIS_PREFIX: redisPrefix,
   LOG_LEVEL: logLevel,
 };
 
+type RedisTopology = { REDIS_CLUSTER_NODES?: string[] | undefined; REDIS_SENTINELS?: string[] | undefined; REDIS_PREFIX: string };
+
 /**
- * For schemas spreading redisEnv (`.refine(...clusterPrefixRule)`): BullMQ and every Lua script
- * and MULTI touch several keys at once, which a cluster only allows within one slot.
+ * For schemas spreading redisEnv (`.superRefine(checkRedisTopology)`). On a cluster the prefix must
+ * be a hash tag: BullMQ and every Lua script and MULTI touch several keys at once, which a cluster
+ * only allows within one slot.
  */
-export const clusterPrefixRule: [(c: { REDIS_CLUSTER_NODES?: string[] | undefined; REDIS_PREFIX: string }) => boolean, { message: string; path: string[] }] = [
-  (c) => c.REDIS_CLUSTER_NODES === undefined || isHashTagPrefix(c.REDIS_PREFIX),
-  { message: 'with REDIS_CLUSTER_NODES the prefix must be a hash tag such as {triage}, so all keys share one cluster slot', path: ['REDIS_PREFIX'] },
-];
+export function checkRedisTopology(c: RedisTopology, ctx: z.RefinementCtx): void {
+  if (c.REDIS_CLUSTER_NODES !== undefined && c.REDIS_SENTINELS !== undefined) {
+    ctx.addIssue({ code: 'custom', message: 'set REDIS_CLUSTER_NODES or REDIS_SENTINELS, not both', path: ['REDIS_SENTINELS'] });
+  }
+  if (c.REDIS_CLUSTER_NODES !== undefined && !isHashTagPrefix(c.REDIS_PREFIX)) {
+    ctx.addIssue({ code: 'custom', message: 'with REDIS_CLUSTER_NODES the prefix must be a hash tag such as {triage}, so all keys share one cluster slot', path: ['REDIS_PREFIX'] });
+  }
+}
 
 /** For main modules: a configuration error ends the process with its message, not a stack trace. */
 export function loadConfigOrExit<T>(load: () => T): T {

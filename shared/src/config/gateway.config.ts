@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { API_KEY_FORMAT } from '../schemas/auth.schema';
 import { agentsEnv, triageJobEnv } from './agents.config';
 import { driftEnv } from './drift.config';
-import { authMode, clusterPrefixRule, modelDir, nonNegativeInt, parseEnv, port, positiveInt, redisEnv } from './env';
+import { authMode, checkRedisTopology, modelDir, nonNegativeInt, parseEnv, port, positiveInt, redisEnv } from './env';
 
 export const gatewayConfigSchema = z.object({
   ...redisEnv,
@@ -39,7 +39,7 @@ export const gatewayConfigSchema = z.object({
   BATCH_MAX_ITEMS: positiveInt(1000).default(100),
   ...driftEnv,
   ...agentsEnv,
-}).refine(...clusterPrefixRule);
+}).superRefine(checkRedisTopology);
 
 export type GatewayConfig = z.output<typeof gatewayConfigSchema>;
 

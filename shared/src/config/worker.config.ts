@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { agentsEnv, triageJobEnv } from './agents.config';
 import { alertsEnv } from './alerts.config';
 import { driftAlertWindow, driftEnv } from './drift.config';
-import { clusterPrefixRule, modelDir, parseEnv, port, positiveInt, probability, redisEnv } from './env';
+import { checkRedisTopology, modelDir, parseEnv, port, positiveInt, probability, redisEnv } from './env';
 
 export const workerConfigSchema = z
   .object({
@@ -51,7 +51,7 @@ export const workerConfigSchema = z
     /** The sweep sends one `drift` alert when a signal's PSI over this window reaches 0.25, then none until it stayed below for as long. */
     DRIFT_ALERT_WINDOW: driftAlertWindow,
   })
-  .refine(...clusterPrefixRule)
+  .superRefine(checkRedisTopology)
   .refine(
     (c) => c.ACTION_AUTO_ROUTE === undefined || c.ACTION_HUMAN_REVIEW === undefined || c.ACTION_HUMAN_REVIEW <= c.ACTION_AUTO_ROUTE,
     { message: 'ACTION_HUMAN_REVIEW must be <= ACTION_AUTO_ROUTE', path: ['ACTION_HUMAN_REVIEW'] },

@@ -6,6 +6,7 @@ import {
   JobName,
   QueueName,
   type RedisClient,
+  type RedisTarget,
   connectRedis,
   explanationSchema,
   redisKeys,
@@ -15,7 +16,7 @@ export class ExplainUnavailableError extends Error {
   override readonly name = 'ExplainUnavailableError';
 }
 
-type ExplainConfig = Pick<GatewayConfig, 'REDIS_URL' | 'REDIS_CLUSTER_NODES' | 'REDIS_PREFIX' | 'EXPLAIN_TIMEOUT_MS'>;
+type ExplainConfig = Pick<GatewayConfig, keyof RedisTarget | 'REDIS_PREFIX' | 'EXPLAIN_TIMEOUT_MS'>;
 
 interface Channel {
   queue: Queue<ExplainJobData>;

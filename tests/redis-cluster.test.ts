@@ -109,7 +109,7 @@ describe('on a 3-master Redis Cluster with a hash-tag prefix', () => {
     // The same stores the services build, on a cluster connection of the test: what they define is
     // what must run below (the services' own runs count too, their scripts are the same).
     const store = new TicketStore(redis, keys, queuePolicy(workerConfigSchema.parse({})));
-    new StatsStore(redis, keys);
+    const stats = new StatsStore(redis, keys);
     const models = new ModelRegistry(redis, keys);
     const v1 = new V1Queue(redis, keys);
     new StormStore(redis, keys, { size: 10, windowMs: 60_000, similarity: 0.9 });
@@ -118,6 +118,7 @@ describe('on a 3-master Redis Cluster with a hash-tag prefix', () => {
     expect(await store.discardPending(ticketId)).toBe(true);
     const locked = (await client.get((await client.next())!.ticket_id)).ticket_id;
     await store.markSlaAlerted(locked, 'warning');
+    expect(await stats.recordSlaBreach(locked, Date.now() - 1_000)).toBe(true);
     expect(await store.acquireLock(locked, 'token', 10_000)).toBe(true);
     expect(await store.renewLock(locked, 'token', 10_000)).toBe(true);
     expect(await store.releaseLock(locked, 'token')).toBe(true);

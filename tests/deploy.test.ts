@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { parseAllDocuments, parse } from 'yaml';
 import { JobName, gatewayConfigSchema, triageJobData, triageJobOptions, workerConfigSchema } from '@triage/shared';
 import { createTicketsQueue } from '../services/gateway/src/connections';
+import { SERVICE_NODE_FLAGS } from '../scripts/src/stack';
 import { plainRedis, uniquePrefix } from './support/test-redis';
 
 const ROOT = join(__dirname, '..');
@@ -320,6 +321,12 @@ describe('Docker build context', () => {
   it('leaves out training checkpoints, runtime data and installed modules', () => {
     const ignored = readFileSync(join(ROOT, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim());
     for (const entry of ['.cache', '.data', '**/node_modules', '.git', 'training/runs']) expect(ignored).toContain(entry);
+  });
+
+  it('runs the services with the V8 flags npm start and the bench use', () => {
+    const env = /^ENV (.*)$/m.exec(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'))?.[1] ?? '';
+    const options = /(?:^| )NODE_OPTIONS=(?:"([^"]*)"|(\S+))/.exec(env);
+    expect((options?.[1] ?? options?.[2])?.split(' ')).toEqual(SERVICE_NODE_FLAGS);
   });
 });
 

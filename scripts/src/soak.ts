@@ -22,7 +22,7 @@ import { Redis } from 'ioredis';
 import { z } from 'zod';
 import { QueueName, alertsQueueName, redisKeys } from '@triage/shared';
 import { APPENDFSYNC_MODES, type RedisServerHandle, freePort, startRedisServer } from './embedded-redis';
-import { GATEWAY_MAIN, REPO_ROOT, WORKER_MAIN } from './stack';
+import { GATEWAY_MAIN, REPO_ROOT, SERVICE_NODE_FLAGS, WORKER_MAIN } from './stack';
 import { loadSampleTickets } from './ticket-samples';
 
 const optionsSchema = z.object({
@@ -91,7 +91,7 @@ async function ownStack(options: Options, alertUrl: string): Promise<Target> {
   };
   const children: ChildProcess[] = [];
   const launch = (main: string, extra: NodeJS.ProcessEnv = {}) => {
-    const child = spawn(process.execPath, [main], { cwd: REPO_ROOT, env: { ...env, ...extra }, stdio: ['ignore', 'inherit', 'inherit'] });
+    const child = spawn(process.execPath, [...SERVICE_NODE_FLAGS, main], { cwd: REPO_ROOT, env: { ...env, ...extra }, stdio: ['ignore', 'inherit', 'inherit'] });
     children.push(child);
     return child;
   };

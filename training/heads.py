@@ -80,6 +80,9 @@ def attach_heads(src: Path, dst: Path, queue: QueueHeads, urgency: UrgencyHead) 
     graph = model.graph
     for node in graph.node:  # the old heads' outputs get private names, then fall away as dead nodes
         node.output[:] = [f"v1_{o}" if o in ("queue_probs", "urgency") else o for o in node.output]
+    # Before the new heads arrive: a source that already carries refitted heads gives up their nodes and
+    # initializers here, so the new ones can take the same names.
+    drop_dead_nodes(graph)
     f32 = lambda name, a: numpy_helper.from_array(np.asarray(a, dtype=np.float32), name)  # noqa: E731
     graph.initializer.extend([
         f32("heads_queue_w", queue.coef), f32("heads_queue_b", queue.intercept),

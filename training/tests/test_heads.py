@@ -58,3 +58,24 @@ def test_attached_heads_match_numpy_and_keep_the_contract(tmp_path):
     np.testing.assert_allclose(urg, urgency(emb.astype(np.float64)), atol=1e-5)
     np.testing.assert_allclose(probs.sum(1), 1.0, atol=1e-5)
     assert not any(n.output[0].startswith("v1_") for n in onnx.load(str(tmp_path / "heads.onnx")).graph.node)
+
+
+def test_heads_can_be_refitted_onto_a_model_that_already_carries_heads(tmp_path):
+    rng = np.random.default_rng(2)
+    _toy_encoder(tmp_path / "enc.onnx")
+    memory = rng.normal(size=(20, 4))
+    memory /= np.linalg.norm(memory, axis=1, keepdims=True)
+
+    def heads(seed: int) -> tuple[QueueHeads, UrgencyHead]:
+        r = np.random.default_rng(seed)
+        return (QueueHeads(r.normal(size=(4, 3)), r.normal(size=3), memory, r.integers(0, 3, 20), 3, k=4,
+                           knn_temperature=0.1, linear_weight=0.5, temperature=1.1),
+                UrgencyHead(r.normal(size=(4, 3)), r.normal(size=3), np.array([0.15, 0.5, 0.9])))
+
+    attach_heads(tmp_path / "enc.onnx", tmp_path / "first.onnx", *heads(3))
+    second_queue, second_urgency = heads(4)
+    attach_heads(tmp_path / "first.onnx", tmp_path / "second.onnx", second_queue, second_urgency)
+    session = ort.InferenceSession(str(tmp_path / "second.onnx"), providers=["CPUExecutionProvider"])
+    probs, urg, emb = session.run(["queue_probs", "urgency", "embedding"], {"x": rng.normal(size=(5, 4)).astype(np.float32)})
+    np.testing.assert_allclose(probs, second_queue.probs(emb.astype(np.float64)), atol=1e-5)
+    np.testing.assert_allclose(urg, second_urgency(emb.astype(np.float64)), atol=1e-5)

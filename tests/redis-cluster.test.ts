@@ -12,7 +12,7 @@ import { type WebhookReceiver, startReceiver } from './support/webhook-receiver'
 import { modelDir } from './support/worker';
 
 /**
- * The compiled gateway and a worker on a real 3-master Redis Cluster, with a hash-tag prefix.
+ * The compiled gateway and a worker on a real 3-master Redis Cluster (AUTH on), with a hash-tag prefix.
  * Every master is watched with MONITOR from the start, so the test sees each key any command
  * touched — including the keys Lua scripts (ours and BullMQ's) build inside Redis, which the
  * cluster itself does not check against the slot of the KEYS a script declared.
@@ -30,7 +30,8 @@ let redis: RedisClient;
 const commands: { args: string[]; lua: boolean }[] = [];
 
 beforeAll(async () => {
-  cluster = await startRedisCluster(3);
+  // With a password: the nodes the client discovers must get the seed URLs' credentials.
+  cluster = await startRedisCluster(3, 'cluster-test-password');
   monitors = await Promise.all(cluster.masters.map((m) => m.monitor()));
   for (const monitor of monitors) monitor.on('monitor', (_time: string, args: string[], source: string) => commands.push({ args, lua: source === 'lua' }));
   receiver = await startReceiver('/hooks/cluster');

@@ -25,6 +25,8 @@ export interface RedisServerOptions {
   args?: string[];
   /** A configuration file, read before the options (a Sentinel needs one it can rewrite). */
   configFile?: string;
+  /** `requirepass`; the handle's URL carries it. */
+  password?: string;
 }
 
 export const APPENDFSYNC_MODES = ['always', 'everysec', 'no'] as const;
@@ -60,7 +62,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     : ['--appendonly', 'no', '--save', ''];
   if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
   // Own process group: a terminal Ctrl-C must not stop Redis before the services have drained.
-  const child = spawn(options.bin ?? 'redis-server', [...(options.configFile ? [options.configFile] : []), '--port', String(port), '--bind', '127.0.0.1', ...persistence, ...(options.args ?? [])], {
+  const child = spawn(options.bin ?? 'redis-server', [...(options.configFile ? [options.configFile] : []), '--port', String(port), '--bind', '127.0.0.1', ...persistence, ...(options.password ? ['--requirepass', options.password] : []), ...(options.args ?? [])], {
     stdio: 'ignore',
     detached: true,
   });
@@ -69,7 +71,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     child.once('exit', (code) => reject(new Error(`redis-server exited during start-up (code ${code}); is port ${port} free?`)));
   });
   failed.catch(() => undefined);
-  const url = `redis://127.0.0.1:${port}`;
+  const url = `redis://${options.password ? `:${encodeURIComponent(options.password)}@` : ''}127.0.0.1:${port}`;
   await Promise.race([waitForPing(url), failed]);
   return {
     url,

@@ -8,7 +8,7 @@ import { type RedisServerHandle, freePort, startRedisServer } from './redis-serv
 import { eventually } from './test-redis';
 
 export interface RedisClusterHandle {
-  /** redis:// URLs of the masters: the services' REDIS_CLUSTER_NODES. */
+  /** redis:// URLs of the masters, password included: the services' REDIS_CLUSTER_NODES. */
   nodes: string[];
   /** One standalone connection per master, for what a cluster client hides (which node holds what). */
   masters: Redis[];
@@ -26,9 +26,9 @@ async function clusterReady(masters: Redis[]): Promise<true | undefined> {
  * A real Redis Cluster of `size` masters without replicas on loopback, from scratch in a temp
  * directory: redis-server --cluster-enabled on free ports, then `redis-cli --cluster create`.
  * Each node's cluster bus gets its own free port (the default, port + 10000, may be taken or
- * beyond 65535).
+ * beyond 65535). Every node requires `password`, as a production cluster would.
  */
-export async function startRedisCluster(size = 3): Promise<RedisClusterHandle> {
+export async function startRedisCluster(size: number, password: string): Promise<RedisClusterHandle> {
   const dir = mkdtempSync(join(tmpdir(), 'triage-cluster-'));
   const servers: RedisServerHandle[] = [];
   const masters: Redis[] = [];
@@ -40,10 +40,10 @@ export async function startRedisCluster(size = 3): Promise<RedisClusterHandle> {
   try {
     for (let i = 0; i < size; i += 1) {
       const args = ['--cluster-enabled', 'yes', '--cluster-port', String(await freePort()), '--cluster-config-file', join(dir, `nodes-${i}.conf`), '--dir', dir];
-      servers.push(await startRedisServer({ args }));
+      servers.push(await startRedisServer({ args, password }));
     }
     const addresses = servers.map((s) => `127.0.0.1:${s.port}`);
-    await promisify(execFile)('redis-cli', ['--cluster', 'create', ...addresses, '--cluster-replicas', '0', '--cluster-yes']);
+    await promisify(execFile)('redis-cli', ['-a', password, '--no-auth-warning', '--cluster', 'create', ...addresses, '--cluster-replicas', '0', '--cluster-yes']);
     for (const s of servers) masters.push(new Redis(s.url, { maxRetriesPerRequest: null }));
     await eventually(() => clusterReady(masters));
   } catch (err) {

@@ -43,7 +43,7 @@ export const redisPrefix = z
 
 export const isHashTagPrefix = (prefix: string): boolean => prefix.startsWith('{');
 
-const credentialsOf = (url: string) => {
+const credentialKey = (url: string) => {
   const { protocol, username, password } = new URL(url);
   return `${protocol}${username}:${password}`;
 };
@@ -56,7 +56,7 @@ export const redisUrlList = z
   .string()
   .transform((list) => list.split(',').map((node) => node.trim()).filter((node) => node !== ''))
   .pipe(z.array(redisUrl).min(1, 'must name at least one node'))
-  .refine((urls) => new Set(urls.map(credentialsOf)).size === 1, 'every node URL must carry the same user, password and scheme (they apply to all nodes)');
+  .refine((urls) => new Set(urls.map(credentialKey)).size === 1, 'every node URL must carry the same user, password and scheme (they apply to all nodes)');
 
 /** The model bundle (docs/model-contract.md); relative paths resolve against the working directory. */
 export const modelDir = z

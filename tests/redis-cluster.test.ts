@@ -1,4 +1,6 @@
+import { spawnSync } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
+import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { ModelRegistry, type RedisClient, StatsStore, TicketStore, connectRedis, queuePolicy, redisKeys, workerConfigSchema } from '@triage/shared';
 import { V1Queue } from '../services/gateway/src/v1/v1-queue';
@@ -9,7 +11,7 @@ import { type Stack, startStack } from '../scripts/src/stack';
 import { type RedisClusterHandle, startRedisCluster } from './support/redis-cluster';
 import { eventually, uniquePrefix } from './support/test-redis';
 import { type WebhookReceiver, startReceiver } from './support/webhook-receiver';
-import { modelDir } from './support/worker';
+import { REPO_ROOT, modelDir } from './support/worker';
 
 /**
  * The compiled gateway and a worker on a real 3-master Redis Cluster (AUTH on), with a hash-tag prefix.
@@ -104,6 +106,16 @@ describe('on a 3-master Redis Cluster with a hash-tag prefix', () => {
     const past = Date.now() - 1;
     await redis.multi().zadd(keys.leases, past, id).hset(keys.ticket(id), 'lease_expires_at', past).exec();
     await eventually(async () => ((await client.get(id)).status === 'processed' ? true : undefined));
+  });
+
+  it('npm run keys reaches the cluster through the same settings', () => {
+    const listed = spawnSync(process.execPath, [join(REPO_ROOT, 'scripts', 'dist', 'keys.js'), 'list', '--json'], {
+      env: { PATH: process.env.PATH ?? '', REDIS_CLUSTER_NODES: cluster.nodes.join(','), REDIS_PREFIX: prefix },
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    expect(listed.stderr).toBe('');
+    expect(JSON.parse(listed.stdout)).toEqual([expect.objectContaining({ name: 'cluster', revoked_at: null })]);
   });
 
   it('every script the services define runs on the cluster', async () => {

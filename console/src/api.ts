@@ -1,4 +1,4 @@
-import type { AlertDeliveriesResponse, DriftResponse, Explanation, ReviewResponse, StatsResponse, TicketResponse } from '@triage/shared';
+import type { AlertDeliveriesResponse, DriftResponse, Explanation, ModelComparison, ModelSwitchResponse, ModelsResponse, ReviewResponse, StatsResponse, TicketResponse } from '@triage/shared';
 
 /** The agent-workflow fields of a ticket (issue 11); optional so the console works against older gateways. */
 export interface AgentFields {
@@ -7,7 +7,7 @@ export interface AgentFields {
   lease?: { agent_id: string; leased_at: string; expires_at: string } | null;
 }
 export type Ticket = TicketResponse & AgentFields;
-export type { AlertDeliveriesResponse, DriftResponse, Explanation, ReviewResponse, StatsResponse };
+export type { AlertDeliveriesResponse, DriftResponse, Explanation, ModelComparison, ModelsResponse, ReviewResponse, StatsResponse };
 
 export interface WaitingList {
   tickets: Ticket[];
@@ -80,10 +80,12 @@ export const endpoints = {
   review: (limit = 10) => api<ReviewResponse>(`/v2/review?limit=${limit}`),
   alertDeliveries: (query: { limit: number; outcome?: string }) =>
     api<AlertDeliveriesResponse>(`/v2/alerts?limit=${query.limit}${query.outcome ? `&outcome=${encodeURIComponent(query.outcome)}` : ''}`),
-  models: () => api<ModelVersions>('/v2/models'),
+  models: () => api<ModelsResponse>('/v2/models'),
   ready: () => api<Readiness>('/ready'),
-  compare: (a: string, b: string) => api<unknown>(`/v2/models/compare?a=${encodeURIComponent(a)}&b=${encodeURIComponent(b)}`),
-  promote: (version: string) => api<unknown>(`/v2/models/${encodeURIComponent(version)}/promote`, { method: 'POST' }),
+  compare: (candidate: string) => api<ModelComparison>('/v2/models/compare', { method: 'POST', body: { candidate } }),
+  comparison: (id: string) => api<ModelComparison>(`/v2/models/compare/${encodeURIComponent(id)}`),
+  promote: (candidate: string, force: boolean) => api<ModelSwitchResponse>('/v2/models/promote', { method: 'POST', body: { candidate, force } }),
+  rollback: () => api<ModelSwitchResponse>('/v2/models/rollback', { method: 'POST' }),
 };
 
 export interface Readiness {
@@ -92,10 +94,6 @@ export interface Readiness {
   encoder_breakers: Array<{ worker_id: string; state: string; reason: string | null }>;
 }
 
-export interface ModelVersions {
-  active: string | null;
-  versions: Array<{ version: string; created_at?: string; metrics?: Record<string, unknown> } & Record<string, unknown>>;
-}
 
 /** Priority band of an urgency score, as the model's urgency mapping (low 0.15, medium 0.5, high 0.9) splits it. */
 export function priorityOf(urgency: number | null): 'low' | 'medium' | 'high' | null {

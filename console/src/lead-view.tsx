@@ -4,6 +4,7 @@ import { ChartView, PALETTE } from './chart';
 import { usePolling } from './hooks';
 import { pct } from './format';
 import { AlertDeliveries } from './alert-deliveries';
+import { ModelVersions } from './model-versions';
 import { Unavailable } from './unavailable';
 
 const WINDOWS = ['1h', '24h', '7d'] as const;
@@ -48,7 +49,8 @@ function accuracyChart(stats: StatsResponse, by: 'by_queue' | 'by_model_version'
   return {
     type: 'bar' as const,
     data: {
-      labels: entries.map(([k]) => k),
+      // the figure and its count in the label: a bar at 0 % is otherwise an empty-looking chart
+      labels: entries.map(([k, a]) => `${by === 'by_model_version' ? k.replace(/^sha256:/, '') : k} · ${pct(a.accuracy)} of ${a.n}`),
       datasets: [{ label: 'accuracy', data: entries.map(([, a]) => a.accuracy), backgroundColor: PALETTE[1] }],
     },
     options: { indexAxis: 'y' as const, scales: { x: { min: 0, max: 1 } }, plugins: { legend: { display: false } } },
@@ -61,8 +63,6 @@ export function LeadView() {
   const series = usePolling(() => volumesOverTime(window), 60000, [window]);
   const drift = usePolling(() => endpoints.drift(window), 60000, [window]);
   const review = usePolling(() => endpoints.review(8), 60000);
-  const models = usePolling(() => endpoints.models(), null);
-  const ready = usePolling(() => endpoints.ready(), 15000);
   const s = stats.data;
 
   return (
@@ -174,30 +174,7 @@ export function LeadView() {
             </div>
           )}
         </section>
-        <section class="card" aria-label="Model versions">
-          <h2>Model versions</h2>
-          {ready.error && <p class="error">Not ready: {ready.error.message}</p>}
-          {ready.data && !ready.error && (
-            <p>
-              Served now by {ready.data.workers} worker{ready.data.workers === 1 ? '' : 's'}:{' '}
-              {ready.data.model_versions.length === 0 ? <span class="muted">none</span> : ready.data.model_versions.map((v) => <code key={v}>{v} </code>)}
-              {ready.data.encoder_breakers.filter((b) => b.state !== 'closed').map((b) => (
-                <span key={b.worker_id} class="badge action-ESCALATE">encoder breaker {b.state} on {b.worker_id}</span>
-              ))}
-            </p>
-          )}
-          {models.error && <Unavailable what="Version list, compare and promote" error={models.error} />}
-          {models.error?.status === 404 && <p class="hint">Use <code>npm run model -- compare &lt;dir&gt;</code> and <code>npm run model -- promote &lt;dir&gt;</code> meanwhile.</p>}
-          {models.data && (
-            <ul>
-              {models.data.versions.map((v) => (
-                <li key={v.version} class="mono">
-                  {v.version} {v.version === models.data!.active && <span class="badge">active</span>}
-                </li>
-              ))}
-            </ul>
-          )}
-        </section>
+        <ModelVersions />
         <section class="card" aria-label="Least certain tickets">
           <h2>Least certain recent tickets</h2>
           {review.error && <Unavailable what="Review list" error={review.error} />}

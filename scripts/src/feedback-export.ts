@@ -4,9 +4,9 @@
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { FeedbackReader, redisKeys } from '@triage/shared';
+import { FeedbackReader, correctionRows, redisKeys, toCsv } from '@triage/shared';
 import { UsageError, runCli, withCliRedis } from './cli-redis';
-import { correctionRows, toCsv } from './feedback-csv';
+
 
 const USAGE = 'usage: npm run feedback:export -- --out <file.csv> [--since <ISO time>]';
 

@@ -88,6 +88,10 @@ export function redisKeys(prefix: string) {
     modelActive: `${prefix}:model:active`,
     /** Pub/sub channel announcing a change of the active model (workers also poll modelActive). */
     modelEvents: `${prefix}:model:events`,
+    /** STRING, expiring: JSON of one comparison of a candidate with the active model (POST /v2/models/compare). */
+    modelComparison: (id: string) => `${prefix}:model:comparison:${id}`,
+    /** HASH "<candidate version>><active version>" → id of the latest finished comparison of the two (promotion checks it). */
+    modelVerdicts: `${prefix}:model:verdicts`,
     /** HASH process id (worker or gateway) → JSON of its last model load: version, ok, error. */
     modelReports: `${prefix}:model:reports`,
   };

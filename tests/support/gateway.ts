@@ -1,6 +1,7 @@
 import { AlertLog, ApiKeyStore, TicketStore, WorkerRegistry, gatewayConfigSchema, queuePolicy, redisKeys, silentLogger } from '@triage/shared';
 import { appSettings, createApp } from '../../services/gateway/src/app';
 import { ExplainRequests } from '../../services/gateway/src/explain/explain-requests';
+import { ModelComparisons } from '../../services/gateway/src/models/model-comparisons';
 import { connectProducerRedis, createTicketsQueue } from '../../services/gateway/src/connections';
 import { type ModelMetrics, loadModelMetrics } from '../../services/gateway/src/metrics/model-metrics';
 import { type FallbackState, loadFallbackState } from '../../services/gateway/src/v1/fallback-state';
@@ -40,6 +41,7 @@ export function buildGateway(prefix: string, redisUrl = testRedisUrl(), env: Rec
   const fallback = fallbacks.get(config.MODEL_DIR)!;
   const explain = new ExplainRequests(redis, config);
   explain.onError(() => undefined);
+  const comparisons = new ModelComparisons(redis, keys, { python: config.MODEL_COMPARE_PYTHON, timeoutMs: config.MODEL_COMPARE_TIMEOUT_MS }, silentLogger());
   const app = createApp({
     redis,
     store,
@@ -53,6 +55,7 @@ export function buildGateway(prefix: string, redisUrl = testRedisUrl(), env: Rec
     modelMetrics: modelMetricsOrNull(config.MODEL_DIR),
     apiKeys,
     explain,
+    comparisons,
   });
   const ready = async () => {
     if (redis.status !== 'ready') await new Promise((resolve) => redis.once('ready', resolve));
@@ -60,6 +63,7 @@ export function buildGateway(prefix: string, redisUrl = testRedisUrl(), env: Rec
   const close = async () => {
     await ticketsQueue.close().catch(() => undefined);
     await explain.close();
+    comparisons.close();
     redis.disconnect();
     queueRedis.disconnect();
   };

@@ -32,6 +32,8 @@ import { explainRouter } from './routes/explain.routes';
 import { docsRouter } from './routes/docs.routes';
 import { healthRouter } from './routes/health.routes';
 import { learningRouter } from './routes/learning.routes';
+import { type ModelSettings, modelsRouter } from './routes/models.routes';
+import type { ModelComparisons } from './models/model-comparisons';
 import { metricsRouter } from './routes/metrics.routes';
 import { ticketsRouter } from './routes/tickets.routes';
 import { v1TicketsRouter } from './routes/v1-tickets.routes';
@@ -50,6 +52,7 @@ export function appSettings(config: GatewayConfig) {
     rateLimit: rateLimitSettings(config),
     driftMinSamples: config.DRIFT_MIN_SAMPLES,
     consoleDir: config.CONSOLE_DIR,
+    models: { root: config.MODELS_ROOT, defaultDir: config.MODEL_DIR, switchTimeoutMs: config.MODEL_SWITCH_TIMEOUT_MS },
   } satisfies Partial<AppDeps>;
 }
 
@@ -79,6 +82,9 @@ export interface AppDeps {
   consoleDir: string | null;
   /** Explanations come from a worker (the gateway loads no encoder). */
   explain: ExplainRequests;
+  /** Model bundles /v2/models lists, compares and promotes. */
+  models: ModelSettings;
+  comparisons: ModelComparisons;
 }
 
 export function createApp(deps: AppDeps): Express {
@@ -143,6 +149,7 @@ export function createApp(deps: AppDeps): Express {
   mount('/v2/tickets', ticketsRouter({ ...deps, requireRedis }));
   mount('/v2', alertsRouter({ ...deps, requireRedis }));
   mount('/v2', learningRouter({ ...deps, stats, liveStats, requireRedis, requireAdmin: requireScope('admin'), requireReviewer: requireScope('agent', 'admin') }));
+  mount('/v2', modelsRouter({ ...deps, requireRedis, requireAdmin: requireScope('admin') }));
   mount('/v2/tickets', explainRouter({ ...deps, requireRedis }));
   app.use(methodNotAllowed(documentedPaths));
   app.use(notFound);

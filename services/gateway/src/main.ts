@@ -20,6 +20,7 @@ import {
 import { appSettings, createApp } from './app';
 import { answerClientErrorsAsJson } from './client-errors';
 import { ExplainRequests } from './explain/explain-requests';
+import { ModelComparisons } from './models/model-comparisons';
 import { connectProducerRedis, createTicketsQueue } from './connections';
 import { type ModelMetrics, loadModelMetrics } from './metrics/model-metrics';
 import { loadFallbackState, promoteFallbackState } from './v1/fallback-state';
@@ -36,6 +37,7 @@ ticketsQueue.on('error', (err: Error) => logger.debug('queue error', { error: er
 const explain = new ExplainRequests(redis, config);
 // Connection errors of the shared connection are already reported above.
 explain.onError((err: Error) => logger.debug('explain queue error', { error: err.message }));
+const comparisons = new ModelComparisons(redis, keys, { python: config.MODEL_COMPARE_PYTHON, timeoutMs: config.MODEL_COMPARE_TIMEOUT_MS }, logger);
 
 const fallback = loadFallbackState(config.MODEL_DIR);
 if (fallback.status === 'ready') logger.info('v1 model loaded', { model_version: fallback.model.modelVersion, model_dir: config.MODEL_DIR });
@@ -82,6 +84,7 @@ const app = createApp({
   modelMetrics,
   apiKeys,
   explain,
+  comparisons,
 });
 
 if (config.AUTH === 'off') {
@@ -113,5 +116,6 @@ stopOnSignals(logger, config.SHUTDOWN_TIMEOUT_MS, async () => {
   await (await follower).stop();
   await ticketsQueue.close();
   await explain.close();
+  comparisons.close();
   await redis.quit().catch(() => redis.disconnect());
 });

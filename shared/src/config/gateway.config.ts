@@ -21,6 +21,13 @@ export const gatewayConfigSchema = z.object({
   EXPLAIN_TIMEOUT_MS: positiveInt(120_000).default(5_000),
   // The /v1 path serves the bundle's n-gram model in-process; /metrics reads its metrics.json.
   MODEL_DIR: modelDir,
+  // Model bundles /v2/models lists and may compare or promote: the directories directly under it.
+  MODELS_ROOT: z.string().min(1).default('models').transform((dir) => resolve(dir)),
+  // POST /v2/models/compare runs `<MODEL_COMPARE_PYTHON> -m training compare` for at most this long.
+  MODEL_COMPARE_PYTHON: z.string().min(1).default('python3'),
+  MODEL_COMPARE_TIMEOUT_MS: positiveInt(7_200_000).default(900_000),
+  // A promotion or rollback over HTTP waits this long for every live worker to serve the new version (else it is undone).
+  MODEL_SWITCH_TIMEOUT_MS: positiveInt(600_000).default(120_000),
   // How often the active model version (npm run model -- promote) is checked besides its announcements.
   MODEL_POLL_INTERVAL_MS: positiveInt(3_600_000).default(5_000),
   // on: every route but /health, /ready, /openapi.json and /docs needs an API key (docs/api.md).

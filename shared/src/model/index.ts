@@ -11,3 +11,5 @@ export { loadFallbackModel } from './fallback-model';
 export type { FallbackModel, FallbackPrediction } from './fallback-model';
 export { followActiveModel } from './model-follower';
 export type { ModelFollower, ModelFollowerOptions } from './model-follower';
+export { ComparisonUnavailableError, SwitchFailedError, TRAINING_ROOT, activeOrDefault, compareModels, findModel, listModels, modelCardOf, nameUnder, switchModel } from './model-versions';
+export type { ComparisonOutput, ModelBundle } from './model-versions';

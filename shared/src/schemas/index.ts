@@ -7,3 +7,4 @@ export * from './explain.schema';
 export * from './agent.schema';
 export * from './system.schema';
 export * from './waiting.schema';
+export * from './model.schema';

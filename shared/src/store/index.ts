@@ -7,3 +7,4 @@ export * from './feedback-reader';
 export * from './queue-policy';
 export { DeadlinePassedError } from './deadline';
 export * from './model-registry';
+export * from './feedback-csv';

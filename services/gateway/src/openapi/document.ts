@@ -6,13 +6,14 @@ import { alertRouteDocs } from '../routes/alerts.openapi';
 import { explainRouteDocs } from '../routes/explain.openapi';
 import { waitingRouteDocs } from '../routes/waiting.openapi';
 import { learningRouteDocs } from '../routes/learning.openapi';
+import { modelRouteDocs } from '../routes/models.openapi';
 import { systemRouteDocs } from '../routes/system.openapi';
 import { ticketRouteDocs } from '../routes/tickets.openapi';
 import { v1RouteDocs } from '../routes/v1-tickets.openapi';
 import { ApiDoc, type ApiDocContext, type RouteDocs } from './api-doc';
 
 /** Every router's docs; a new router adds its `<name>.openapi.ts` export here (route-coverage.test.ts checks). */
-const ROUTE_DOCS: RouteDocs[] = [systemRouteDocs, ticketRouteDocs, agentRouteDocs, alertRouteDocs, v1RouteDocs, learningRouteDocs, explainRouteDocs, waitingRouteDocs];
+const ROUTE_DOCS: RouteDocs[] = [systemRouteDocs, ticketRouteDocs, agentRouteDocs, alertRouteDocs, v1RouteDocs, learningRouteDocs, modelRouteDocs, explainRouteDocs, waitingRouteDocs];
 
 const VERSION = (JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string }).version;
 

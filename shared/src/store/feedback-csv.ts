@@ -1,5 +1,5 @@
 /** Corrections → the training CSV format (training/data.py reads it like the shipped data files). */
-import { type StoredFeedback, latestPerTicket } from '@triage/shared';
+import { type StoredFeedback, latestPerTicket } from './feedback-reader';
 
 export const CORRECTIONS_COLUMNS = ['subject', 'body', 'queue', 'priority', 'language', 'source', 'ticket_id', 'corrected_at', 'model_version', 'predicted_queue'] as const;
 

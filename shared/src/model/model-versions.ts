@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve, sep } from 'node:path';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis-connection';
 import type { RedisKeys } from '../queues';
 import { type ModelCardFigures, type ModelScore, type ComparisonVerdict, modelNameSchema, modelScoreSchema } from '../schemas/model.schema';
 import { FeedbackReader } from '../store/feedback-reader';
@@ -122,7 +122,7 @@ export interface ComparisonOutput {
 }
 
 export interface CompareOptions {
-  redis: Redis;
+  redis: RedisClient;
   keys: RedisKeys;
   candidateDir: string;
   activeDir: string;
@@ -190,7 +190,7 @@ export async function compareModels(opts: CompareOptions): Promise<ComparisonOut
 }
 
 export interface SwitchOptions {
-  redis: Redis;
+  redis: RedisClient;
   keys: RedisKeys;
   models: ModelRegistry;
   timeoutMs: number;

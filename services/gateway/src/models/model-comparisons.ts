@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import {
   ComparisonUnavailableError,
   type Logger,
   type ModelBundle,
   type ModelComparison,
+  type RedisClient,
   type RedisKeys,
   compareModels,
   modelComparisonSchema,
@@ -29,7 +29,7 @@ export class ModelComparisons {
   private readonly abort = new AbortController();
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: RedisKeys,
     private readonly settings: ModelComparisonSettings,
     private readonly logger: Logger,

@@ -6,6 +6,7 @@ import {
   type ModelBundle,
   ModelLoadError,
   ModelRegistry,
+  type RedisClient,
   type RedisKeys,
   SwitchFailedError,
   WorkerRegistry,
@@ -21,7 +22,6 @@ import {
   promoteRequestSchema,
   switchModel,
 } from '@triage/shared';
-import type { Redis } from 'ioredis';
 import { HttpError, validationError } from '../http-errors';
 import { jsonBody } from '../middleware/json-body.middleware';
 import type { ModelComparisons } from '../models/model-comparisons';
@@ -36,7 +36,7 @@ export interface ModelSettings {
 }
 
 export interface ModelsRouteDeps {
-  redis: Redis;
+  redis: RedisClient;
   keys: RedisKeys;
   models: ModelSettings;
   comparisons: ModelComparisons;

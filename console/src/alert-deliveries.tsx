@@ -4,7 +4,7 @@ import { usePolling } from './hooks';
 import { Unavailable } from './unavailable';
 
 const OUTCOMES = ['delivered', 'retrying', 'failed', 'grouped'] as const;
-const KIND_LABEL: Record<string, string> = { ticket: 'urgent ticket', 'sla.warning': 'SLA warning', 'sla.breach': 'SLA breach', incident: 'incident' };
+const KIND_LABEL: Record<string, string> = { ticket: 'urgent ticket', 'sla.warning': 'SLA warning', 'sla.breach': 'SLA breach', incident: 'incident', drift: 'drift' };
 
 /** The service-wide alert delivery log (GET /v2/alerts): did on-call hear about it, and when. */
 export function AlertDeliveries() {
@@ -45,7 +45,11 @@ export function AlertDeliveries() {
                   <td class="nowrap">{new Date(l.at).toLocaleString()}</td>
                   <td>{KIND_LABEL[l.kind] ?? l.kind}</td>
                   <td class="mono">
-                    {l.ticket_id ? <a href={`#/ticket/${l.ticket_id}`}>{l.ticket_id.slice(0, 8)}</a> : <span class="muted">incident {l.incident_id?.slice(0, 8)}</span>}
+                    {l.ticket_id ? (
+                      <a href={`#/ticket/${l.ticket_id}`}>{l.ticket_id.slice(0, 8)}</a>
+                    ) : (
+                      <span class="muted">{l.incident_id ? `incident ${l.incident_id.slice(0, 8)}` : '—'}</span>
+                    )}
                   </td>
                   <td>
                     {l.destination} <span class="muted">({l.type})</span>

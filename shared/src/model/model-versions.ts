@@ -209,6 +209,11 @@ export class SwitchFailedError extends Error {
   }
 }
 
+const readFleet = async (workers: WorkerRegistry, models: ModelRegistry) => {
+  const [live, reports] = await Promise.all([workers.live(), models.reports()]);
+  return { live, reports };
+};
+
 /**
  * Waits until every live worker serves `version` or reported why it cannot. Returns the failures
  * (worker → reason); workers still on another version at the deadline count as failures too.
@@ -217,7 +222,16 @@ async function converge(opts: SwitchOptions, version: string, since: number): Pr
   const workers = new WorkerRegistry(opts.redis, opts.keys);
   const deadline = Date.now() + opts.timeoutMs;
   for (;;) {
-    const [live, reports] = await Promise.all([workers.live(), opts.models.reports()]);
+    let read: Awaited<ReturnType<typeof readFleet>>;
+    try {
+      read = await readFleet(workers, opts.models);
+    } catch (err) {
+      // a slow or briefly unreachable Redis must not end the wait with the switch half done
+      if (Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 250));
+      continue;
+    }
+    const { live, reports } = read;
     const failures = new Map<string, string>();
     let waiting = 0;
     for (const w of live) {
@@ -246,7 +260,15 @@ export async function switchModel(opts: SwitchOptions, change: () => Promise<Act
   const active = await change();
   if (!active) throw new SwitchFailedError('there is no previous version to roll back to', new Map(), null);
   opts.out?.(`active model: ${active.version} (${active.dir})`);
-  const { failures, live } = await converge(opts, active.version, since);
+  let converged: Awaited<ReturnType<typeof converge>>;
+  try {
+    converged = await converge(opts, active.version, since);
+  } catch (err) {
+    // Redis stayed unreachable past the deadline: undo if it lets us, so the fleet is not left split
+    if (before) await opts.models.promote(before.version, before.dir).catch(() => undefined);
+    throw err;
+  }
+  const { failures, live } = converged;
   if (failures.size === 0) {
     opts.out?.(`${live}/${live} live workers serve ${active.version}`);
     return { active, workers: live };

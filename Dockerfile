@@ -12,8 +12,7 @@ COPY scripts scripts
 RUN npx tsc -b shared services/gateway services/worker && npm prune --omit=dev --ignore-scripts
 
 FROM node:20-bookworm-slim
-# V8's young generation capped at 8 MB semi-spaces: less RSS after load (SERVICE_NODE_FLAGS, scripts/src/stack.ts).
-ENV NODE_ENV=production MODEL_DIR=/app/models/triage NODE_OPTIONS=--max-semi-space-size=8
+ENV NODE_ENV=production MODEL_DIR=/app/models/triage
 WORKDIR /app
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules node_modules
@@ -27,4 +26,5 @@ COPY models/triage models/triage
 # Numeric (the node image's "node" user): the kubelet verifies runAsNonRoot only for a numeric USER.
 USER 1000:1000
 EXPOSE 8000
-CMD ["node", "services/gateway/dist/main.js"]
+# Node arguments as in SERVICE_NODE_ARGS (scripts/src/stack.ts): V8 flags sized by npm run bench.
+CMD ["node", "--max-semi-space-size=8", "services/gateway/dist/main.js"]

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { parseAllDocuments, parse } from 'yaml';
 import { JobName, gatewayConfigSchema, triageJobData, triageJobOptions, workerConfigSchema } from '@triage/shared';
 import { createTicketsQueue } from '../services/gateway/src/connections';
-import { SERVICE_NODE_FLAGS } from '../scripts/src/stack';
+import { SERVICE_NODE_ARGS } from '../scripts/src/stack';
 import { plainRedis, uniquePrefix } from './support/test-redis';
 
 const ROOT = join(__dirname, '..');
@@ -75,7 +75,7 @@ describe('k8s manifests', () => {
   it('run the gateway with an env the gateway config accepts, on the probed port', () => {
     const c = container(byName('Deployment', 'triage-gateway'));
     expect(c.image).toMatch(/^triage:\d+\.\d+\.\d+$/);
-    expect(c.command).toEqual(['node', 'services/gateway/dist/main.js']);
+    expect(c.command).toEqual(['node', ...SERVICE_NODE_ARGS.gateway]);
     const config = gatewayConfigSchema.parse(containerEnv(c));
     expect(c.ports).toEqual([{ name: 'http', containerPort: config.PORT }]);
     expect(c.livenessProbe.httpGet).toEqual({ path: '/health', port: 'http' });
@@ -88,7 +88,7 @@ describe('k8s manifests', () => {
     const deployment = byName('Deployment', 'triage-worker');
     const c = container(deployment);
     expect(c.image).toBe(container(byName('Deployment', 'triage-gateway')).image);
-    expect(c.command).toEqual(['node', 'services/worker/dist/main.js']);
+    expect(c.command).toEqual(['node', ...SERVICE_NODE_ARGS.worker]);
     const config = workerConfigSchema.parse({ ...containerEnv(c), WORKER_ID: 'pod-1' });
     expect(config.MODEL_DIR).toBe('/app/models/triage');
     expect(deployment.spec.template.spec.terminationGracePeriodSeconds * 1000).toBeGreaterThan(config.SHUTDOWN_TIMEOUT_MS);
@@ -323,10 +323,9 @@ describe('Docker build context', () => {
     for (const entry of ['.cache', '.data', '**/node_modules', '.git', 'training/runs']) expect(ignored).toContain(entry);
   });
 
-  it('runs the services with the V8 flags npm start and the bench use', () => {
-    const env = /^ENV (.*)$/m.exec(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'))?.[1] ?? '';
-    const options = /(?:^| )NODE_OPTIONS=(?:"([^"]*)"|(\S+))/.exec(env);
-    expect((options?.[1] ?? options?.[2])?.split(' ')).toEqual(SERVICE_NODE_FLAGS);
+  it('starts the gateway with the node arguments npm start and the bench use', () => {
+    const cmd = /^CMD (.*)$/m.exec(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'))?.[1] ?? 'null';
+    expect(JSON.parse(cmd)).toEqual(['node', ...SERVICE_NODE_ARGS.gateway]);
   });
 });
 
@@ -343,6 +342,8 @@ describe('docker-compose.yml', () => {
     expect(compose.services.gateway.ports).toEqual([`${gateway.PORT}:${gateway.PORT}`]);
     expect(compose.services.redis.command).toEqual(expect.arrayContaining(['--appendonly', 'yes', '--appendfsync', '${REDIS_APPENDFSYNC:-everysec}']));
     expect(compose.services.worker.image).toBe(compose.services.gateway.image);
+    expect(compose.services.gateway.command).toEqual(['node', ...SERVICE_NODE_ARGS.gateway]);
+    expect(compose.services.worker.command).toEqual(['node', ...SERVICE_NODE_ARGS.worker]);
   });
 
   it('passes BOOTSTRAP_API_KEY from the environment or .env to the gateway, none when unset', () => {

@@ -22,7 +22,7 @@ import { Redis } from 'ioredis';
 import { z } from 'zod';
 import { QueueName, alertsQueueName, redisKeys } from '@triage/shared';
 import { APPENDFSYNC_MODES, type RedisServerHandle, freePort, startRedisServer } from './embedded-redis';
-import { GATEWAY_MAIN, REPO_ROOT, SERVICE_NODE_FLAGS, WORKER_MAIN } from './stack';
+import { REPO_ROOT, SERVICE_NODE_ARGS } from './stack';
 import { loadSampleTickets } from './ticket-samples';
 
 const optionsSchema = z.object({
@@ -90,17 +90,17 @@ async function ownStack(options: Options, alertUrl: string): Promise<Target> {
     WORKER_METRICS_PORT: '0',
   };
   const children: ChildProcess[] = [];
-  const launch = (main: string, extra: NodeJS.ProcessEnv = {}) => {
-    const child = spawn(process.execPath, [...SERVICE_NODE_FLAGS, main], { cwd: REPO_ROOT, env: { ...env, ...extra }, stdio: ['ignore', 'inherit', 'inherit'] });
+  const launch = (args: readonly string[], extra: NodeJS.ProcessEnv = {}) => {
+    const child = spawn(process.execPath, args, { cwd: REPO_ROOT, env: { ...env, ...extra }, stdio: ['ignore', 'inherit', 'inherit'] });
     children.push(child);
     return child;
   };
-  const gateway = launch(GATEWAY_MAIN);
+  const gateway = launch(SERVICE_NODE_ARGS.gateway);
   let workerCount = 0;
   const workers = new Map<string, ChildProcess>();
   const startWorker = () => {
     const id = `soak-worker-${++workerCount}`;
-    workers.set(id, launch(WORKER_MAIN, { WORKER_ID: id }));
+    workers.set(id, launch(SERVICE_NODE_ARGS.worker, { WORKER_ID: id }));
     return id;
   };
   startWorker();

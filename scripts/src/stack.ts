@@ -5,16 +5,18 @@ import { ApiKeyStore, type RedisTarget, SCOPES, connectRedis, parseEnv, redisKey
 import { type AppendFsync, type RedisServerHandle, startRedisServer } from './embedded-redis';
 
 export const REPO_ROOT = resolve(__dirname, '..', '..');
-export const GATEWAY_MAIN = join(REPO_ROOT, 'services', 'gateway', 'dist', 'main.js');
-export const WORKER_MAIN = join(REPO_ROOT, 'services', 'worker', 'dist', 'main.js');
 
 /**
- * V8 flags of the gateway and worker processes; the image sets the same in NODE_OPTIONS (tests/deploy.test.ts).
- * V8 grows each of the young generation's semi-spaces to 16 MB under load, RSS it then keeps: capped at
- * 8 MB, a gateway holds ~40 MB less after a burst of POSTs and a worker ~15 MB less, with no CPU cost
- * visible per accepted ticket (docs/performance.md).
+ * Each service's node arguments, relative to the repository root; the image, compose and k8s start
+ * the services with the same (tests/deploy.test.ts). Under load V8 grows each semi-space of the young
+ * generation to 16 MB and keeps the pages: capped at 8 MB, a gateway holds ~40 MB less RSS after a
+ * burst of POSTs; a worker, whose allocation rate is low, ~35 MB less at 2 MB. No CPU cost per
+ * accepted or processed ticket was visible (docs/performance.md).
  */
-export const SERVICE_NODE_FLAGS = ['--max-semi-space-size=8'];
+export const SERVICE_NODE_ARGS = {
+  gateway: ['--max-semi-space-size=8', 'services/gateway/dist/main.js'],
+  worker: ['--max-semi-space-size=2', 'services/worker/dist/main.js'],
+} as const;
 
 export interface StackOptions {
   /**
@@ -86,10 +88,10 @@ export async function startStack(options: StackOptions): Promise<Stack> {
 
   const env = { ...process.env, ...options.env, REDIS_URL: redisUrl, PORT: String(options.port) };
   const stdio = options.quiet ? 'ignore' : 'inherit';
-  const launch = (main: string, extra: NodeJS.ProcessEnv = {}) => spawn(process.execPath, [...SERVICE_NODE_FLAGS, main], { cwd: REPO_ROOT, env: { ...env, ...extra }, stdio });
-  const gateway = launch(GATEWAY_MAIN);
+  const launch = (args: readonly string[], extra: NodeJS.ProcessEnv = {}) => spawn(process.execPath, args, { cwd: REPO_ROOT, env: { ...env, ...extra }, stdio });
+  const gateway = launch(SERVICE_NODE_ARGS.gateway);
   const metricsPort = options.workerMetricsPort ?? 0;
-  const workers = Array.from({ length: options.workers }, (_, i) => launch(WORKER_MAIN, { WORKER_METRICS_PORT: String(metricsPort === 0 ? 0 : metricsPort + i) }));
+  const workers = Array.from({ length: options.workers }, (_, i) => launch(SERVICE_NODE_ARGS.worker, { WORKER_METRICS_PORT: String(metricsPort === 0 ? 0 : metricsPort + i) }));
 
   let stopping = false;
   const children = [gateway, ...workers];

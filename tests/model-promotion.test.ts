@@ -9,6 +9,7 @@ import { freePort } from '../scripts/src/embedded-redis';
 import { type Stack, startStack } from '../scripts/src/stack';
 import { loadSampleTickets } from '../scripts/src/ticket-samples';
 import { eventually, plainRedis, testRedisUrl, uniquePrefix } from './support/test-redis';
+import { submitWhile } from './support/tickets';
 import { REPO_ROOT, modelDir } from './support/worker';
 
 /**
@@ -61,19 +62,8 @@ async function workerVersions(): Promise<string[]> {
   return (await new WorkerRegistry(redis, keys).live()).map((w) => w.model_version).sort();
 }
 
-/** Submits tickets one after another until `stop` resolves; returns their ids. */
-async function flow(stop: Promise<unknown>): Promise<string[]> {
-  const { tickets } = loadSampleTickets(40);
-  const ids: string[] = [];
-  let done = false;
-  void stop.finally(() => (done = true));
-  for (let i = 0; !done || ids.length < 6; i++) {
-    const t = tickets[i % tickets.length]!;
-    ids.push(await client.submit({ body: t.body }));
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return ids;
-}
+/** Submits sample tickets one after another until `stop` settles; returns their ids. */
+const flow = (stop: Promise<unknown>) => submitWhile(client, stop, loadSampleTickets(40).tickets.map((t) => t.body));
 
 async function settled(ids: string[]) {
   return Promise.all(

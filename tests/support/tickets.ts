@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { TicketStore, TriageResult } from '@triage/shared';
+import type { TriageClient } from '../../scripts/src/client';
 
 /** Stores a result the way a worker does (lock → commit → unlock); throws if any step is refused. */
 export async function processTicket(store: TicketStore, ticketId: string, urgency: number, result: Partial<TriageResult> = {}): Promise<void> {
@@ -22,4 +23,19 @@ export async function processTicket(store: TicketStore, ticketId: string, urgenc
   });
   if (outcome !== 'committed') throw new Error(`commit of ${ticketId} → ${outcome}`);
   await store.releaseLock(ticketId, token);
+}
+
+/** Submits `bodies` in turn, one every 100 ms, until `stop` settles (and at least `min`); returns the ticket ids. */
+export async function submitWhile(client: TriageClient, stop: Promise<unknown>, bodies: readonly string[], min = 6): Promise<string[]> {
+  const ids: string[] = [];
+  let done = false;
+  void stop.then(
+    () => (done = true),
+    () => (done = true),
+  );
+  for (let i = 0; !done || ids.length < min; i++) {
+    ids.push(await client.submit({ body: bodies[i % bodies.length]! }));
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return ids;
 }

@@ -41,11 +41,17 @@ def _save(model, tokenizer, out: Path) -> Path:
     return out
 
 
+def save_tiny_bert(out: Path, tokenizer: PreTrainedTokenizerFast | None = None) -> Path:
+    """A random-init 2-layer BERT (hidden 32) and its tokenizer as a base directory; also used by the jest learning-loop test."""
+    tokenizer = tokenizer or _tokenizer(_texts())
+    cfg = BertConfig(vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                     intermediate_size=64, max_position_embeddings=512, pad_token_id=1)
+    return _save(BertModel(cfg, add_pooling_layer=False), tokenizer, out)
+
+
 @pytest.fixture(scope="session")
 def tiny_bert(tmp_path_factory, tiny_tokenizer) -> Path:
-    cfg = BertConfig(vocab_size=len(tiny_tokenizer), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                     intermediate_size=64, max_position_embeddings=512, pad_token_id=1)
-    return _save(BertModel(cfg, add_pooling_layer=False), tiny_tokenizer, tmp_path_factory.mktemp("tiny-bert"))
+    return save_tiny_bert(tmp_path_factory.mktemp("tiny-bert"), tiny_tokenizer)
 
 
 @pytest.fixture(scope="session")

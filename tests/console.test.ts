@@ -85,10 +85,10 @@ beforeAll(async () => {
   const { tickets } = loadSampleTickets(TICKETS);
   const ids = await Promise.all(tickets.map((t) => client.submit(t.subject ? { subject: t.subject, body: t.body } : { body: t.body })));
   const agent = new TriageClient(stack.url, key);
-  await eventually(async () => {
+  await eventually('every seeded ticket processed', async () => {
     const all = await Promise.all(ids.map((id) => fetch(`${stack.url}/v2/tickets/${id}`, { headers: agent.headers() }).then((r) => r.json() as Promise<{ status: string }>)));
     return all.every((t) => t.status === 'processed') ? true : undefined;
-  }, 200);
+  }, { intervalMs: 200 });
 
   profileDir = mkdtempSync(join(tmpdir(), 'triage-chromium-'));
   context = await chromium.launchPersistentContext(profileDir, {
@@ -126,7 +126,7 @@ describe('console in Chromium', () => {
     const page = await openPage({ width: 1280, height: 800 });
     await signIn(page);
     const rows = page.locator('table.queue tbody tr');
-    await eventually(async () => ((await rows.count()) === TICKETS ? true : undefined));
+    await eventually(`${TICKETS} rows in the console's queue`, async () => ((await rows.count()) === TICKETS ? true : undefined));
     const waiting = (await (await fetch(`${stack.url}/v2/tickets/waiting`, { headers: { Authorization: `Bearer ${key}` } })).json()) as {
       tickets: Array<{ ticket_id: string; subject: string | null; category: string }>;
     };
@@ -166,7 +166,7 @@ describe('console in Chromium', () => {
     expect(done.status).toBe('done');
     expect(second).toContain(done.correction!.queue);
     expect(done.correction!.priority).toBe('high');
-    await eventually(async () => ((await rows.count()) === TICKETS - 1 ? true : undefined));
+    await eventually(`${TICKETS - 1} rows in the console's queue`, async () => ((await rows.count()) === TICKETS - 1 ? true : undefined));
     await page.close();
   });
 

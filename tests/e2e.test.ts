@@ -40,7 +40,7 @@ describe('gateway + worker processes', () => {
   });
 
   it('become ready with both workers on one model version', async () => {
-    const ready = await eventually(async () => {
+    const ready = await eventually('/ready answering with two workers', async () => {
       const r = await json('/ready');
       return r.status === 200 && r.body.workers === 2 ? r : undefined;
     });
@@ -73,7 +73,7 @@ describe('gateway + worker processes', () => {
       // One lease's expiry moved into the past, as LEASE_TTL_MS (15 min) later; reads below never reclaim.
       const past = Date.now() - 1;
       await redis.multi().zadd(keys.leases, past, id!).hset(keys.ticket(id!), 'lease_expires_at', past).exec();
-      await eventually(async () => ((await json(`/v2/tickets/${id}`)).body.status === 'processed' ? true : undefined));
+      await eventually(`ticket ${id} processed`, async () => ((await json(`/v2/tickets/${id}`)).body.status === 'processed' ? true : undefined));
       expect((await json('/v2/tickets/status')).body).toMatchObject({ processed: 1, leased: 7, waiting_for_agent: 1 });
     } finally {
       redis.disconnect();

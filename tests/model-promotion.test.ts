@@ -50,7 +50,7 @@ beforeAll(async () => {
     quiet: true,
   });
   client = new TriageClient(stack.url);
-  await eventually(async () => ((await new WorkerRegistry(redis, keys).live()).length === 2 ? true : undefined));
+  await eventually('two live workers', async () => ((await new WorkerRegistry(redis, keys).live()).length === 2 ? true : undefined), { timeoutMs: 100_000 });
 }, 120_000);
 afterAll(async () => {
   await stack?.stop();
@@ -68,10 +68,10 @@ const flow = (stop: Promise<unknown>) => submitWhile(client, stop, loadSampleTic
 async function settled(ids: string[]) {
   return Promise.all(
     ids.map((id) =>
-      eventually(async () => {
+      eventually(`ticket ${id} processed or failed`, async () => {
         const t = await client.get(id);
         return t.status === 'processed' || t.status === 'failed' ? t : undefined;
-      }),
+      }, { timeoutMs: 90_000 }),
     ),
   );
 }
@@ -98,10 +98,10 @@ describe('npm run model', () => {
     const after = await settled([await client.submit({ body: 'My invoice shows a double charge for March.' })]);
     expect(after[0]!.model_version).toBe(v2);
     // The gateway's /v1 n-gram model followed too.
-    const health = await eventually(async () => {
+    const health = await eventually(`the gateway reporting ${v2}`, async () => {
       const h = (await (await fetch(`${stack.url}/health`)).json()) as { models?: { m1_model_version?: string } } & Record<string, unknown>;
       return JSON.stringify(h).includes(v2) ? h : undefined;
-    });
+    }, { timeoutMs: 60_000 });
     expect(JSON.stringify(health)).toContain(v2);
   }, 180_000);
 
@@ -113,11 +113,11 @@ describe('npm run model', () => {
 
     // Promoted behind the CLI's back (no local check): the workers refuse it and report why.
     await models.promote('sha256:broken-copy', broken);
-    const reports = await eventually(async () => {
+    const reports = await eventually('both workers reporting they failed to load the broken copy', async () => {
       const r = await models.reports();
       const failed = Object.entries(r).filter(([id, rep]) => id.startsWith('worker:') && rep.version === 'sha256:broken-copy' && !rep.ok);
       return failed.length === 2 ? failed : undefined;
-    });
+    }, { timeoutMs: 60_000 });
     for (const [, rep] of reports) expect(rep.error).toMatch(/onnx|protobuf|load/i);
     expect(await workerVersions()).toEqual(before);
     const ok = await settled([await client.submit({ body: 'Still triaged while the broken version is announced.' })]);

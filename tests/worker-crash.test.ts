@@ -65,7 +65,7 @@ async function submit(body: string): Promise<string> {
 }
 
 const ticketStatus = async (id: string) => (await gw.store.get(id))?.status;
-const untilStatus = (id: string, status: string) => eventually(async () => ((await ticketStatus(id)) === status ? true : undefined));
+const untilStatus = (id: string, status: string) => eventually(`ticket ${id} ${status}`, async () => ((await ticketStatus(id)) === status ? true : undefined));
 
 describe('a worker killed while it holds a ticket', () => {
   it('hands the ticket to another worker once the job lock lapses, and it is processed once', async () => {
@@ -75,7 +75,7 @@ describe('a worker killed while it holds a ticket', () => {
     const survivor = await inProcessWorker();
     await kill(doomed);
 
-    const job = await eventually(async () => {
+    const job = await eventually('the job finished', async () => {
       const j = await gw.ticketsQueue.getJob(id);
       return j?.finishedOn ? j : undefined;
     });
@@ -93,7 +93,7 @@ describe('a worker killed while it holds a ticket', () => {
 
     // The second worker finds the job stalled once, takes it, and dies holding it as well.
     const second = await hangingWorker();
-    await eventually(async () => {
+    await eventually('the job stalled once and active again', async () => {
       const job = await gw.ticketsQueue.getJob(id);
       return job?.stalledCounter === 1 && (await job.getState()) === 'active' ? true : undefined;
     });

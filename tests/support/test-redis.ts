@@ -16,11 +16,22 @@ export function plainRedis(url = testRedisUrl()): Redis {
   return new Redis(url, { maxRetriesPerRequest: null });
 }
 
-/** Polls until `probe` returns a non-undefined value; the jest timeout bounds the wait. */
-export async function eventually<T>(probe: () => Promise<T | undefined>, intervalMs = 50): Promise<T> {
+export interface EventuallyOptions {
+  /** Below jest's 60 s test timeout by default, so the failure names what never happened. */
+  timeoutMs?: number;
+  intervalMs?: number;
+}
+
+/**
+ * Polls until `probe` returns a non-undefined value and returns it; after `timeoutMs` it fails with
+ * `what` (say what should happen: "ticket t-1 processed"). A probe that throws fails at once.
+ */
+export async function eventually<T>(what: string, probe: () => Promise<T | undefined>, { timeoutMs = 30_000, intervalMs = 50 }: EventuallyOptions = {}): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
     if (value !== undefined) return value;
+    if (Date.now() >= deadline) throw new Error(`eventually: ${what} did not happen within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, intervalMs));
   }
 }

@@ -22,7 +22,7 @@ describe('when Redis goes away', () => {
     expect((await request(gw.app).post('/v2/tickets').send({ body: 'before' })).status).toBe(202);
 
     await server.stop();
-    await eventually(async () => (gw.redis.status === 'ready' ? undefined : true));
+    await eventually('the gateway\'s Redis connection dropped', async () => (gw.redis.status === 'ready' ? undefined : true));
 
     const post = await request(gw.app).post('/v2/tickets').send({ body: 'during outage' });
     expect(post.status).toBe(503);

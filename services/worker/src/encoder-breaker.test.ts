@@ -84,7 +84,7 @@ async function triage(body: string): Promise<TicketResponse> {
   const res = await request(gw.app).post('/v2/tickets').send({ body });
   expect(res.status).toBe(202);
   const id = res.body.ticket_id as string;
-  return eventually(async () => {
+  return eventually(`ticket ${id} processed or failed`, async () => {
     const t = await gw.store.get(id);
     return t && (t.status === 'processed' || t.status === 'failed') ? t : undefined;
   });
@@ -121,20 +121,20 @@ describe.each([
     const second = 'Our whole office network is down.';
     expectFallback(await triage(second), second);
     expect(handle.breaker()).toMatchObject({ state: 'open', consecutive_failures: 2, reason: expect.stringMatching(reason) });
-    await eventually(async () => ((await readyBreakers())[0]?.state === 'open' ? true : undefined));
+    await eventually('the encoder breaker open', async () => ((await readyBreakers())[0]?.state === 'open' ? true : undefined));
     expect((await readyBreakers())[0]!.reason).toMatch(reason);
     expect(logs().some((l) => l.message === 'encoder circuit breaker closed → open')).toBe(true);
 
     // Recovered encoder: tickets keep getting the fallback until the cool-down lets a probe through.
     encoder.mode = 'healthy';
     encoder.release();
-    const probed = await eventually(async () => {
+    const probed = await eventually('a ticket served by the encoder again', async () => {
       const t = await triage('Please reset my password.');
       return t.model_used === 'encoder' ? t : undefined;
     });
     expect(probed.status).toBe('processed');
     expect(handle.breaker()).toMatchObject({ state: 'closed', consecutive_failures: 0, reason: null });
-    await eventually(async () => ((await readyBreakers())[0]?.state === 'closed' ? true : undefined));
+    await eventually('the encoder breaker closed', async () => ((await readyBreakers())[0]?.state === 'closed' ? true : undefined));
     const transitions = logs().flatMap((l) => (l.message.startsWith('encoder circuit breaker') ? [l.message] : []));
     expect(transitions).toEqual([
       'encoder circuit breaker closed → open',
@@ -197,7 +197,7 @@ describe('alerts for fallback results', () => {
       for (let i = 0; i < 4; i++) tickets.push(await triage(body));
       for (const t of tickets) expect(t).toMatchObject({ model_used: 'fallback' });
       const log = new AlertLog(gw.redis, gw.keys);
-      const entries = await eventually(async () => {
+      const entries = await eventually('every ticket\'s alert delivered', async () => {
         const all = await Promise.all(tickets.map((t) => log.list(t.ticket_id)));
         return all.every((e) => e[0]?.status === 'delivered') ? all.map((e) => e[0]!) : undefined;
       });

@@ -50,7 +50,7 @@ async function submit(payload: { subject?: string; body: string }): Promise<stri
 
 /** Waits until the ticket leaves pending/processing and returns it. */
 const settled = (id: string) =>
-  eventually(async () => {
+  eventually(`ticket ${id} processed or failed`, async () => {
     const t = await gw.store.get(id);
     return t && (t.status === 'processed' || t.status === 'failed') ? t : undefined;
   });
@@ -130,7 +130,7 @@ describe('triage worker with the shipped model', () => {
 
     const [first, second] = await Promise.all(
       [id, `${id}-again`].map((jobId) =>
-        eventually(async () => {
+        eventually(`job ${jobId} finished`, async () => {
           const job = await gw.ticketsQueue.getJob(jobId);
           return job?.finishedOn ? job : undefined;
         }),
@@ -147,8 +147,8 @@ describe('triage worker with the shipped model', () => {
     await gw.store.create({ ticket_id: ticketId, body: 'Printer jammed again', accepted_at: new Date().toISOString() });
     await gw.ticketsQueue.add(JobName.Triage, { ticket_id: ticketId, body: 'Printer jammed again', accepted_at: new Date().toISOString() }, { jobId: ticketId });
 
-    await eventually(async () => ((await gw.ticketsQueue.getJob(ticketId))?.attemptsStarted ? true : undefined));
-    await eventually(async () => ((await (await gw.ticketsQueue.getJob(ticketId))!.getState()) === 'delayed' ? true : undefined));
+    await eventually('the job started', async () => ((await gw.ticketsQueue.getJob(ticketId))?.attemptsStarted ? true : undefined));
+    await eventually('the job delayed while another worker holds the ticket lock', async () => ((await (await gw.ticketsQueue.getJob(ticketId))!.getState()) === 'delayed' ? true : undefined));
     expect((await gw.store.get(ticketId))!.status).toBe('pending');
     expect(await gw.redis.get(gw.keys.ticketLock(ticketId))).toBe('someone-else');
 
@@ -156,7 +156,7 @@ describe('triage worker with the shipped model', () => {
     const ticket = await settled(ticketId);
     expect(ticket.status).toBe('processed');
     // The processor releases the lock in its `finally`, a moment after the result is committed.
-    await eventually(async () => ((await gw.redis.exists(gw.keys.ticketLock(ticketId))) === 0 ? true : undefined));
+    await eventually('the ticket lock released', async () => ((await gw.redis.exists(gw.keys.ticketLock(ticketId))) === 0 ? true : undefined));
   });
 
   it('reprocessing a processed ticket keeps the first result', async () => {
@@ -164,12 +164,12 @@ describe('triage worker with the shipped model', () => {
     const id = await submit({ body: 'Refund for order 1182 please' });
     const first = await settled(id);
     // The result is stored before the job itself completes (statistics and hooks run in between).
-    const job = await eventually(async () => {
+    const job = await eventually('the job completed', async () => {
       const j = await gw.ticketsQueue.getJob(id);
       return (await j?.isCompleted()) ? j : undefined;
     });
     await job.retry('completed');
-    await eventually(async () => ((await gw.ticketsQueue.getJob(id))?.returnvalue?.outcome === 'already-processed' ? true : undefined));
+    await eventually('the second run answered already-processed', async () => ((await gw.ticketsQueue.getJob(id))?.returnvalue?.outcome === 'already-processed' ? true : undefined));
     // effective_priority grows with the wait; everything stored stays as it was.
     expect(await gw.store.get(id)).toEqual({ ...first, effective_priority: expect.any(Number) });
     expect(await gw.store.statusCounts()).toMatchObject({ processed: 1, waiting_for_agent: 1 });
@@ -181,7 +181,7 @@ describe('triage worker with the shipped model', () => {
     await gw.store.create({ ticket_id: id, body: 'valid ticket', accepted_at: new Date().toISOString() });
     await gw.ticketsQueue.add(JobName.Triage, { ticket_id: id, body: 12345 } as never, { jobId: `${id}-bad`, attempts: 5 });
 
-    const job = await eventually(async () => {
+    const job = await eventually('the bad job failed', async () => {
       const j = await gw.ticketsQueue.getJob(`${id}-bad`);
       return j?.failedReason ? j : undefined;
     });
@@ -205,7 +205,7 @@ describe('graceful shutdown', () => {
     const { tickets } = loadSampleTickets(20);
     const ids = [];
     for (const t of tickets) ids.push(await submit({ body: t.body }));
-    await eventually(async () => (closing ? true : undefined));
+    await eventually('the worker closing', async () => (closing ? true : undefined));
     await closing;
 
     const states = await Promise.all(ids.map(async (id) => [(await gw.store.get(id))!.status, await (await gw.ticketsQueue.getJob(id))!.getState()]));
@@ -251,7 +251,7 @@ describe('model errors', () => {
         attempts: 3,
         backoff: { type: 'exponential', delay: 50 },
       });
-      const job = await eventually(async () => {
+      const job = await eventually('the job finished after its retries', async () => {
         const j = await queue.getJob(ticketId);
         return j?.finishedOn ? j : undefined;
       });

@@ -37,7 +37,7 @@ describe('the n-gram fallback model (pure TypeScript) on the held-back test spli
   const dir = modelDir();
   const metrics = JSON.parse(readFileSync(join(dir, 'metrics.json'), 'utf8')) as MetricsFile;
 
-  it("matches the accuracy and urgency MAE the model card states for it (±0.02)", () => {
+  it('matches the accuracy and urgency MAE the model card states for it, to within one ticket', () => {
     const rows = heldBackRows(dir);
     const model = loadFallbackModel(dir);
     let correct = 0;
@@ -51,8 +51,10 @@ describe('the n-gram fallback model (pure TypeScript) on the held-back test spli
       withPriority += 1;
     }
     expect(withPriority).toBeGreaterThan(0);
-    expect(Math.abs(correct / rows.length - metrics.comparison.ngram.accuracy)).toBeLessThanOrEqual(0.02);
-    expect(Math.abs(absError / withPriority - metrics.urgency.ngram.mae)).toBeLessThanOrEqual(0.02);
+    // Same float64 features and weights on both sides: only a near-tie may fall the other way, so the
+    // correct counts agree within one ticket, and each urgency within the 1e-5 of the fixture parity test.
+    expect(Math.abs(correct - metrics.comparison.ngram.accuracy * rows.length)).toBeLessThanOrEqual(1 + 1e-9);
+    expect(Math.abs(absError - metrics.urgency.ngram.mae * withPriority)).toBeLessThanOrEqual(1e-5 * withPriority);
   }, 300_000);
 
   it('answers with the bundle version, a ranked top 3 and a bounded urgency', () => {

@@ -1,5 +1,6 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { modelDir } from '../../../tests/support/worker';
 import { type NgramModel, fnv1a32, loadNgramModel, ngramModelFromJson, ngramTokens, normalizeNgramText } from './ngram-model';
 import { ModelLoadError } from './errors';
 
@@ -74,11 +75,10 @@ describe('n-gram model: loading errors', () => {
   });
 });
 
-const MODEL_DIR = process.env.TRIAGE_MODEL_DIR ?? join(__dirname, '../../../models/triage');
+const MODEL_DIR = modelDir();
 const SHIPPED_NGRAM = join(MODEL_DIR, 'ngram.json');
-const describeShipped = existsSync(SHIPPED_NGRAM) ? describe : describe.skip;
 
-describeShipped(`shipped n-gram model (${SHIPPED_NGRAM}) — pending until the training run writes it`, () => {
+describe(`shipped n-gram model (${SHIPPED_NGRAM})`, () => {
   let model: NgramModel;
   beforeAll(() => {
     model = loadNgramModel(SHIPPED_NGRAM);
@@ -86,14 +86,11 @@ describeShipped(`shipped n-gram model (${SHIPPED_NGRAM}) — pending until the t
   const TECHNICAL = ['Technical Support', 'IT Support', 'Service Outages and Maintenance', 'Product Support'];
 
   it('covers the labels of config.json', () => {
-    const cfgPath = join(MODEL_DIR, 'config.json');
-    if (!existsSync(cfgPath)) return;
-    const cfg = JSON.parse(readFileSync(cfgPath, 'utf8')) as { labels: string[] };
+    const cfg = JSON.parse(readFileSync(join(MODEL_DIR, 'config.json'), 'utf8')) as { labels: string[] };
     expect([...model.labels].sort()).toEqual([...cfg.labels].sort());
   });
 
   it('gives sensible queues and well-formed outputs for known tickets', () => {
-    if (!model.labels.includes('Returns and Exchanges')) return; // another taxonomy
     const refund = model.predict('Refund for returned order\nI returned the damaged coffee machine two weeks ago but have not received my refund yet.');
     expect(['Returns and Exchanges', 'Billing and Payments']).toContain(model.labels[refund.proba.indexOf(Math.max(...refund.proba))]);
     const outage = model.predict('Server ausgefallen\nUnser Server ist seit heute Morgen ausgefallen, bitte dringend helfen.');
@@ -137,7 +134,7 @@ describe('n-gram model: attribution', () => {
   });
 });
 
-describeShipped('shipped n-gram model: attribution points at the words a person would', () => {
+describe('shipped n-gram model: attribution points at the words a person would', () => {
   it('an outage ticket: the outage words carry the urgency, not the greeting', () => {
     const model = loadNgramModel(SHIPPED_NGRAM);
     const text = 'Hello team\nOur production server is down since this morning, all customers affected, urgent!';

@@ -35,12 +35,12 @@ describe('GET /v2/tickets/:id/alerts', () => {
       const ticketId = await createTicket();
       await alerts.onProcessed(processedTicket({ ticket_id: ticketId }));
 
-      const body = await eventually(async () => {
+      const body = await eventually('both alerts of the ticket delivered or failed', async () => {
         const res = await request(gw.app).get(`/v2/tickets/${ticketId}/alerts`);
         expect(res.status).toBe(200);
         const done = res.body.alerts.every((a: { status: string }) => a.status === 'delivered' || a.status === 'failed');
         return done && res.body.alerts.length === 2 ? res.body : undefined;
-      }, 100);
+      }, { intervalMs: 100 });
 
       expect(ticketAlertsResponseSchema.parse(body)).toEqual(body);
       expect(body.ticket_id).toBe(ticketId);

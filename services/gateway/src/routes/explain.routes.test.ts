@@ -33,7 +33,7 @@ describe('GET /v2/tickets/:id/explain', () => {
     return res.body.ticket_id as string;
   };
   const processed = (id: string) =>
-    eventually(async () => {
+    eventually(`ticket ${id} processed`, async () => {
       const t = await gw.store.get(id);
       return t?.status === 'processed' ? t : undefined;
     });

@@ -104,7 +104,7 @@ describe('GET /health (seed fields)', () => {
       expect(frozen.body).toMatchObject({ status: 'ok', m1: 'ready', ...unreachable });
 
       await server.stop();
-      await eventually(async () => (gw.redis.status === 'ready' ? undefined : true));
+      await eventually('the gateway\'s Redis connection dropped', async () => (gw.redis.status === 'ready' ? undefined : true));
       const down = await request(gw.app).get('/health');
       expect(down.status).toBe(200);
       expect(down.body).toMatchObject({ status: 'ok', m1: 'ready', m1_accuracy: metricsFile.comparison.ngram.accuracy, ...unreachable });

@@ -48,7 +48,7 @@ async function jobState(runtime: AlertsRuntime, destination: string, jobId: stri
 
 /** Waits until the job reached a final state and returns it. */
 const settled = (runtime: AlertsRuntime, destination: string, jobId: string) =>
-  eventually(async () => {
+  eventually(`alert job ${jobId} completed or failed`, async () => {
     const state = await jobState(runtime, destination, jobId);
     return state === 'completed' || state === 'failed' ? state : undefined;
   });
@@ -159,7 +159,7 @@ describe('alert delivery', () => {
     const [a, b] = [processedTicket(), processedTicket()];
 
     await runtime.onProcessed(a);
-    await eventually(async () => (hook.requests.length >= 1 ? true : undefined));
+    await eventually('the first delivery attempt reached the receiver', async () => (hook.requests.length >= 1 ? true : undefined));
     await runtime.onProcessed(b);
     expect(await settled(runtime, 'discord', `${a.ticket_id}.discord`)).toBe('completed');
     expect(await settled(runtime, 'discord', `${b.ticket_id}.discord`)).toBe('completed');
@@ -176,7 +176,7 @@ describe('alert delivery', () => {
     const first = await alerts(prefix, { SLACK_WEBHOOK_URL: hook.url, ALERT_BACKOFF_MS: '1500' });
     const ticket = processedTicket();
     await first.onProcessed(ticket);
-    await eventually(async () => (hook.requests.length >= 1 ? true : undefined));
+    await eventually('the first delivery attempt reached the receiver', async () => (hook.requests.length >= 1 ? true : undefined));
     await first.close();
 
     hook.respondWith(ok);
@@ -204,17 +204,17 @@ describe('alert delivery', () => {
     await runtime.workers.get('webhook')!.close(); // this one only enqueues, like a triage-only worker
     const ticket = processedTicket();
     await runtime.onProcessed(ticket);
-    await eventually(async () => (hook.requests.length >= 1 ? true : undefined));
+    await eventually('the first delivery attempt reached the receiver', async () => (hook.requests.length >= 1 ? true : undefined));
     first.kill('SIGKILL');
     await new Promise((resolve) => first.once('exit', resolve));
 
     const second = await alertsProcess(env);
     try {
       await runtime.onProcessed(ticket);
-      const entry = await eventually(async () => {
+      const entry = await eventually('the webhook alert delivered by the second worker', async () => {
         const e = await logOf(prefix).get(ticket.ticket_id, 'webhook');
         return e?.status === 'delivered' ? e : undefined;
-      }, 100);
+      }, { intervalMs: 100 });
       // Both requests were made, and the log says so (it used to say 1).
       expect(entry.attempts).toBe(2);
       expect(hook.requests).toHaveLength(2);

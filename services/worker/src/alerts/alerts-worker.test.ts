@@ -52,11 +52,11 @@ describe('alerts through the real worker and the shipped model', () => {
       ids.push(await submit(`Our production server is down since 09:00 and customers cannot log in. Error 503 on every page. Ref ${1000 + i}`, 'Production outage'));
     }
 
-    const latest = await eventually(async () => {
+    const latest = await eventually('an incident counting 30 and at least 10 single alerts delivered', async () => {
       const last = hook.delivered().filter(isIncident).at(-1);
       const singles = hook.delivered().filter((r) => !isIncident(r));
       return last && JSON.parse(last.body).incident.count === 30 && singles.length >= 10 ? last : undefined;
-    }, 200);
+    }, { intervalMs: 200 });
     expect(JSON.parse(latest.body).incident.tickets.length).toBeGreaterThan(0);
     expect(hook.delivered().filter((r) => r.body.includes('"incident.opened"'))).toHaveLength(1);
     expect(hook.delivered().filter((r) => !isIncident(r))).toHaveLength(10);
@@ -70,10 +70,10 @@ describe('alerts through the real worker and the shipped model', () => {
     await startWorker({});
     const id = await submit('The payment terminal in store 12 rejects every card since this morning.');
 
-    const entry = await eventually(async () => {
+    const entry = await eventually('the alert delivered', async () => {
       const res = await request(gw.app).get(`/v2/tickets/${id}/alerts`);
       return res.body.alerts?.[0]?.status === 'delivered' ? res.body.alerts[0] : undefined;
-    }, 100);
+    }, { intervalMs: 100 });
     expect(entry).toMatchObject({ destination: 'webhook', type: 'generic', attempts: 4 });
     expect(hook.delivered()).toHaveLength(1);
 

@@ -88,11 +88,11 @@ describe('storm grouping', () => {
     for (const hook of receivers) {
       // Queue order between the delayed incident post and the last single alert is not fixed,
       // so wait for both: the incident showing all 30, and at least the expected singles.
-      const singles = await eventually(async () => {
+      const singles = await eventually('an incident counting 30 and at least 12 single alerts delivered', async () => {
         const latest = hook.delivered().filter(isIncident).at(-1);
         const delivered = hook.delivered().filter((r) => !isIncident(r));
         return latest && incidentCount(latest) === 30 && delivered.length >= 12 ? delivered : undefined;
-      }, 200);
+      }, { intervalMs: 200 });
       expect(singles).toHaveLength(12); // the first STORM_SIZE of the storm + the 2 unrelated
     }
 
@@ -108,11 +108,11 @@ describe('storm grouping', () => {
       const entries = (await Promise.all(tickets.map((t) => log.get(t.ticket_id, destination)))).map((e) => e!);
       expect(entries.filter((e) => e.status === 'grouped')).toHaveLength(20);
       expect(new Set(entries.filter((e) => e.status === 'grouped').map((e) => e.incident_id)).size).toBe(1);
-      const singles = await eventually(async () => {
+      const singles = await eventually('10 single alerts delivered', async () => {
         const current = await Promise.all(tickets.map((t) => log.get(t.ticket_id, destination)));
         const delivered = current.filter((e) => e?.status === 'delivered');
         return delivered.length === 10 ? delivered : undefined;
-      }, 200);
+      }, { intervalMs: 200 });
       expect(singles).toHaveLength(10);
     }
   });
@@ -129,7 +129,7 @@ describe('storm grouping', () => {
     const log = new AlertLog(redis, redisKeys(prefix));
     const entries = await Promise.all(tickets.map((t) => log.get(t.ticket_id, 'webhook')));
     expect(entries.filter((e) => e?.status === 'grouped')).toHaveLength(0);
-    await eventually(async () => (hook.delivered().length === 8 ? true : undefined), 100);
+    await eventually('8 alerts delivered', async () => (hook.delivered().length === 8 ? true : undefined), { intervalMs: 100 });
     expect(hook.requests.filter(isIncident)).toHaveLength(0);
   });
 });

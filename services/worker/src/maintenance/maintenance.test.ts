@@ -52,7 +52,7 @@ describe('maintenance sweep (scheduled on the worker)', () => {
     const leasedAt = Date.now();
     expect((await request(gw.app).get('/v2/tickets/next').set('X-Agent-Id', 'alice')).status).toBe(200);
     // store.get is a plain read: only the scheduled sweep can move the ticket back.
-    await eventually(async () => ((await gw.store.get(id))?.status === 'processed' ? true : undefined));
+    await eventually(`ticket ${id} back in the agents' queue after its lease expired`, async () => ((await gw.store.get(id))?.status === 'processed' ? true : undefined));
     expect(Date.now() - leasedAt).toBeGreaterThanOrEqual(1000);
     expect(await gw.store.statusCounts()).toMatchObject({ leased: 0, processed: 1, waiting_for_agent: 1 });
     expect(await gw.redis.hget(gw.keys.ticket(id), 'lease_expiries')).toBe('1');
@@ -65,7 +65,7 @@ describe('maintenance sweep (scheduled on the worker)', () => {
     await gw.store.create({ ticket_id: orphan, subject: 'Lost', body: 'Nobody triaged me', accepted_at: new Date().toISOString() });
     const healthy = (await request(gw.app).post('/v2/tickets').send({ body: 'queued normally' })).body.ticket_id as string;
 
-    const job = await eventually(async () => (await gw.ticketsQueue.getJob(orphan)) ?? undefined);
+    const job = await eventually(`the orphaned ticket ${orphan} re-enqueued`, async () => (await gw.ticketsQueue.getJob(orphan)) ?? undefined);
     expect(job.name).toBe('triage');
     expect(job.data).toEqual({ ticket_id: orphan, subject: 'Lost', body: 'Nobody triaged me', accepted_at: expect.any(String) });
     await sleep(800);
@@ -82,7 +82,7 @@ describe('maintenance sweep (scheduled on the worker)', () => {
     expect((await request(gw.app).post(`/v2/tickets/${done}/ack`).set('X-Agent-Id', 'alice')).status).toBe(200);
     expect(await gw.store.statusCounts()).toMatchObject({ processed: 1, done: 1 });
 
-    await eventually(async () => ((await gw.store.get(left)) === null && (await gw.store.get(done)) === null ? true : undefined));
+    await eventually('both tickets deleted by retention', async () => ((await gw.store.get(left)) === null && (await gw.store.get(done)) === null ? true : undefined));
     expect((await request(gw.app).get(`/v2/tickets/${done}`)).status).toBe(404);
     expect(await gw.redis.exists(gw.keys.alertLog(done))).toBe(0);
     expect(await gw.store.statusCounts()).toEqual({ pending: 0, processing: 0, processed: 0, leased: 0, done: 0, failed: 0, waiting_for_agent: 0 });
@@ -126,7 +126,7 @@ describe('SLA alerts', () => {
       await Promise.all([maintenance.sweep(), maintenance.sweep()]);
       await sleep(100);
     }
-    await eventually(async () => (hook.delivered().length >= 2 ? true : undefined));
+    await eventually('two SLA alerts delivered', async () => (hook.delivered().length >= 2 ? true : undefined));
     await sleep(500);
     const texts = hook.delivered().map((r) => (JSON.parse(r.body) as { text: string }).text);
     expect(texts).toHaveLength(2);

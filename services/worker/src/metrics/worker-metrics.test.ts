@@ -60,8 +60,8 @@ describe('worker metrics port (a real worker process)', () => {
   it('counts a triaged ticket, its inference batch and its alert delivery', async () => {
     await worker.logged('worker ready');
     const id = await submit(gw, 'All servers are down since 9:00 and nobody can log in.');
-    await eventually(async () => ((await gw.store.get(id))?.status === 'processed' ? true : undefined));
-    const text = await eventually(async () => {
+    await eventually(`ticket ${id} processed`, async () => ((await gw.store.get(id))?.status === 'processed' ? true : undefined));
+    const text = await eventually('the delivered Slack alert counted on /metrics', async () => {
       const body = await (await fetch(`${base}/metrics`)).text();
       return sample(body, 'triage_alert_deliveries_total{destination="slack",outcome="delivered"}') === 1 ? body : undefined;
     });
@@ -109,9 +109,9 @@ describe('worker metrics (in-process worker, hung encoder)', () => {
       { fallback, metrics, loadEncoder: async () => hung },
     );
     const id = await submit(gw, 'Printer jammed again');
-    await eventually(async () => ((await gw.store.get(id))?.status === 'processed' ? true : undefined));
+    await eventually(`ticket ${id} processed`, async () => ((await gw.store.get(id))?.status === 'processed' ? true : undefined));
     await gw.ticketsQueue.add(JobName.Triage, { nonsense: true } as never, { jobId: 'bad-job' });
-    const text = await eventually(async () => {
+    const text = await eventually('the bad job counted as a final failure on /metrics', async () => {
       const body = await metrics.register.metrics();
       return sample(body, 'triage_job_failures_total{queue="tickets",final="true"}') === 1 ? body : undefined;
     });

@@ -26,7 +26,7 @@ export interface EventuallyOptions {
  * Polls until `probe` returns a non-undefined value and returns it; after `timeoutMs` it fails with
  * `what` (say what should happen: "ticket t-1 processed"). A probe that throws fails at once.
  */
-export async function eventually<T>(what: string, probe: () => Promise<T | undefined>, { timeoutMs = 30_000, intervalMs = 50 }: EventuallyOptions = {}): Promise<T> {
+export async function eventually<T>(what: string, probe: () => Promise<T | undefined>, { timeoutMs = 45_000, intervalMs = 50 }: EventuallyOptions = {}): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();

@@ -8,3 +8,4 @@ export * from './queue-policy';
 export { DeadlinePassedError } from './deadline';
 export * from './model-registry';
 export * from './feedback-csv';
+export * from './redis-script';

@@ -1,6 +1,7 @@
 import type { RedisClient } from '../redis-connection';
 import { z } from 'zod';
 import type { RedisKeys } from '../queues';
+import { type RedisScript, defineScript } from './redis-script';
 
 /** The version every worker and gateway should serve, and the one before it (rollback). */
 export const activeModelSchema = z.object({
@@ -45,16 +46,15 @@ return 1
 
 /** Which model version is active (`keys.modelActive`), and the load reports of the processes following it. */
 export class ModelRegistry {
+  private readonly promoteScript: RedisScript;
+  private readonly rollbackScript: RedisScript<number>;
+
   constructor(
     private readonly redis: RedisClient,
     private readonly keys: RedisKeys,
   ) {
-    redis.defineCommand('triageModelPromote', { numberOfKeys: 1, lua: PROMOTE });
-    redis.defineCommand('triageModelRollback', { numberOfKeys: 1, lua: ROLLBACK });
-  }
-
-  private call(name: string, ...args: string[]): Promise<unknown> {
-    return (this.redis as unknown as Record<string, (...a: string[]) => Promise<unknown>>)[name]!(...args);
+    this.promoteScript = defineScript(redis, 'triageModelPromote', PROMOTE, 1);
+    this.rollbackScript = defineScript<number>(redis, 'triageModelRollback', ROLLBACK, 1);
   }
 
   async active(): Promise<ActiveModel | null> {
@@ -64,13 +64,13 @@ export class ModelRegistry {
   }
 
   async promote(version: string, dir: string): Promise<ActiveModel> {
-    await this.call('triageModelPromote', this.keys.modelActive, this.keys.modelEvents, version, dir, new Date().toISOString());
+    await this.promoteScript(this.keys.modelActive, this.keys.modelEvents, version, dir, new Date().toISOString());
     return (await this.active())!;
   }
 
   /** Returns to the previous version; null when there is none. */
   async rollback(): Promise<ActiveModel | null> {
-    const done = await this.call('triageModelRollback', this.keys.modelActive, this.keys.modelEvents, new Date().toISOString());
+    const done = await this.rollbackScript(this.keys.modelActive, this.keys.modelEvents, new Date().toISOString());
     return done === 1 ? this.active() : null;
   }
 

@@ -1,6 +1,7 @@
 import type { RedisClient } from '../redis-connection';
 import type { RedisKeys } from '../queues';
 import { type BucketRange, bucketOf, bucketsFor } from '../monitoring/window';
+import { type RedisScript, defineScript } from './redis-script';
 
 /** One processed ticket as the live statistics see it. */
 export interface ProcessedEvent {
@@ -104,12 +105,15 @@ return 1
  * tickets flowed, and nothing grows without bound.
  */
 export class StatsStore {
+  private readonly addReview: RedisScript;
+  private readonly countSlaBreach: RedisScript<number>;
+
   constructor(
     private readonly redis: RedisClient,
     private readonly keys: RedisKeys,
   ) {
-    redis.defineCommand('triageAddReview', { numberOfKeys: 2, lua: ADD_REVIEW });
-    redis.defineCommand('triageCountSlaBreach', { numberOfKeys: 3, lua: COUNT_SLA_BREACH });
+    this.addReview = defineScript(redis, 'triageAddReview', ADD_REVIEW, 2);
+    this.countSlaBreach = defineScript<number>(redis, 'triageCountSlaBreach', COUNT_SLA_BREACH, 3);
   }
 
   private increments(at: number, fields: Record<string, number>) {
@@ -135,7 +139,8 @@ export class StatsStore {
     };
     if (e.tokens !== undefined) fields[`t:${e.tokens}`] = 1;
     const multi = this.increments(e.at, fields);
-    (multi as unknown as { triageAddReview(...a: (string | number)[]): unknown }).triageAddReview(
+    this.addReview.in(
+      multi,
       this.keys.reviewByMargin,
       this.keys.reviewByTime,
       ticketId,
@@ -156,7 +161,7 @@ export class StatsStore {
    * bucket of its due time → whether this call counted it.
    */
   async recordSlaBreach(ticketId: string, dueAtMs: number): Promise<boolean> {
-    const counted = await (this.redis as unknown as { triageCountSlaBreach(...a: (string | number)[]): Promise<number> }).triageCountSlaBreach(
+    const counted = await this.countSlaBreach(
       this.keys.ticket(ticketId),
       this.keys.statsBucket('m', bucketOf('m', dueAtMs)),
       this.keys.statsBucket('h', bucketOf('h', dueAtMs)),

@@ -14,6 +14,7 @@ import {
 } from '../schemas';
 import { commandDeadline, fenced, withDeadline } from './deadline';
 import { type QueuePolicy, dueAt, effectivePriority, queueScore } from './queue-policy';
+import { type RedisScript, defineScript } from './redis-script';
 import {
   ACK_TICKET,
   ADD_CORRECTION,
@@ -73,14 +74,6 @@ export type CommitOutcome = 'committed' | 'already-processed' | 'lock-lost' | 'm
 export interface TransitionOutcome {
   applied: boolean;
   previous: TicketStatus;
-}
-
-type ScriptFn = (...args: (string | number)[]) => Promise<unknown>;
-
-/** Registers a script under a namespaced name; ioredis then handles EVALSHA/NOSCRIPT. */
-function defineScript(redis: RedisClient, name: string, lua: string): ScriptFn {
-  redis.defineCommand(name, { lua });
-  return (...args) => (redis as unknown as Record<string, ScriptFn>)[name]!(...args);
 }
 
 /** Flattens an object into HSET field/value pairs, skipping absent values. */
@@ -197,7 +190,7 @@ const RECLAIM_BATCH = 100;
 export class TicketStore {
   private readonly scripts: Record<
     'create' | 'discard' | 'transition' | 'commit' | 'leaseNext' | 'reclaim' | 'ack' | 'release' | 'extend' | 'correct' | 'unlock' | 'renew' | 'deleteExpired' | 'markSla',
-    ScriptFn
+    RedisScript
   >;
 
   constructor(
@@ -244,8 +237,8 @@ export class TicketStore {
    */
   async createMany(items: { ticket: NewTicket; idempotency?: Idempotency | undefined }[]): Promise<CreateOutcome[]> {
     const deadline = commandDeadline(this.redis);
-    const multi = this.redis.multi() as unknown as Record<string, (...args: (string | number)[]) => unknown> & { exec(): Promise<[Error | null, unknown][] | null> };
-    for (const { ticket, idempotency } of items) multi[CREATE_COMMAND]!(...this.createArgs(ticket, idempotency, deadline));
+    const multi = this.redis.multi();
+    for (const { ticket, idempotency } of items) this.scripts.create.in(multi, ...this.createArgs(ticket, idempotency, deadline));
     const replies = (await multi.exec()) ?? [];
     const failure = replies.find(([err]) => err !== null)?.[0] ?? (replies.length === items.length ? null : new Error('transaction aborted'));
     const outcomes = replies.map(([err, reply]) => (err === null ? { ticketId: (reply as [number, string])[1], created: (reply as [number, string])[0] === 1 } : null));

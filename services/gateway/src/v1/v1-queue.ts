@@ -1,4 +1,4 @@
-import { type RedisClient, type RedisKeys, type V1Ticket, v1TicketSchema } from '@triage/shared';
+import { type RedisClient, type RedisKeys, type RedisScript, type V1Ticket, defineScript, v1TicketSchema } from '@triage/shared';
 
 /**
  * The ZSET score orders by urgency level first, then arrival: level·1e13 + an INCR sequence
@@ -40,25 +40,19 @@ redis.call('DEL', KEYS[1], KEYS[2])
 return n
 `;
 
-type ScriptFn = (...args: (string | number)[]) => Promise<unknown>;
-
 /** The synchronous API's queue: in Redis, so tickets outlive gateway restarts and are shared by replicas. */
 export class V1Queue {
-  private readonly scripts: Record<'push' | 'pop' | 'peek' | 'drain', ScriptFn>;
+  private readonly scripts: Record<'push' | 'pop' | 'peek' | 'drain', RedisScript>;
 
   constructor(
     private readonly redis: RedisClient,
     private readonly keys: RedisKeys,
   ) {
-    const define = (name: string, lua: string): ScriptFn => {
-      redis.defineCommand(name, { lua });
-      return (...args) => (redis as unknown as Record<string, ScriptFn>)[name]!(...args);
-    };
     this.scripts = {
-      push: define('triageV1Push', PUSH),
-      pop: define('triageV1Pop', POP),
-      peek: define('triageV1Peek', PEEK),
-      drain: define('triageV1Drain', DRAIN),
+      push: defineScript(redis, 'triageV1Push', PUSH),
+      pop: defineScript(redis, 'triageV1Pop', POP),
+      peek: defineScript(redis, 'triageV1Peek', PEEK),
+      drain: defineScript(redis, 'triageV1Drain', DRAIN),
     };
   }
 

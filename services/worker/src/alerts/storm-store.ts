@@ -1,4 +1,4 @@
-import type { RedisClient, RedisKeys } from '@triage/shared';
+import { type RedisClient, type RedisKeys, type RedisScript, defineScript } from '@triage/shared';
 import type { IncidentView } from './alert-content';
 import { ASSIGN_TO_STORM } from './storm-scripts';
 
@@ -22,19 +22,16 @@ const LISTED_TICKETS = 10;
 /** Keeps one assignment under ~3 ms of Redis time even with hundreds of distinct urgent topics. */
 const MAX_CLUSTERS_COMPARED = 64;
 
-type AssignFn = (...args: (string | number)[]) => Promise<string>;
-
 /** Near-duplicate grouping of urgent tickets per destination, kept in Redis across restarts. */
 export class StormStore {
-  private readonly assignScript: AssignFn;
+  private readonly assignScript: RedisScript<string>;
 
   constructor(
     private readonly redis: RedisClient,
     private readonly keys: RedisKeys,
     private readonly settings: StormSettings,
   ) {
-    redis.defineCommand('triageAssignToStorm', { lua: ASSIGN_TO_STORM });
-    this.assignScript = (...args) => (redis as unknown as Record<string, AssignFn>).triageAssignToStorm!(...args);
+    this.assignScript = defineScript<string>(redis, 'triageAssignToStorm', ASSIGN_TO_STORM);
   }
 
   private cluster(destination: string, incidentId: string): string {

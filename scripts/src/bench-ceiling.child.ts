@@ -3,6 +3,7 @@
  * onnxruntime-node, no service, no n-gram blend) on its share of the tickets. The parent starts all
  * processes of a layout, waits until each has loaded, then starts every run at once.
  */
+import { errorMessage } from '@triage/shared';
 import { loadOnnxEncoder } from '@triage/worker/dist/inference/onnx-encoder';
 
 export interface CeilingInit {
@@ -45,7 +46,7 @@ async function load(init: CeilingInit): Promise<void> {
 process.once('message', (message: ToCeilingChild) => {
   if (message.type !== 'init') return;
   load(message.init).catch((err: unknown) => {
-    console.error(err instanceof Error ? err.message : err);
+    console.error(errorMessage(err));
     process.exit(1);
   });
 });

@@ -16,6 +16,7 @@ import autocannon from 'autocannon';
 import { Redis } from 'ioredis';
 import { z } from 'zod';
 import {
+  errorMessage,
   type TicketResponse,
   TicketStore,
   gatewayConfigSchema,
@@ -434,6 +435,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  console.error(err instanceof Error ? err.message : err);
+  console.error(errorMessage(err));
   process.exit(1);
 });

@@ -7,6 +7,7 @@ import {
   checkRedisTopology,
   connectRedis,
   describeRedisTarget,
+  errorMessage,
   loadConfigOrExit,
   modelDir,
   parseEnv,
@@ -59,7 +60,7 @@ export async function withCliRedis<T>(work: (redis: RedisClient, config: CliConf
 /** Runs a CLI's main: a usage error prints the usage and exits 64, any other error exits 1. */
 export function runCli(main: () => Promise<void>, usage: string): void {
   main().catch((err: unknown) => {
-    const message = err instanceof Error ? err.message : String(err);
+    const message = errorMessage(err);
     const isUsage = err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
     process.stderr.write(isUsage ? `${message}\n${usage}\n` : `${message}\n`);
     process.exit(err instanceof UsageError ? 64 : 1);

@@ -1,5 +1,5 @@
 /** `npm run demo`: 20 real tickets in, triaged, then taken off the queue by urgency. */
-import { loadConfigOrExit } from '@triage/shared';
+import { errorMessage, loadConfigOrExit } from '@triage/shared';
 import { clientFromEnv } from './client';
 import { loadSampleTickets } from './ticket-samples';
 
@@ -34,6 +34,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  console.error(err instanceof Error ? err.message : err);
+  console.error(errorMessage(err));
   process.exit(1);
 });

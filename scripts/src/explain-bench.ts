@@ -7,7 +7,7 @@
  */
 import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { loadFallbackModel, ticketText } from '@triage/shared';
+import { errorMessage, loadFallbackModel, ticketText } from '@triage/shared';
 import { startThreadedEncoder } from '@triage/worker/dist/inference/inference-client';
 import { TicketExplainer } from '@triage/worker/dist/explain/ticket-explainer';
 import { loadSampleTickets } from './ticket-samples';
@@ -44,6 +44,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  console.error(err instanceof Error ? err.message : err);
+  console.error(errorMessage(err));
   process.exit(1);
 });

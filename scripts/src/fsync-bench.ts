@@ -8,7 +8,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { z } from 'zod';
-import { loadConfigOrExit, parseEnv } from '@triage/shared';
+import { errorMessage, loadConfigOrExit, parseEnv } from '@triage/shared';
 import { APPENDFSYNC_MODES, freePort } from './embedded-redis';
 import { startStack } from './stack';
 import { loadSampleTickets } from './ticket-samples';
@@ -64,6 +64,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  console.error(err instanceof Error ? err.message : err);
+  console.error(errorMessage(err));
   process.exit(1);
 });

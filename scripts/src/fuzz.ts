@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { loadConfigOrExit, parseEnv, positiveInt } from '@triage/shared';
+import { errorMessage, loadConfigOrExit, parseEnv, positiveInt } from '@triage/shared';
 import { freePort } from './embedded-redis';
 import { type Stack, startStack } from './stack';
 
@@ -74,6 +74,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  console.error(err instanceof Error ? err.message : err);
+  console.error(errorMessage(err));
   process.exit(1);
 });

@@ -13,6 +13,7 @@ import {
   activeOrDefault,
   compareModels,
   loadFallbackModel,
+  errorMessage,
   redisKeys,
   switchModel,
 } from '@triage/shared';
@@ -92,7 +93,7 @@ async function run(ctx: Ctx, argv: string[]): Promise<void> {
   if (positionals.length !== 1) throw new UsageError(`${command} takes one model directory`);
   const dir = resolve(positionals[0]!);
   const version = await checkLoads(dir).catch((err: unknown) => {
-    throw new Error(`${dir} cannot be served: ${err instanceof Error ? err.message : String(err)}`);
+    throw new Error(`${dir} cannot be served: ${errorMessage(err)}`);
   });
   if (command === 'compare') {
     await compare(ctx, dir);

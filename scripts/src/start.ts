@@ -1,7 +1,7 @@
 /** `npm start`: Redis (embedded unless REDIS_URL is set), the gateway and WORKERS workers. */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { loadConfigOrExit, loadLauncherConfig } from '@triage/shared';
+import { errorMessage, loadConfigOrExit, loadLauncherConfig } from '@triage/shared';
 import { REDIS_INSTALL_HINT, redisServerAvailable } from './embedded-redis';
 import { REPO_ROOT, runningRedisUrlFile, startStack } from './stack';
 
@@ -55,6 +55,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+  process.stderr.write(`${errorMessage(err)}\n`);
   process.exit(1);
 });

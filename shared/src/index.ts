@@ -8,3 +8,5 @@ export * from './shutdown';
 export * from './monitoring';
 export * from './redis-connection';
 export * from './redis-connection-log';
+export * from './error-message';
+export * from './timeout';

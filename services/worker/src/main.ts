@@ -1,4 +1,4 @@
-import { createLogger, loadConfigOrExit, loadFallbackModel, loadWorkerConfig, stopOnSignals } from '@triage/shared';
+import { createLogger, errorMessage, loadConfigOrExit, loadFallbackModel, loadWorkerConfig, stopOnSignals } from '@triage/shared';
 import { loadAlertDestinations, modelAlertThreshold } from './alerts/alert-destinations';
 import { startAlerts } from './alerts/alerts-runtime';
 import { startMaintenance } from './maintenance/maintenance-runtime';
@@ -45,6 +45,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  logger.error('worker failed to start', { error: err instanceof Error ? err.message : String(err) });
+  logger.error('worker failed to start', { error: errorMessage(err) });
   process.exit(1);
 });

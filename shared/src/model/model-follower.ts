@@ -1,3 +1,4 @@
+import { errorMessage } from '../error-message';
 import type { RedisClient } from '../redis-connection';
 import type { Logger } from '../logger';
 import type { ActiveModel, ModelRegistry } from '../store/model-registry';
@@ -24,7 +25,6 @@ export interface ModelFollower {
   stop(): Promise<void>;
 }
 
-const messageOf = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
 /**
  * Keeps a process on the active model version (`keys.modelActive`): on each announcement and each
@@ -48,19 +48,19 @@ export async function followActiveModel(o: ModelFollowerOptions): Promise<ModelF
       o.logger.info('now serving the active model', { model_version: active.version });
     } catch (err) {
       failed = `${active.version}@${active.dir}`;
-      await o.registry.report(o.processId, { version: active.version, ok: false, error: messageOf(err), at: new Date().toISOString() });
+      await o.registry.report(o.processId, { version: active.version, ok: false, error: errorMessage(err), at: new Date().toISOString() });
       o.logger.error('active model failed to load; still serving the previous one', {
         model_version: active.version,
         model_dir: active.dir,
         serving: o.current(),
-        error: messageOf(err),
+        error: errorMessage(err),
       });
     }
   }
 
   // One check at a time: an announcement during a load waits for it instead of loading twice.
   const check = () => (chain = chain.then(attempt).catch((err: unknown) => {
-        o.logger.warn('model check failed', { error: messageOf(err) });
+        o.logger.warn('model check failed', { error: errorMessage(err) });
       }));
 
   o.subscriber.on('message', (channel: string) => {

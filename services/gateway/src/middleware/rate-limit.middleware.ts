@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Request, Response } from 'express';
 import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
 import { RedisStore, type RedisReply } from 'rate-limit-redis';
-import { type GatewayConfig, type Logger, type RedisClient, SCOPES, type Scope } from '@triage/shared';
+import { type GatewayConfig, type Logger, type RedisClient, SCOPES, type Scope, errorMessage } from '@triage/shared';
 import { HttpError } from '../http-errors';
 import { type AfterScope, principalOf } from './auth.middleware';
 
@@ -59,7 +59,7 @@ function clientKey(req: Request, res: Response): string {
 export function scopeRateLimits(options: RateLimitOptions): AfterScope {
   const sendCommand = sendCommandVia(options.redis);
   const report = (level: 'warn' | 'error') => (err: unknown, message?: string) =>
-    options.logger[level](message ?? 'rate limiter', { message: err instanceof Error ? err.message : String(err) });
+    options.logger[level](message ?? 'rate limiter', { message: errorMessage(err) });
   const logger = { warn: report('warn'), error: report('warn') };
   const limiters = Object.fromEntries(
     SCOPES.map((scope) => [

@@ -1,5 +1,5 @@
 import { Router } from 'express';
-import type { RedisClient, TicketStore, WorkerRegistry } from '@triage/shared';
+import { type RedisClient, type TicketStore, type WorkerRegistry, withTimeout } from '@triage/shared';
 import { withoutPaths } from '../client-safe';
 import { breakerCounts } from '../metrics/breaker-counts';
 import type { ModelMetrics } from '../metrics/model-metrics';
@@ -22,13 +22,7 @@ export interface HealthRouteDeps {
  */
 const HEALTH_REDIS_BUDGET_MS = 500;
 
-function within<T>(work: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
-}
+const within = <T>(work: Promise<T>, ms: number): Promise<T> => withTimeout(work, ms, () => new Error(`no answer within ${ms} ms`));
 
 export function healthRouter(deps: HealthRouteDeps): Router {
   const router = Router();

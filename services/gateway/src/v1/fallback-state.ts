@@ -1,4 +1,4 @@
-import { type FallbackModel, loadFallbackModel } from '@triage/shared';
+import { errorMessage, type FallbackModel, loadFallbackModel } from '@triage/shared';
 import { withoutPaths } from '../client-safe';
 
 /**
@@ -11,7 +11,7 @@ export function loadFallbackState(modelDir: string): FallbackState {
   try {
     return { status: 'ready', model: loadFallbackModel(modelDir) };
   } catch (err) {
-    const detail = err instanceof Error ? err.message : String(err);
+    const detail = errorMessage(err);
     return { status: 'unavailable', error: withoutPaths(detail), detail };
   }
 }

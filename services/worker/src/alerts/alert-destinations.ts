@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import {
+  errorMessage,
   ConfigError,
   type DestinationType,
   type ModelConfig,
@@ -110,7 +111,7 @@ function fromFile(path: string, defaultThreshold: number | null): AlertDestinati
     // YAML 1.2 is a superset of JSON, so one parser reads both.
     raw = parseYaml(readFileSync(path, 'utf8'));
   } catch (err) {
-    throw new ConfigError(`Invalid configuration:\n  ALERTS_CONFIG: cannot read ${path}: ${err instanceof Error ? err.message : String(err)}`);
+    throw new ConfigError(`Invalid configuration:\n  ALERTS_CONFIG: cannot read ${path}: ${errorMessage(err)}`);
   }
   const parsed = alertsFileSchema.safeParse(raw);
   if (!parsed.success) {

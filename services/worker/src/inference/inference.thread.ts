@@ -3,13 +3,13 @@
  * it lives here rather than on the main thread, which must keep renewing BullMQ job locks.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { errorMessage } from '@triage/shared';
 import type { FromThread, InferenceThreadInit, ToThread } from './inference.protocol';
 import { type OnnxEncoder, loadOnnxEncoder } from './onnx-encoder';
 
 const port = parentPort;
 if (!port) throw new Error('inference.thread must run as a worker_thread');
 const send = (message: FromThread) => port.postMessage(message);
-const messageOf = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
 async function serve(encoder: OnnxEncoder, message: ToThread): Promise<void> {
   if (message.type === 'dispose') {
@@ -21,7 +21,7 @@ async function serve(encoder: OnnxEncoder, message: ToThread): Promise<void> {
   try {
     send({ type: 'result', id: message.id, outputs: await encoder.run(message.texts) });
   } catch (err) {
-    send({ type: 'error', id: message.id, message: messageOf(err) });
+    send({ type: 'error', id: message.id, message: errorMessage(err) });
   }
 }
 
@@ -31,7 +31,7 @@ async function main(): Promise<void> {
   try {
     encoder = await loadOnnxEncoder(init.modelDir, { config: init.config, intraOpThreads: init.intraOpThreads });
   } catch (err) {
-    send({ type: 'load-failed', message: messageOf(err) });
+    send({ type: 'load-failed', message: errorMessage(err) });
     port!.close();
     return;
   }

@@ -1,4 +1,4 @@
-import type { FallbackModel, FallbackPrediction, ModelUsed, TriageModel } from '@triage/shared';
+import { type FallbackModel, type FallbackPrediction, type ModelUsed, type TriageModel, errorMessage, withTimeout } from '@triage/shared';
 import type { CircuitBreaker } from '../circuit-breaker';
 
 /** What the processor stores; the embedding (storm grouping) exists only for encoder results. */
@@ -17,23 +17,15 @@ export class EncoderTimeoutError extends Error {
   override readonly name = 'EncoderTimeoutError';
 }
 
-const messageOf = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
 /** Runs `work` with a signal that aborts after `budgetMs`, so an answer nobody waits for is never computed. */
 function withinBudget<T>(work: (signal: AbortSignal) => Promise<T>, budgetMs: number): Promise<T> {
   const controller = new AbortController();
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      const err = new EncoderTimeoutError(`encoder exceeded its latency budget of ${budgetMs} ms`);
-      controller.abort(err);
-      reject(err);
-    }, budgetMs);
+  return withTimeout(work(controller.signal), budgetMs, () => {
+    const err = new EncoderTimeoutError(`encoder exceeded its latency budget of ${budgetMs} ms`);
+    controller.abort(err);
+    return err;
   });
-  const running = work(controller.signal);
-  // The late answer is dropped; without this handler its rejection would be unhandled.
-  running.catch(() => undefined);
-  return Promise.race([running, timeout]).finally(() => clearTimeout(timer));
 }
 
 /**
@@ -51,7 +43,7 @@ export class ServedModel {
     try {
       model.encoder = await options.loadEncoder();
     } catch (err) {
-      options.breaker.trip(`encoder failed to load: ${messageOf(err)}`);
+      options.breaker.trip(`encoder failed to load: ${errorMessage(err)}`);
     }
     return model;
   }
@@ -79,7 +71,7 @@ export class ServedModel {
         breaker.success(permit);
         return { ...prediction, modelUsed: 'encoder' };
       } catch (err) {
-        breaker.failure(permit, messageOf(err));
+        breaker.failure(permit, errorMessage(err));
       }
     }
     return { ...fallback.predict(text), modelUsed: 'fallback' };

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { DelayedError, type Job, UnrecoverableError } from 'bullmq';
 import {
+  errorMessage,
   type Logger,
   type TicketResponse,
   type StatsStore,
@@ -41,7 +42,6 @@ export interface TriageJobResult {
   outcome: 'processed' | 'already-processed';
 }
 
-const messageOf = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
 /** Whether BullMQ will give up on this job if the current attempt fails. */
 function isLastAttempt(job: Job): boolean {
@@ -89,7 +89,7 @@ export function createTriageProcessor(deps: TriageProcessorDeps) {
         },
         (first?.probability ?? 0) - (second?.probability ?? 0),
       )
-      .catch((err: unknown) => logger.warn('stats not recorded', { ticket_id: data.ticket_id, error: messageOf(err) }));
+      .catch((err: unknown) => logger.warn('stats not recorded', { ticket_id: data.ticket_id, error: errorMessage(err) }));
   }
 
   /** Runs with the ticket lock held. */
@@ -136,7 +136,7 @@ export function createTriageProcessor(deps: TriageProcessorDeps) {
     const renewal = setInterval(() => {
       store.renewLock(data.ticket_id, lockToken, deps.lockTtlMs).then(
         (held) => held || log.warn('ticket lock lost while processing; the commit will be refused'),
-        (err: unknown) => log.warn('ticket lock renewal failed', { error: messageOf(err) }),
+        (err: unknown) => log.warn('ticket lock renewal failed', { error: errorMessage(err) }),
       );
     }, deps.lockTtlMs / 2);
     try {
@@ -145,12 +145,12 @@ export function createTriageProcessor(deps: TriageProcessorDeps) {
       return result;
     } catch (err) {
       const final = err instanceof UnrecoverableError || isLastAttempt(job);
-      log.warn('triage attempt failed', { error: messageOf(err), attempt: job.attemptsMade + 1, final });
-      if (final) await markFailed(data.ticket_id, messageOf(err));
+      log.warn('triage attempt failed', { error: errorMessage(err), attempt: job.attemptsMade + 1, final });
+      if (final) await markFailed(data.ticket_id, errorMessage(err));
       throw err;
     } finally {
       clearInterval(renewal);
-      await store.releaseLock(data.ticket_id, lockToken).catch((err) => log.warn('lock release failed', { error: messageOf(err) }));
+      await store.releaseLock(data.ticket_id, lockToken).catch((err) => log.warn('lock release failed', { error: errorMessage(err) }));
     }
   };
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ticketIdSchema } from './ticket-id.schema';
 import { correctionSchema, prioritySchema } from './ticket.schema';
 
 export const NOTE_MAX = 2_000;
@@ -26,7 +27,7 @@ export const correctionRequestSchema = correctionFieldsSchema.refine(
 
 /** 201 answer of POST /v2/tickets/:id/feedback. */
 export const correctionResponseSchema = z.object({
-  ticket_id: z.uuid(),
+  ticket_id: ticketIdSchema,
   /** Id of the entry in the feedback stream. */
   feedback_id: z.string(),
   correction: correctionSchema,
@@ -38,7 +39,7 @@ export type CorrectionResponse = z.infer<typeof correctionResponseSchema>;
  * the ticket text and the prediction, so an export still works after the ticket record expired.
  */
 export const feedbackEntrySchema = z.object({
-  ticket_id: z.uuid(),
+  ticket_id: ticketIdSchema,
   agent_id: agentIdSchema,
   at: z.iso.datetime(),
   queue: z.string().optional(),

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DRIFT_SIGNALS } from '../monitoring/drift';
+import { ticketIdSchema } from './ticket-id.schema';
 import { actionSchema } from './ticket.schema';
 
 /** Ends up in queue names, job ids and Redis keys, so no ':' or '.'. */
@@ -17,7 +18,7 @@ export const ALERT_EXCERPT_CHARS = 300;
 
 /** What an alert says about a ticket: a snapshot taken when it was triaged. */
 export const ticketAlertSchema = z.strictObject({
-  ticket_id: z.uuid(),
+  ticket_id: ticketIdSchema,
   subject: z.string().nullable(),
   excerpt: z.string().max(ALERT_EXCERPT_CHARS),
   category: z.string(),
@@ -99,7 +100,7 @@ export type AlertLogEntry = z.infer<typeof alertLogEntrySchema>;
 
 /** GET /v2/tickets/:id/alerts */
 export const ticketAlertsResponseSchema = z.object({
-  ticket_id: z.uuid(),
+  ticket_id: ticketIdSchema,
   alerts: z.array(alertLogEntrySchema),
 }).meta({ id: 'TicketAlerts' });
 export type TicketAlertsResponse = z.infer<typeof ticketAlertsResponseSchema>;

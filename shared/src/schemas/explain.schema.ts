@@ -1,9 +1,10 @@
 import { z } from 'zod';
+import { ticketIdSchema } from './ticket-id.schema';
 import { BODY_MAX, SUBJECT_MAX, modelUsedSchema } from './ticket.schema';
 
 /** Data of an `explain` job; the worker parses it again (the queue is a trust boundary). */
 export const explainJobSchema = z.strictObject({
-  ticket_id: z.uuid(),
+  ticket_id: ticketIdSchema,
   subject: z.string().max(SUBJECT_MAX).optional(),
   body: z.string().min(1).max(BODY_MAX),
 });
@@ -30,7 +31,7 @@ export type EvidenceSpan = z.infer<typeof evidenceSpanSchema>;
 
 /** GET /v2/tickets/:id/explain */
 export const explanationSchema = z.object({
-  ticket_id: z.uuid(),
+  ticket_id: ticketIdSchema,
   model_version: z.string(),
   /** `encoder`: the served blend was explained; `fallback`: the encoder is unavailable, n-gram model only. */
   model_used: modelUsedSchema,

@@ -1,3 +1,4 @@
+export * from './ticket-id.schema';
 export * from './ticket.schema';
 export * from './alert.schema';
 export * from './v1.schema';

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ticketIdSchema } from './ticket-id.schema';
 
 export const SUBJECT_MAX = 500;
 export const BODY_MAX = 20_000;
@@ -85,7 +86,7 @@ export const createTicketsBatchRequestSchema = z
 const batchAcceptedSchema = z.object({
   index: z.int().nonnegative(),
   status: z.literal('accepted'),
-  ticket_id: z.uuid(),
+  ticket_id: ticketIdSchema,
   location: z.string(),
   accepted_at: z.iso.datetime(),
   /** True when the item's idempotency_key was seen before and the earlier ticket came back. */
@@ -104,12 +105,15 @@ export const createTicketsBatchResponseSchema = z
 export type BatchTicketResult = z.infer<typeof createTicketsBatchResponseSchema>['results'][number];
 
 /** Data of a `triage` job; the worker parses it again because the queue is a trust boundary. */
+/** A request id: the caller's X-Request-Id when it looks like this (else the gateway mints a UUID); it rides along in jobs and logs. */
+export const requestIdSchema = z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/);
+
 export const triageJobSchema = z.strictObject({
-  ticket_id: z.uuid(),
+  ticket_id: ticketIdSchema,
   subject: subject.optional(),
   body,
   accepted_at: z.iso.datetime(),
-  request_id: z.string().max(200).optional(),
+  request_id: requestIdSchema.optional(),
 });
 export type TriageJobData = z.output<typeof triageJobSchema>;
 
@@ -121,7 +125,7 @@ export type ModelUsed = z.infer<typeof modelUsedSchema>;
 export const queueProbabilitySchema = z.object({ category: z.string(), probability: z.number() });
 
 export const createTicketResponseSchema = z.object({
-  ticket_id: z.uuid(),
+  ticket_id: ticketIdSchema,
   status: z.literal('accepted'),
   message: z.string(),
   accepted_at: z.iso.datetime(),
@@ -161,7 +165,7 @@ export type Correction = z.infer<typeof correctionSchema>;
 
 /** GET /v2/tickets/:id and /next. Field names match the seed API's clients. */
 export const ticketResponseSchema = z.object({
-  ticket_id: z.uuid(),
+  ticket_id: ticketIdSchema,
   subject: z.string().nullable(),
   body: z.string(),
   customer_id: z.string().nullable(),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ticketIdSchema } from './ticket-id.schema';
 
 /**
  * Urgency levels of the synchronous /v1 API (the seed API's scale): 1 = high … 5 = normal.
@@ -17,7 +18,7 @@ export const urgencyLevelSchema = z.number().int().min(1).max(URGENCY_LEVELS);
 
 /** POST /v1/tickets → 201, and what /v1/tickets/next and /peek return. */
 export const v1TicketSchema = z.object({
-  ticket_id: z.uuid(),
+  ticket_id: ticketIdSchema,
   subject: z.string().nullable(),
   body: z.string(),
   category: z.string(),

@@ -1,14 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { RequestHandler } from 'express';
-import type { Logger } from '@triage/shared';
-
-const INCOMING_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
+import { type Logger, requestIdSchema } from '@triage/shared';
 
 /** Tags each request with an id (the caller's `X-Request-Id` if sane) and logs its outcome. */
 export function requestContext(logger: Logger): RequestHandler {
   return (req, res, next) => {
-    const incoming = req.get('x-request-id');
-    const requestId = incoming && INCOMING_ID.test(incoming) ? incoming : randomUUID();
+    const incoming = requestIdSchema.safeParse(req.get('x-request-id'));
+    const requestId = incoming.success ? incoming.data : randomUUID();
     const started = process.hrtime.bigint();
     res.locals.requestId = requestId;
     res.locals.logger = logger.child({ request_id: requestId });

@@ -1,5 +1,4 @@
 import { Router, type Request, type RequestHandler, type Response } from 'express';
-import { z } from 'zod';
 import {
   type Correction,
   type CorrectionFields,
@@ -15,6 +14,7 @@ import {
 import { HttpError, validationError } from '../http-errors';
 import { principalOf, requireScope } from '../middleware/auth.middleware';
 import { jsonBody } from '../middleware/json-body.middleware';
+import { ticketIdParam } from './ticket-id-param';
 
 export interface AgentRouteDeps {
   store: TicketStore;
@@ -23,15 +23,6 @@ export interface AgentRouteDeps {
   requireRedis: RequestHandler;
   /** Live statistics (GET /v2/stats): leases, acks, releases, SLA breaches and plain acks' verdicts. */
   stats?: Pick<StatsStore, 'recordEvent' | 'recordVerdict' | 'recordSlaBreach'>;
-}
-
-const ticketIdSchema = z.uuid();
-
-/** 404 before any Redis work for ids that cannot exist. */
-function ticketIdOf(req: Request<{ id: string }>): string {
-  const parsed = ticketIdSchema.safeParse(req.params.id);
-  if (!parsed.success) throw new HttpError(404, `ticket ${req.params.id} not found`);
-  return parsed.data.toLowerCase();
 }
 
 const isEmpty = (req: Request) => req.get('content-type') === undefined && req.get('transfer-encoding') === undefined && Number(req.get('content-length') ?? 0) === 0;
@@ -135,7 +126,7 @@ export function agentRouter(deps: AgentRouteDeps): Router {
     };
 
   router.post('/:id/ack', agentOnly, ...optionalJsonBody, validateCorrection(correctionFieldsSchema), requireRedis, async (req: Request<{ id: string }>, res) => {
-    const ticketId = ticketIdOf(req);
+    const ticketId = ticketIdParam(req);
     const fields = res.locals.correction as CorrectionFields;
     const agentId = principalOf(res).id;
     const write = Object.keys(fields).length > 0 ? correctionWrite(await triagedTicket(ticketId), fields, agentId) : undefined;
@@ -152,19 +143,19 @@ export function agentRouter(deps: AgentRouteDeps): Router {
   });
 
   router.post('/:id/release', agentOnly, requireRedis, async (req: Request<{ id: string }>, res) => {
-    const ticketId = ticketIdOf(req);
+    const ticketId = ticketIdParam(req);
     const outcome = await store.release(ticketId, principalOf(res).id);
     if (outcome.ok) count((s) => s.recordEvent('release'));
     answer(res, ticketId, outcome);
   });
 
   router.post('/:id/extend', agentOnly, requireRedis, async (req: Request<{ id: string }>, res) => {
-    const ticketId = ticketIdOf(req);
+    const ticketId = ticketIdParam(req);
     answer(res, ticketId, await store.extend(ticketId, principalOf(res).id));
   });
 
   router.post('/:id/feedback', agentOnly, ...jsonBody, validateCorrection(correctionRequestSchema), requireRedis, async (req: Request<{ id: string }>, res) => {
-    const ticketId = ticketIdOf(req);
+    const ticketId = ticketIdParam(req);
     const fields = res.locals.correction as CorrectionFields;
     const write = correctionWrite(await triagedTicket(ticketId), fields, principalOf(res).id);
     const outcome = await store.addCorrection(ticketId, write);

@@ -1,5 +1,4 @@
 import { Router, type Request, type RequestHandler } from 'express';
-import { z } from 'zod';
 import {
   type AlertLog,
   type AlertLogEntry,
@@ -10,6 +9,7 @@ import {
 } from '@triage/shared';
 import { HttpError, validationError } from '../http-errors';
 import { requireScope } from '../middleware/auth.middleware';
+import { ticketIdParam } from './ticket-id-param';
 
 export interface AlertsRouteDeps {
   store: TicketStore;
@@ -17,7 +17,6 @@ export interface AlertsRouteDeps {
   requireRedis: RequestHandler;
 }
 
-const ticketId = z.uuid();
 const ANY_URL = /\bhttps?:\/\/[^\s"'<>]+/gi;
 
 /** The worker already redacts; this second pass means a webhook URL can never leave through the API. */
@@ -29,8 +28,7 @@ export function alertsRouter(deps: AlertsRouteDeps): Router {
 
   // Per destination delivery state of a ticket's alerts; [] when it never crossed a threshold.
   router.get('/tickets/:id/alerts', requireScope('agent', 'admin'), deps.requireRedis, async (req: Request<{ id: string }>, res) => {
-    const parsed = ticketId.safeParse(req.params.id);
-    const ticket = parsed.success ? await deps.store.get(parsed.data.toLowerCase()) : null;
+    const ticket = await deps.store.get(ticketIdParam(req));
     if (!ticket) throw new HttpError(404, `ticket ${req.params.id} not found`);
     const alerts = (await deps.alertLog.list(ticket.ticket_id)).map(redactEntry);
     res.json(ticketAlertsResponseSchema.parse({ ticket_id: ticket.ticket_id, alerts }));

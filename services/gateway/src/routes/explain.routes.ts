@@ -3,6 +3,7 @@ import type { TicketStore } from '@triage/shared';
 import { type ExplainRequests, ExplainUnavailableError } from '../explain/explain-requests';
 import { HttpError } from '../http-errors';
 import { requireScope } from '../middleware/auth.middleware';
+import { ticketIdParam } from './ticket-id-param';
 
 export interface ExplainRouteDeps {
   store: TicketStore;
@@ -11,15 +12,13 @@ export interface ExplainRouteDeps {
   requireRedis: RequestHandler;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** GET /v2/tickets/:id/explain — the words behind a triaged ticket's predicted queue and urgency. */
 export function explainRouter(deps: ExplainRouteDeps): Router {
   const router = Router();
   router.get('/:id/explain', requireScope('agent'), deps.requireRedis, async (req: Request<{ id: string }>, res) => {
-    const { id } = req.params;
-    const ticket = UUID.test(id) ? await deps.store.get(id.toLowerCase()) : null;
-    if (!ticket) throw new HttpError(404, `ticket ${id} not found`);
+    const ticket = await deps.store.get(ticketIdParam(req));
+    if (!ticket) throw new HttpError(404, `ticket ${req.params.id} not found`);
     if (ticket.category === null) throw new HttpError(409, `ticket ${ticket.ticket_id} has not been triaged yet (status ${ticket.status})`);
     try {
       res.json(await deps.explain.explain({ ticket_id: ticket.ticket_id, ...(ticket.subject === null ? {} : { subject: ticket.subject }), body: ticket.body }));

@@ -18,6 +18,7 @@ import {
 import { HttpError, issueDetails, validationError } from '../http-errors';
 import { hasScope, principalOf, requireScope } from '../middleware/auth.middleware';
 import { jsonBody } from '../middleware/json-body.middleware';
+import { ticketIdParam } from './ticket-id-param';
 
 export interface TicketsRouteDeps {
   store: TicketStore;
@@ -29,7 +30,6 @@ export interface TicketsRouteDeps {
   requireRedis: RequestHandler;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 
 function accepted(ticketId: string, acceptedAt: string, message: string): CreateTicketResponse {
@@ -155,11 +155,10 @@ export function ticketsRouter(deps: TicketsRouteDeps): Router {
 
   // A client key reads only tickets it submitted; anyone else's look like missing ones.
   router.get('/:id', requireScope('agent', 'admin', 'client'), requireRedis, async (req: express.Request<{ id: string }>, res) => {
-    const { id } = req.params;
-    const ticketId = id.toLowerCase();
-    const readable = UUID.test(id) && (hasScope(res, 'agent') || hasScope(res, 'admin') || (await store.submitter(ticketId)) === principalOf(res).id);
+    const ticketId = ticketIdParam(req);
+    const readable = hasScope(res, 'agent') || hasScope(res, 'admin') || (await store.submitter(ticketId)) === principalOf(res).id;
     const ticket = readable ? await store.get(ticketId) : null;
-    if (!ticket) throw new HttpError(404, `ticket ${id} not found`);
+    if (!ticket) throw new HttpError(404, `ticket ${req.params.id} not found`);
     res.json(ticket);
   });
 

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
+import { BODY_MAX, SUBJECT_MAX } from '@triage/shared';
 
 export interface SampleTicket {
   subject?: string;
@@ -59,8 +60,8 @@ export function loadSampleTickets(
     const pool = (heldBack ? heldBack.map((i) => rows[i]!) : rows).filter((r) => r.body.trim().length > 0);
     const step = Math.max(1, Math.floor(pool.length / count));
     const tickets = Array.from({ length: Math.min(count, pool.length) }, (_, i) => pool[i * step]!).map((r) => ({
-      ...(r.subject.trim() ? { subject: unescapeNewlines(r.subject).slice(0, 500) } : {}),
-      body: unescapeNewlines(r.body).slice(0, 20_000),
+      ...(r.subject.trim() ? { subject: unescapeNewlines(r.subject).slice(0, SUBJECT_MAX) } : {}),
+      body: unescapeNewlines(r.body).slice(0, BODY_MAX),
       queue: r.queue,
       priority: r.priority,
     }));

@@ -2,11 +2,12 @@ import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { type Logger, isRedisUnavailable, throttledLog } from '@triage/shared';
 import { HttpError, serviceUnavailable } from '../http-errors';
 import { TEMPLATE_SEGMENT } from '../openapi/document';
+import { JSON_BODY_LIMIT } from './json-body.middleware';
 
 /** body-parser's error types → our status codes. */
 const BODY_PARSER_ERRORS: Record<string, HttpError> = {
   'entity.parse.failed': new HttpError(400, 'malformed JSON body'),
-  'entity.too.large': new HttpError(413, 'request body too large (limit 1 MB)'),
+  'entity.too.large': new HttpError(413, `request body too large (limit ${JSON_BODY_LIMIT.text})`),
   'encoding.unsupported': new HttpError(415, 'unsupported content encoding'),
   'charset.unsupported': new HttpError(415, 'unsupported charset, use utf-8'),
   'request.aborted': new HttpError(400, 'request body aborted by the client'),

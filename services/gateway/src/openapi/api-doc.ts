@@ -6,6 +6,7 @@ import {
 } from '@asteasolutions/zod-to-openapi';
 import type { z } from 'zod';
 import { type Scope, errorResponseSchema } from '@triage/shared';
+import { JSON_BODY_LIMIT } from '../middleware/json-body.middleware';
 
 /**
  * One route's documentation. Each router has a `<name>.openapi.ts` beside it exporting a
@@ -91,7 +92,7 @@ const RESPONSES = {
     'RateLimit-Policy',
   ),
   ServiceUnavailable: errorComponent('Redis is unreachable; retry after Retry-After seconds.', 'service unavailable: storage is unreachable, retry later', 'Retry-After'),
-  PayloadTooLarge: errorComponent('The body is over 1 MB.', 'request body too large (limit 1 MB)'),
+  PayloadTooLarge: errorComponent(`The body is over ${JSON_BODY_LIMIT.text}.`, `request body too large (limit ${JSON_BODY_LIMIT.text})`),
   UnsupportedMediaType: errorComponent('The body is not application/json (utf-8), or its Content-Encoding is unsupported.', 'Content-Type must be application/json'),
 };
 

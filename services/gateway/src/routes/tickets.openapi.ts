@@ -8,6 +8,7 @@ import {
   statusCountsResponseSchema,
   ticketResponseSchema,
 } from '@triage/shared';
+import { JSON_BODY_LIMIT } from '../middleware/json-body.middleware';
 import { type RouteDocs, error, headers, json } from '../openapi/api-doc';
 
 export const TICKET_ID_EXAMPLE = '3f0c8a62-5d7e-4b8f-9a53-2f1c6d0e9b47';
@@ -101,7 +102,7 @@ export const ticketRouteDocs: RouteDocs = (doc) => {
           ],
         },
       }),
-      413: error('More items than BATCH_MAX_ITEMS, or a body over 1 MB.', 'too many tickets in one batch: 101 (limit 100)'),
+      413: error(`More items than BATCH_MAX_ITEMS, or a body over ${JSON_BODY_LIMIT.text}.`, 'too many tickets in one batch: 101 (limit 100)'),
     },
   });
   doc.route({

@@ -14,9 +14,9 @@ import {
 } from '@triage/shared';
 import { jobLockOptions, watchJobEvents } from '../job-locks';
 import type { WorkerMetrics } from '../metrics/worker-metrics';
-import { type AlertJobResult, createAlertProcessor } from '../processors/alert.processor';
 import { type AlertDestination, fixedModelAlertThreshold } from './alert-destinations';
 import { createAlertEnqueuer, createDriftAlertEnqueuer, createSlaAlertEnqueuer } from './alert-enqueuer';
+import { type AlertJobResult, createAlertProcessor } from './alert.processor';
 import { createRedactor } from './redact';
 import { StormStore } from './storm-store';
 import { createWebhookHttp } from './webhook-delivery';

@@ -15,8 +15,8 @@ import {
 } from '@triage/shared';
 import type { AlertsRuntime } from '../alerts/alerts-runtime';
 import { jobLockOptions, watchJobEvents } from '../job-locks';
-import { createMaintenanceProcessor } from '../processors/maintenance.processor';
 import { DriftAlarm } from './drift-alarm';
+import { createMaintenanceProcessor } from './maintenance.processor';
 import { createMaintenanceSweep } from './maintenance-sweep';
 
 export interface MaintenanceRuntime {

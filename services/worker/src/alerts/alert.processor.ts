@@ -1,12 +1,12 @@
 import { DelayedError, type Job, UnrecoverableError, Worker } from 'bullmq';
 import type { AxiosInstance } from 'axios';
 import { type AlertJobData, type AlertLog, type Logger, alertJobSchema, alertLogKindOf } from '@triage/shared';
-import type { AlertDestination } from '../alerts/alert-destinations';
-import type { AlertContent, RenderContext } from '../alerts/alert-content';
-import type { Redactor } from '../alerts/redact';
-import type { StormStore } from '../alerts/storm-store';
-import { type DeliveryOutcome, sendWebhook } from '../alerts/webhook-delivery';
-import { type WebhookRequest, buildWebhookRequest } from '../alerts/webhook-request';
+import type { AlertDestination } from './alert-destinations';
+import type { AlertContent, RenderContext } from './alert-content';
+import type { Redactor } from './redact';
+import type { StormStore } from './storm-store';
+import { type DeliveryOutcome, sendWebhook } from './webhook-delivery';
+import { type WebhookRequest, buildWebhookRequest } from './webhook-request';
 
 export interface AlertProcessorDeps {
   destinations: ReadonlyMap<string, AlertDestination>;

@@ -1,5 +1,5 @@
 import type { Job } from 'bullmq';
-import type { SweepReport } from '../maintenance/maintenance-sweep';
+import type { SweepReport } from './maintenance-sweep';
 
 /** The scheduler's `maintenance` job carries no data: each run sweeps whatever is due now. */
 export function createMaintenanceProcessor(sweep: () => Promise<SweepReport>) {

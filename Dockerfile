@@ -5,11 +5,12 @@ COPY package.json package-lock.json .npmrc tsconfig.base.json tsconfig.json ./
 COPY shared/package.json shared/
 COPY services/gateway/package.json services/gateway/
 COPY services/worker/package.json services/worker/
-RUN npm ci --ignore-scripts
+# No install scripts run (.npmrc, copied above, says why: onnxruntime-node would fetch CUDA from NuGet).
+RUN npm ci
 COPY shared shared
 COPY services services
 COPY scripts scripts
-RUN npx tsc -b shared services/gateway services/worker && npm prune --omit=dev --ignore-scripts
+RUN npx tsc -b shared services/gateway services/worker && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production MODEL_DIR=/app/models/triage

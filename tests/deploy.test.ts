@@ -317,6 +317,15 @@ describe('env names', () => {
   });
 });
 
+describe('npm install', () => {
+  it('runs no install script, and the lockfile has only the reviewed ones (.npmrc says why each is not needed)', () => {
+    expect(readFileSync(join(ROOT, '.npmrc'), 'utf8')).toMatch(/^ignore-scripts=true$/m);
+    const lock = JSON.parse(readFileSync(join(ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, { hasInstallScript?: boolean }> };
+    const withScripts = Object.entries(lock.packages).flatMap(([path, p]) => (p.hasInstallScript ? [path.replace(/^.*node_modules\//, '')] : []));
+    expect(withScripts.sort()).toEqual(['@scarf/scarf', 'msgpackr-extract', 'onnxruntime-node']);
+  });
+});
+
 describe('Docker build context', () => {
   it('leaves out training checkpoints, runtime data and installed modules', () => {
     const ignored = readFileSync(join(ROOT, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim());

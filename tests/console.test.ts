@@ -205,12 +205,12 @@ describe('console in Chromium', () => {
 
   it('lead at 1280×800: charts drawn from the real figures', async () => {
     // every alert the receiver took is a delivered line of the service-wide log
-    const delivered = await eventually(async () => {
+    const delivered = await eventually('every alert the receiver took in the delivered log', async () => {
       const log = (await (await fetch(`${stack.url}/v2/alerts?limit=500&outcome=delivered`, { headers: { Authorization: `Bearer ${key}` } })).json()) as {
         deliveries: Array<{ ticket_id: string | null; destination: string; kind: string }>;
       };
       return log.deliveries.length > 0 && log.deliveries.length === receiver.delivered().length ? log.deliveries : undefined;
-    }, 200);
+    }, { intervalMs: 200 });
     const page = await openPage({ width: 1280, height: 800 });
     await signIn(page);
     await page.getByRole('link', { name: 'Lead' }).click();

@@ -95,7 +95,7 @@ describe('on a 3-master Redis Cluster with a hash-tag prefix', () => {
     expect((await post(`/v2/tickets/${id}/ack`)).status).toBe(200);
     expect(await client.get(id)).toMatchObject({ status: 'done' });
 
-    const alert = await eventually(async () => receiver.delivered().find((r) => r.body.includes(id)));
+    const alert = await eventually(`the alert of ticket ${id} delivered`, async () => receiver.delivered().find((r) => r.body.includes(id)));
     expect(alert.headers['content-type']).toMatch(/json/);
   });
 
@@ -105,7 +105,7 @@ describe('on a 3-master Redis Cluster with a hash-tag prefix', () => {
     expect((await client.next())?.ticket_id).toBe(id);
     const past = Date.now() - 1;
     await redis.multi().zadd(keys.leases, past, id).hset(keys.ticket(id), 'lease_expires_at', past).exec();
-    await eventually(async () => ((await client.get(id)).status === 'processed' ? true : undefined));
+    await eventually(`ticket ${id} back in the queue after its lease expired`, async () => ((await client.get(id)).status === 'processed' ? true : undefined));
   });
 
   it('npm run keys reaches the cluster through the same settings', () => {

@@ -45,7 +45,7 @@ export async function startRedisCluster(size: number, password: string): Promise
     const addresses = servers.map((s) => `127.0.0.1:${s.port}`);
     await promisify(execFile)('redis-cli', ['-a', password, '--no-auth-warning', '--cluster', 'create', ...addresses, '--cluster-replicas', '0', '--cluster-yes']);
     for (const s of servers) masters.push(new Redis(s.url, { maxRetriesPerRequest: null }));
-    await eventually(() => clusterReady(masters));
+    await eventually('every master reporting cluster_state:ok and all nodes known', () => clusterReady(masters));
   } catch (err) {
     await stop();
     throw err;

@@ -89,11 +89,11 @@ describe('GET /v2/alerts', () => {
     try {
       const ticketId = await createTicket();
       await alerts.onProcessed(processedTicket({ ticket_id: ticketId }));
-      const body = await eventually(async () => {
+      const body = await eventually('three deliveries in the service-wide alert log', async () => {
         const res = await request(gw.app).get('/v2/alerts');
         expect(res.status).toBe(200);
         return res.body.deliveries.length === 3 ? res.body : undefined;
-      }, 100);
+      }, { intervalMs: 100 });
       expect(body.next_before).toBeNull();
       const lines = body.deliveries as Array<{ id: string; destination: string; outcome: string; attempts: number; error: string | null; at: string }>;
       const slackLines = lines.filter((l) => l.destination === 'slack');

@@ -1,13 +1,14 @@
 import {
   type DriftAlert,
   type DriftReference,
-  type DriftSignal,
   PSI_ACT,
   type RedisClient,
   type RedisKeys,
+  type RedisScript,
   type SignalDrift,
   type StatsStore,
   computeDrift,
+  defineScript,
 } from '@triage/shared';
 
 export interface DriftAlarmDeps {
@@ -63,11 +64,6 @@ redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(s))
 return 1
 `;
 
-type ScriptedRedis = RedisClient & {
-  triageDriftStep(key: string, signal: DriftSignal, psi: string, now: number, rearmMs: number, act: number): Promise<number>;
-  triageDriftConfirm(key: string, signal: DriftSignal, episode: number): Promise<number>;
-};
-
 /** The bins whose share moved most: what the alert shows a reader. */
 const MOVED_BINS = 3;
 
@@ -77,12 +73,12 @@ const MOVED_BINS = 3;
  * Redis and changes in one script, so several workers sweeping at once alert once.
  */
 export class DriftAlarm {
-  private readonly redis: ScriptedRedis;
+  private readonly step: RedisScript<number>;
+  private readonly confirm: RedisScript<number>;
 
   constructor(private readonly deps: DriftAlarmDeps) {
-    deps.redis.defineCommand('triageDriftStep', { numberOfKeys: 1, lua: STEP });
-    deps.redis.defineCommand('triageDriftConfirm', { numberOfKeys: 1, lua: CONFIRM });
-    this.redis = deps.redis as ScriptedRedis;
+    this.step = defineScript<number>(deps.redis, 'triageDriftStep', STEP, 1);
+    this.confirm = defineScript<number>(deps.redis, 'triageDriftConfirm', CONFIRM, 1);
   }
 
   /** Evaluates every signal at `nowMs`; returns how many alerts it enqueued. */
@@ -94,12 +90,12 @@ export class DriftAlarm {
     for (const signal of computeDrift(reference, counts, this.deps.minSamples)) {
       const key = this.deps.keys.driftState;
       const psi = signal.psi === null ? '' : String(signal.psi);
-      const episode = await this.redis.triageDriftStep(key, signal.signal, psi, nowMs, this.deps.window.ms, PSI_ACT);
+      const episode = await this.step(key, signal.signal, psi, nowMs, this.deps.window.ms, PSI_ACT);
       if (episode === 0 || signal.psi === null) continue;
       // Enqueue before confirming: the job id (signal + episode) dedupes a repeat, so a crash in
       // between re-sends nothing twice and loses nothing.
       await this.deps.onDrift(this.alertOf(signal, signal.psi, episode, modelVersion, nowMs));
-      await this.redis.triageDriftConfirm(key, signal.signal, episode);
+      await this.confirm(key, signal.signal, episode);
       raised += 1;
     }
     return raised;

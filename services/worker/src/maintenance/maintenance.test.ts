@@ -190,7 +190,7 @@ describe('drift alert', () => {
     await maintenance.sweep(t0);
     await record(t0, true, 3);
     await maintenance.sweep(t0);
-    await eventually(async () => (deliveries().length === 1 ? true : undefined));
+    await eventually('the first drift alert delivered', async () => (deliveries().length === 1 ? true : undefined));
     const [first] = deliveries();
     expect(first).toMatchObject({ event: 'drift', delivery_id: 'drift.predicted_queue.1.webhook' });
     expect(first!.drift).toMatchObject({ signal: 'predicted_queue', episode: 1, window: '10m', n: 80, model_version: 'sha256:drift-test' });
@@ -220,7 +220,7 @@ describe('drift alert', () => {
     // Re-armed: the next crossing alerts again, as a new episode.
     await record(t0 + 34 * MINUTE, true, 4);
     await maintenance.sweep(t0 + 34 * MINUTE);
-    await eventually(async () => (deliveries().length === 2 ? true : undefined));
+    await eventually('the second drift alert delivered', async () => (deliveries().length === 2 ? true : undefined));
     expect(deliveries()[1]).toMatchObject({ event: 'drift', delivery_id: 'drift.predicted_queue.2.webhook', drift: { episode: 2 } });
     await sleep(500);
     expect(deliveries().map((d) => d.drift.signal)).toEqual(['predicted_queue', 'predicted_queue']);

@@ -59,7 +59,7 @@ beforeAll(async () => {
   });
   client = new TriageClient(stack.url, stack.apiKey);
   // Ready once the gateway's connection has the slot map and the worker has registered.
-  await eventually(async () => ((await fetch(`${stack.url}/ready`)).ok ? true : undefined));
+  await eventually('the stack ready on the cluster', async () => ((await fetch(`${stack.url}/ready`)).ok ? true : undefined));
 });
 
 afterAll(async () => {

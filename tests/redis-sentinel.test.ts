@@ -31,8 +31,8 @@ afterAll(async () => {
 });
 
 // Right after a failover the gateway answers 503 until its connection reached the new master: retried.
-const submitted = (body: string) => eventually(() => client.submit({ body }).catch(() => undefined), 200);
-const processed = (id: string) => eventually(async () => ((await client.get(id).catch(() => undefined))?.status === 'processed' ? true : undefined), 100);
+const submitted = (body: string) => eventually('a ticket accepted', () => client.submit({ body }).catch(() => undefined), { intervalMs: 200 });
+const processed = (id: string) => eventually(`ticket ${id} processed`, async () => ((await client.get(id).catch(() => undefined))?.status === 'processed' ? true : undefined), { intervalMs: 100 });
 
 describe('through Redis Sentinel', () => {
   it('the services triage and lease tickets, and keep doing so on the replica Sentinel promotes', async () => {
@@ -43,11 +43,11 @@ describe('through Redis Sentinel', () => {
 
     // Replication is asynchronous: fail over once the replica has everything (docs/deployment.md).
     const offset = (server: typeof master) => redis.replication(server!, 'master_repl_offset');
-    await eventually(async () => ((await offset(replica)) === (await offset(master)) ? true : undefined), 50);
+    await eventually('the replica caught up with the master', async () => ((await offset(replica)) === (await offset(master)) ? true : undefined));
     await redis.sentinel.call('SENTINEL', 'FAILOVER', SENTINEL_MASTER);
-    await eventually(async () => ((await redis.masterPort()) === replica!.port ? true : undefined), 100);
+    await eventually('Sentinel naming the replica as master', async () => ((await redis.masterPort()) === replica!.port ? true : undefined), { intervalMs: 100 });
     // Until Sentinel has demoted it, the old master still takes writes that the new one never sees.
-    await eventually(async () => ((await redis.replication(master!, 'role')) === 'slave' ? true : undefined), 100);
+    await eventually('the old master demoted to a replica', async () => ((await redis.replication(master!, 'role')) === 'slave' ? true : undefined), { intervalMs: 100 });
 
     const after = await submitted('The mobile app crashes when I open settings');
     await processed(after);
@@ -63,7 +63,7 @@ describe('through Redis Sentinel', () => {
     try {
       await master.config('SET', 'min-replicas-to-write', '1');
       await demoted!.stop();
-      await eventually(async () => ((await redis.replication(promoted!, 'connected_slaves')) === '0' ? true : undefined), 100);
+      await eventually('the promoted master without replicas', async () => ((await redis.replication(promoted!, 'connected_slaves')) === '0' ? true : undefined), { intervalMs: 100 });
       const res = await fetch(`${stack.url}/v2/tickets`, {
         method: 'POST',
         headers: client.headers({ 'Content-Type': 'application/json' }),

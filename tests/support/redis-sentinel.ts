@@ -58,7 +58,7 @@ export async function startRedisSentinel(): Promise<RedisSentinelHandle> {
     sentinelServer = await startRedisServer({ configFile, args: ['--sentinel'] });
     const connection = new Redis(sentinelServer.url, { maxRetriesPerRequest: null });
     sentinel = connection;
-    await eventually(async () => (((await connection.call('SENTINEL', 'REPLICAS', SENTINEL_MASTER)) as unknown[]).length > 0 ? true : undefined));
+    await eventually('Sentinel knowing a replica', async () => (((await connection.call('SENTINEL', 'REPLICAS', SENTINEL_MASTER)) as unknown[]).length > 0 ? true : undefined));
     return {
       servers,
       sentinelUrl: sentinelServer.url,

@@ -7,6 +7,7 @@ import {
   type RedisClient,
   type RedisKeys,
   compareModels,
+  errorMessage,
   modelComparisonSchema,
 } from '@triage/shared';
 import { HttpError } from '../http-errors';
@@ -83,11 +84,11 @@ export class ModelComparisons {
       })
       .catch(async (err: unknown) => {
         await saved.catch(() => undefined);
-        const message = err instanceof Error ? err.message : String(err);
+        const message = errorMessage(err);
         this.logger.warn('model comparison failed', { comparison_id: id, error: message });
         await this.save({ ...record, status: 'failed', finished_at: new Date().toISOString(), error: message });
       })
-      .catch((err: unknown) => this.logger.error('model comparison not recorded', { comparison_id: id, error: err instanceof Error ? err.message : String(err) }))
+      .catch((err: unknown) => this.logger.error('model comparison not recorded', { comparison_id: id, error: errorMessage(err) }))
       .finally(() => {
         this.running = null;
       });

@@ -47,11 +47,11 @@ afterAll(() => {
 });
 
 async function finished(id: string) {
-  return eventually(async () => {
+  return eventually(`comparison ${id} finished`, async () => {
     const res = await request(gw.app).get(`/v2/models/compare/${id}`);
     expect(res.status).toBe(200);
     return res.body.status === 'running' ? undefined : res;
-  }, 500);
+  }, { intervalMs: 500 });
 }
 
 describe('/v2/models', () => {

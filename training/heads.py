@@ -78,10 +78,10 @@ def attach_heads(src: Path, dst: Path, queue: QueueHeads, urgency: UrgencyHead) 
     names and shapes) is unchanged, and the kNN memory travels inside the model file."""
     model = onnx.load(str(src))
     graph = model.graph
-    for node in graph.node:  # the old heads' outputs get private names, then fall away as dead nodes
+    # The old heads' outputs get private names, so the old heads (and their initializers) fall away as dead
+    # nodes before the new ones arrive: a source that already carries refitted heads frees their names.
+    for node in graph.node:
         node.output[:] = [f"v1_{o}" if o in ("queue_probs", "urgency") else o for o in node.output]
-    # Before the new heads arrive: a source that already carries refitted heads gives up their nodes and
-    # initializers here, so the new ones can take the same names.
     drop_dead_nodes(graph)
     f32 = lambda name, a: numpy_helper.from_array(np.asarray(a, dtype=np.float32), name)  # noqa: E731
     graph.initializer.extend([
@@ -120,7 +120,6 @@ def attach_heads(src: Path, dst: Path, queue: QueueHeads, urgency: UrgencyHead) 
         n("Softmax", ["h_urg_logits"], ["h_urg_p"], axis=-1),
         n("MatMul", ["h_urg_p", "heads_urg_scores"], ["urgency"]),
     ])
-    drop_dead_nodes(graph)
     onnx.checker.check_model(model)
     onnx.save(model, str(dst))
 

@@ -384,16 +384,22 @@ def render_refit(m: dict, cfg: dict) -> str:
       f"a ticket run alone differs by up to {par['embedding_vs_batched']:.3f} per embedding component.")
     w(f"- Latency per ticket, onnxruntime (Python), 1 intra-op thread: median wall **{lat['median']:.1f} ms** (p95 "
       f"{lat['p95']:.1f}), median CPU time **{lat['cpu_median']:.1f} ms** (n = {lat['n']}; 2 CPU cores shared with "
-      "seven other jobs during the run, so wall time includes waiting).")
+      "other jobs during the run, so wall time includes waiting).")
     w("- Files: " + ", ".join(f"`{k}` {v / 1e6:.1f} MB" for k, v in m["size_bytes"].items()) + ".\n")
     w("## Targets\n")
     w("Issue 14's targets against this run's held-back rows; a miss is reported as measured, not tuned away.\n")
     w(_table(["target", "measured", "met"], refit_targets(m, cfg)) + "\n")
     w("## Limits\n")
-    w("- The encoder was not re-fine-tuned on both files: on 2 CPU cores shared with seven other jobs, one epoch over "
-      "both files' ~5,800 training rows measured about two hours, beyond the session. `npm run train -- --data "
+    w("- The encoder was not re-fine-tuned on both files: on 2 CPU cores shared with other jobs, one epoch over "
+      "both files' ~5,800 training rows measured one to several hours, beyond the session. `npm run train -- --data "
       "tickets.csv --data tickets-more.csv` does that run (per-file splits, partial labels, `--resume`).")
-    w("- The heads were fitted on the training split only; refitting them on train + validation was not done.")
+    if not r.get("refit_on_train_and_val"):
+        w("- The heads were fitted on the training split only; refitting them on train + validation was not done.")
+    a = m["alert"]
+    if a["emergency_cap"] < a["validation_choice"]:
+        w(f"- The alert threshold is capped at {a['emergency_cap']:.2f} by the lowest-scoring written emergency, below "
+          f"the {a['validation_choice']:.2f} at which validation reaches {_pct(a['min_precision'])} precision: that cap "
+          "is what the alert precision above pays for the emergencies alerting.")
     w("- Trained on synthetic tickets with noisy labels; rare queues (under ~100 training rows) have unstable scores.")
     w(f"- Texts longer than {cfg['max_length']} tokens are truncated ({_pct(cfg['drift_reference']['truncated_share'])} "
       "of training tickets).")

@@ -4,9 +4,12 @@
  * The served queue distribution is p = normalise(q^(1/T)) with the mixture q = w·p_enc + (1 − w)·p_ngram
  * (triage-model.ts). Evidence is measured on q_c for the predicted queue c:
  * - n-gram part: (1 − w) times the n-gram model's exact linear token shares (NgramModel.attribute);
- * - encoder part: occlusion. The text is cut into a few contiguous segments of words; the encoder is run
- *   once more without each segment (one batch), and the drop of w·p_enc,c is spread evenly over the
- *   segment's words. w·p_enc,c is read back from the served distribution: q_k = p_k^T / Σ_j p_j^T, and
+ * - encoder part: occlusion of everything but one segment. The text is cut into contiguous segments of a
+ *   few words; the encoder reads each segment alone (one batch) and the empty text, and the rise of
+ *   w·p_enc,c that a segment brings on its own is spread evenly over its words. Leaving one segment in
+ *   rather than taking one out costs about one more pass over the text in all, not one per segment, so
+ *   the segments can be short and the explanation stays within a few single predictions.
+ *   w·p_enc,c is read back from the served distribution: q_k = p_k^T / Σ_j p_j^T, and
  *   w·p_enc,c = q_c − (1 − w)·p_ngram,c with p_ngram computed here in pure TypeScript.
  * Urgency is the same with u = w_u·u_enc + (1 − w_u)·u_ngram.
  */
@@ -14,8 +17,10 @@ import { performance } from 'node:perf_hooks';
 import type { EvidenceSpan, Explanation, NgramModel, TriageModel, TriagePrediction } from '@triage/shared';
 import { ticketText } from '@triage/shared';
 
-/** At most this many occlusion runs per explanation: the encoder part's cost grows with it. */
-export const MAX_SEGMENTS = 8;
+/** Words per segment, at least: a shorter segment read alone says little about its words in context. */
+export const SEGMENT_WORDS = 8;
+/** At most this many segments: each adds a short sequence (and its two special tokens) to the batch. */
+export const MAX_SEGMENTS = 24;
 /** Evidence entries returned per target, strongest first. */
 export const MAX_EVIDENCE = 40;
 
@@ -78,16 +83,17 @@ export class TicketExplainer {
     // Token positions come from the n-gram tokenizer; the label only matters for the queue shares.
     const layout = ngram.attribute(text, 0);
     const encoder = this.deps.encoder();
-    const segments = encoder ? segmentsOf(layout.spans.flatMap((s, i) => (s ? [i] : [])), MAX_SEGMENTS) : [];
-    const variants = segments.map((seg) => text.slice(0, layout.spans[seg[0]!]![0]) + text.slice(layout.spans[seg[seg.length - 1]!]![1]));
+    const words = layout.spans.flatMap((s, i) => (s ? [i] : []));
+    const segments = encoder ? segmentsOf(words, Math.min(MAX_SEGMENTS, Math.ceil(words.length / SEGMENT_WORDS))) : [];
+    const variants = segments.map((seg) => text.slice(layout.spans[seg[0]!]![0], layout.spans[seg[seg.length - 1]!]![1]));
 
     let served: { probabilities: number[]; urgency: number } = { probabilities: layout.proba, urgency: layout.urgency };
-    let occluded: TriagePrediction[] = [];
+    let alone: TriagePrediction[] = [];
     if (encoder) {
       // The full text alone, as the triage job ran it: int8 activations are quantised per batch, so a
       // batch-mate can move the probabilities in the third decimal.
       [served] = (await encoder.predict([text])) as [TriagePrediction];
-      occluded = await encoder.predict(variants);
+      alone = await encoder.predict(['', ...variants]);
     }
     const labels = encoder?.labels ?? ngram.labels;
     const c = served.probabilities.indexOf(Math.max(...served.probabilities));
@@ -111,12 +117,12 @@ export class TicketExplainer {
     const encoderQueue = new Float64Array(attribution.tokens.length);
     const encoderUrgency = new Float64Array(attribution.tokens.length);
     if (encoder) {
-      const base = encoderParts(served, text);
+      const empty = encoderParts(alone[0]!, '');
       segments.forEach((seg, s) => {
-        const without = encoderParts(occluded[s]!, variants[s]!);
+        const own = encoderParts(alone[s + 1]!, variants[s]!);
         for (const t of seg) {
-          encoderQueue[t] = (base.queue - without.queue) / seg.length;
-          encoderUrgency[t] = (base.urgency - without.urgency) / seg.length;
+          encoderQueue[t] = (own.queue - empty.queue) / seg.length;
+          encoderUrgency[t] = (own.urgency - empty.urgency) / seg.length;
         }
       });
     }

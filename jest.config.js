@@ -5,7 +5,7 @@ module.exports = {
   testMatch: ['**/*.test.ts'],
   testPathIgnorePatterns: ['/node_modules/', '/dist/'],
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.test.json' }] },
-  moduleNameMapper: { '^@triage/shared$': '<rootDir>/shared/src/index.ts' },
+  moduleNameMapper: { '^@triage/shared$': '<rootDir>/shared/src/index.ts', '^@triage/shared/model-runtime$': '<rootDir>/shared/src/model-runtime.ts' },
   globalSetup: '<rootDir>/tests/support/global-setup.ts',
   globalTeardown: '<rootDir>/tests/support/global-teardown.ts',
   testTimeout: 60_000,

@@ -1,4 +1,7 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { REPO_ROOT } from './support/worker';
 import { type ServiceProcess, spawnService } from './support/service-process';
 
 /** The native libraries a process has mapped (Linux /proc): what it really loaded, not what it imports. */
@@ -30,4 +33,19 @@ describeLinux('the model code split: only the worker loads onnxruntime and token
     expect(loaded).toMatch(/onnxruntime/);
     expect(loaded).toMatch(/tokenizers/);
   }, 60_000);
+
+  it("the worker's inference thread loads onnxruntime but not the schema, Redis, queue or logging libraries", async () => {
+    // A worker_thread is its own isolate: whatever it requires is loaded a second time in the process.
+    const script = join(REPO_ROOT, 'services/worker/dist/inference/inference.thread.js');
+    const probe = `const { parentPort } = require('node:worker_threads'); require(${JSON.stringify(script)});
+      parentPort.postMessage({ type: 'modules', modules: Object.keys(require.cache) });`;
+    const thread = new Worker(probe, { eval: true, workerData: { modelDir: join(REPO_ROOT, 'no-such-model-dir'), config: {}, intraOpThreads: 1 } });
+    const modules = await new Promise<string[]>((resolve, reject) => {
+      thread.on('message', (m: { type: string; modules?: string[] }) => m.type === 'modules' && resolve(m.modules!));
+      thread.on('error', reject);
+    });
+    await thread.terminate();
+    expect(modules.some((m) => m.includes('/node_modules/onnxruntime-node/'))).toBe(true);
+    expect(modules.filter((m) => /\/node_modules\/(zod|ioredis|winston|bullmq)\//.test(m))).toEqual([]);
+  });
 });

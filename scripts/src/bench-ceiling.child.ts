@@ -3,7 +3,7 @@
  * onnxruntime-node, no service, no n-gram blend) on its share of the tickets. The parent starts all
  * processes of a layout, waits until each has loaded, then starts every run at once.
  */
-import { errorMessage } from '@triage/shared';
+import { errorMessage, readModelConfig } from '@triage/shared';
 import { loadOnnxEncoder } from '@triage/worker/dist/inference/onnx-encoder';
 
 export interface CeilingInit {
@@ -18,7 +18,7 @@ export type FromCeilingChild = { type: 'loaded' } | { type: 'done'; batch: numbe
 const send = (message: FromCeilingChild) => process.send!(message);
 
 async function load(init: CeilingInit): Promise<void> {
-  const encoder = await loadOnnxEncoder(init.modelDir, { intraOpThreads: init.threads });
+  const encoder = await loadOnnxEncoder(init.modelDir, { config: readModelConfig(init.modelDir), intraOpThreads: init.threads });
   // a few runs so onnxruntime's arena and the tokenizer are warm before anything is timed
   for (let i = 0; i < Math.min(8, init.texts.length); i++) await encoder.run([init.texts[i]!]);
   process.on('message', (message: ToCeilingChild) => {

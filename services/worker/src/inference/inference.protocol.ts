@@ -1,4 +1,4 @@
-import type { ModelConfig } from '@triage/shared';
+import type { ModelConfig } from '@triage/shared/model-runtime';
 import type { EncoderOutput } from './onnx-encoder';
 
 /** workerData of the inference thread. */

@@ -3,7 +3,7 @@
  * it lives here rather than on the main thread, which must keep renewing BullMQ job locks.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { errorMessage } from '@triage/shared';
+import { errorMessage } from '@triage/shared/model-runtime';
 import type { FromThread, InferenceThreadInit, ToThread } from './inference.protocol';
 import { type OnnxEncoder, loadOnnxEncoder } from './onnx-encoder';
 

@@ -48,7 +48,7 @@ function tempModelDir(files: Record<string, string | Buffer>): string {
 
 /** The encoder as the worker serves it: one ONNX run per call, blended on the caller's side. */
 async function loadTriageModel(dir: string, ngram?: NgramModel): Promise<TriageModel> {
-  const encoder = await loadOnnxEncoder(dir);
+  const encoder = await loadOnnxEncoder(dir, { config: readModelConfig(dir) });
   const blend = createBlender(encoder.config, ngram ?? loadFallbackModel(dir).ngram);
   return {
     modelVersion: encoder.config.model_version,
@@ -59,8 +59,11 @@ async function loadTriageModel(dir: string, ngram?: NgramModel): Promise<TriageM
   };
 }
 
-async function expectLoadError(dir: string, fragment: string | RegExp): Promise<void> {
-  const err: unknown = await loadOnnxEncoder(dir).then(
+/** Loads `dir` as the worker does: config.json first (readModelConfig), then the encoder. */
+async function expectLoadError(dir: string, fragment: string | RegExp, config?: ModelConfig): Promise<void> {
+  const err: unknown = await Promise.resolve()
+    .then(() => loadOnnxEncoder(dir, { config: config ?? readModelConfig(dir) }))
+    .then(
     () => undefined,
     (e: unknown) => e,
   );
@@ -88,7 +91,7 @@ describe('loadTriageModel: missing or corrupt model directory', () => {
   afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
   it('names a missing directory', async () => {
-    await expectLoadError(join(tmpdir(), 'no-such-triage-model-dir-42'), /model directory not found: .*no-such-triage-model-dir-42/);
+    await expectLoadError(join(tmpdir(), 'no-such-triage-model-dir-42'), /model directory not found: .*no-such-triage-model-dir-42/, MINIMAL_CONFIG as ModelConfig);
   });
   it('names a missing config.json', async () => {
     await expectLoadError(mk({ 'tokenizer.json': MINIMAL_TOKENIZER }), /config missing: .*config\.json/);

@@ -10,7 +10,7 @@ import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { Tokenizer } from 'tokenizers';
-import { type ModelConfig, ModelLoadError, readModelConfig, toWellFormed } from '@triage/shared';
+import { type ModelConfig, ModelLoadError, toWellFormed } from '@triage/shared/model-runtime';
 
 /** The graph's raw answer for one text: queue probabilities over config.labels, urgency, embedding. */
 export interface EncoderOutput {
@@ -28,8 +28,11 @@ export interface OnnxEncoder {
 }
 
 export interface LoadOnnxEncoderOptions {
-  /** The bundle's config.json when the caller has parsed it already; read from `dir` otherwise. */
-  config?: ModelConfig;
+  /**
+   * The bundle's config.json, parsed by the caller (readModelConfig): the inference thread gets it in
+   * its workerData and never loads the schema library itself.
+   */
+  config: ModelConfig;
   /** onnxruntime intra-op threads (default 1: the worker scales by processes, not threads). */
   intraOpThreads?: number;
 }
@@ -86,13 +89,13 @@ async function createSession(path: string, names: readonly string[], intraOpThre
 }
 
 /**
- * Loads `dir` (config.json, tokenizer.json, the ONNX graph) and runs one warm-up that also checks the
- * graph's outputs against the config. Throws ModelLoadError naming the missing or corrupt file.
+ * Loads `dir` (tokenizer.json and the ONNX graph its config names) and runs one warm-up that also checks
+ * the graph's outputs against the config. Throws ModelLoadError naming the missing or corrupt file.
  */
-export async function loadOnnxEncoder(dir: string, options: LoadOnnxEncoderOptions = {}): Promise<OnnxEncoder> {
+export async function loadOnnxEncoder(dir: string, options: LoadOnnxEncoderOptions): Promise<OnnxEncoder> {
   const root = resolve(dir);
   if (!existsSync(root) || !statSync(root).isDirectory()) throw new ModelLoadError(`model directory not found: ${root}`);
-  const config = options.config ?? readModelConfig(root);
+  const { config } = options;
   const modelInputs = config.model_inputs ?? ['input_ids', 'attention_mask'];
   const tokenizer = loadTokenizer(join(root, 'tokenizer.json'), config.max_length);
   const padId = BigInt(config.pad_token_id ?? tokenizer.tokenToId('<pad>') ?? tokenizer.tokenToId('[PAD]') ?? 0);

@@ -50,7 +50,8 @@ function accuracyChart(stats: StatsResponse, by: 'by_queue' | 'by_model_version'
     type: 'bar' as const,
     data: {
       // the figure and its count in the label: a bar at 0 % is otherwise an empty-looking chart
-      labels: entries.map(([k, a]) => `${by === 'by_model_version' ? k.replace(/^sha256:/, '') : k} · ${pct(a.accuracy)} of ${a.n}`),
+      // a version by its first 8 hex digits (as git shortens commits): the whole digest did not fit beside a bar at 390 px
+      labels: entries.map(([k, a]) => `${by === 'by_model_version' ? k.replace(/^sha256:/, '').slice(0, 8) : k} · ${pct(a.accuracy)} of ${a.n}`),
       datasets: [{ label: 'accuracy', data: entries.map(([, a]) => a.accuracy), backgroundColor: PALETTE[1] }],
     },
     options: { indexAxis: 'y' as const, scales: { x: { min: 0, max: 1 } }, plugins: { legend: { display: false } } },

@@ -50,8 +50,9 @@ function accuracyChart(stats: StatsResponse, by: 'by_queue' | 'by_model_version'
     type: 'bar' as const,
     data: {
       // the figure and its count in the label: a bar at 0 % is otherwise an empty-looking chart
-      // a version by its first 8 hex digits (as git shortens commits): the whole digest did not fit beside a bar at 390 px
-      labels: entries.map(([k, a]) => `${by === 'by_model_version' ? k.replace(/^sha256:/, '').slice(0, 8) : k} · ${pct(a.accuracy)} of ${a.n}`),
+      // Two lines (chart.js draws an array label as lines), a version by its first 8 hex digits: on one
+      // line, a queue name or a whole digest was cut at the chart's left edge at 390 px.
+      labels: entries.map(([k, a]) => [by === 'by_model_version' ? k.replace(/^sha256:/, '').slice(0, 8) : k, `${pct(a.accuracy)} of ${a.n}`]),
       datasets: [{ label: 'accuracy', data: entries.map(([, a]) => a.accuracy), backgroundColor: PALETTE[1] }],
     },
     options: { indexAxis: 'y' as const, scales: { x: { min: 0, max: 1 } }, plugins: { legend: { display: false } } },

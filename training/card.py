@@ -390,9 +390,9 @@ def render_refit(m: dict, cfg: dict) -> str:
     w("Issue 14's targets against this run's held-back rows; a miss is reported as measured, not tuned away.\n")
     w(_table(["target", "measured", "met"], refit_targets(m, cfg)) + "\n")
     w("## Limits\n")
-    w("- The encoder was not re-fine-tuned on both files: on 2 CPU cores shared with other jobs, one epoch over "
-      "both files' ~5,800 training rows measured one to several hours, beyond the session. `npm run train -- --data "
-      "tickets.csv --data tickets-more.csv` does that run (per-file splits, partial labels, `--resume`).")
+    w(f"- The encoder is `{r['from_version']}`'s, unchanged: a refit replaces the heads, the kNN memory and the n-gram "
+      "model only. A new encoder comes from `npm run train` (README, \"Model and training\", has what fine-tuning on "
+      "both files measured against this refit).")
     if not r.get("refit_on_train_and_val"):
         w("- The heads were fitted on the training split only; refitting them on train + validation was not done.")
     a = m["alert"]

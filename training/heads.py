@@ -120,6 +120,10 @@ def attach_heads(src: Path, dst: Path, queue: QueueHeads, urgency: UrgencyHead) 
         n("Softmax", ["h_urg_logits"], ["h_urg_p"], axis=-1),
         n("MatMul", ["h_urg_p", "heads_urg_scores"], ["urgency"]),
     ])
+    for out in graph.output:
+        # the new heads may know more (or fewer) queues than the old ones: a correction can add one
+        if out.name == "queue_probs" and out.type.tensor_type.shape.dim[1].HasField("dim_value"):
+            out.type.tensor_type.shape.dim[1].dim_value = queue.n_labels
     onnx.checker.check_model(model)
     onnx.save(model, str(dst))
 

@@ -1,9 +1,11 @@
 """`python -m training train --quick --data a.csv --data b.csv ...`: the same-day path.
 
 The encoder stays frozen: its features (the served graph's mean-pooled embedding) come from the
-active model directory's int8 ONNX. On top of them this refits what minutes on 2 CPU cores allow: a
-new queue head and priority head (logistic regressions), the n-gram model and the blend, and writes
-a new model version (content hash) with its own card. The full fine-tune stays the nightly path.
+active model directory's int8 ONNX. On top of them this refits what minutes on 2 CPU cores allow, with
+the shipped model's head type (`refit.py`): a linear queue head mixed with a kNN vote over the labelled
+tickets (so a consistent correction is recalled by its neighbours at once), an urgency head, the n-gram
+model and the blend, all chosen on validation and then refitted on train + validation; and writes a new
+model version (content hash) with its own card. The full fine-tune stays the nightly path.
 """
 from __future__ import annotations
 
@@ -18,20 +20,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
-import onnx
-from onnx import helper, numpy_helper
 
 from .data import URGENCY_MAPPING, DataFile, Dataset, load_files, split_per_file
 from .evaluate import content_hash, fit_blend, serve
 from .frozen import encode_with_model, frozen_outputs
-from .heads import drop_dead_nodes, fit_linear
-from .metrics import classification, fit_temperature, pick_alert_threshold, softmax
+from .heads import attach_heads
+from .metrics import pick_alert_threshold
 from .ngram import NgramModel, train_ngram
+from .refit import choose_queue_heads, choose_urgency_head, fit_urgency_head, refit_queue_heads
 from .report import distribution, is_high, queue_report, urgency_report
 
 log = logging.getLogger("training.quick")
-
-HEAD_C_GRID = (0.3, 1.0, 3.0, 10.0)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -55,57 +54,6 @@ def last_file_wins(ds: Dataset) -> Dataset:
     for i, text in enumerate(ds.texts):
         keep[" ".join(text.lower().split())] = i
     return ds.subset(np.array(sorted(keep.values()), dtype=np.int64))
-
-
-def fit_head(x: np.ndarray, y: np.ndarray, x_val: np.ndarray, y_val: np.ndarray, n_classes: int, labels: list[str] | None,
-             seed: int) -> tuple[np.ndarray, np.ndarray, float]:
-    """The refit's linear head (balanced logistic regression) on frozen features, C chosen on validation. Returns W [d, k], b [k], C."""
-    best: tuple[float, np.ndarray, np.ndarray, float] | None = None
-    for c in HEAD_C_GRID:
-        w, b = fit_linear(x, y, n_classes, C=c, balanced=True, seed=seed)
-        pred = (x_val @ w + b).argmax(1)
-        score = float((pred == y_val).mean())
-        if labels is not None:
-            score += classification(y_val, pred, labels)["macro_f1"]
-        if best is None or score > best[0]:
-            best = (score, w, b, c)
-    assert best is not None
-    return best[1], best[2], best[3]
-
-
-def replace_heads(src: Path, dst: Path, queue_w: np.ndarray, queue_b: np.ndarray, temperature: float,
-                  pri_w: np.ndarray, pri_b: np.ndarray, pri_scores: np.ndarray) -> None:
-    """The served graph with new heads on its `embedding` output: queue_probs = softmax((e·W + b) / T),
-    urgency = softmax(e·Wp + bp) · scores. The old heads' nodes are pruned."""
-    model = onnx.load(str(src))
-    g = model.graph
-    for node in g.node:
-        node.output[:] = [f"{o}__old" if o in ("queue_probs", "urgency") else o for o in node.output]
-    inits = {
-        "quick_queue_w": queue_w.astype(np.float32), "quick_queue_b": queue_b.astype(np.float32),
-        "quick_inv_t": np.array(1.0 / temperature, dtype=np.float32),
-        "quick_pri_w": pri_w.astype(np.float32), "quick_pri_b": pri_b.astype(np.float32),
-        "quick_pri_scores": pri_scores.astype(np.float32).reshape(-1, 1), "quick_axes": np.array([1], dtype=np.int64),
-    }
-    g.initializer.extend(numpy_helper.from_array(v, k) for k, v in inits.items())
-    g.node.extend([
-        helper.make_node("MatMul", ["embedding", "quick_queue_w"], ["quick_q_mm"]),
-        helper.make_node("Add", ["quick_q_mm", "quick_queue_b"], ["quick_q_logits"]),
-        helper.make_node("Mul", ["quick_q_logits", "quick_inv_t"], ["quick_q_scaled"]),
-        helper.make_node("Softmax", ["quick_q_scaled"], ["queue_probs"], axis=-1),
-        helper.make_node("MatMul", ["embedding", "quick_pri_w"], ["quick_p_mm"]),
-        helper.make_node("Add", ["quick_p_mm", "quick_pri_b"], ["quick_p_logits"]),
-        helper.make_node("Softmax", ["quick_p_logits"], ["quick_p_probs"], axis=-1),
-        helper.make_node("MatMul", ["quick_p_probs", "quick_pri_scores"], ["quick_u2d"]),
-        helper.make_node("Squeeze", ["quick_u2d", "quick_axes"], ["urgency"]),
-    ])
-    for out in g.output:
-        if out.name == "queue_probs":
-            out.type.tensor_type.shape.dim[1].dim_value = queue_w.shape[1]
-    drop_dead_nodes(g)
-    onnx.checker.check_model(model)
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    onnx.save(model, str(dst))
 
 
 def write_heldback(path: Path, test: Dataset, files: list[DataFile]) -> None:
@@ -138,8 +86,10 @@ def card(m: dict, cfg: dict) -> str:
         lines += ["", f"Urgency on {u['rows_with_priority']} held-back rows with a priority: served RMSE {u['served']['rmse']:.3f}; "
                   f"alert threshold {cfg['alert_threshold']:.2f} (validation) → precision {a['precision']:.3f}, recall {a['recall']:.3f} "
                   f"({a['alerts']} alerts, base rate {a['base_rate']:.3f})."]
-    lines += ["", f"Blend: {json.dumps(cfg['blend'])}; head C {m['head']['queue_C']} (queue), {m['head']['priority_C']} (priority); "
-              f"head temperature {cfg['temperature']:.3f}.", "",
+    h = m["heads"]
+    lines += ["", f"Heads (chosen on validation, then refitted on train + validation, {h['fit_rows']} rows): linear C {h['linear_C']} "
+              f"mixed with a kNN vote (k {h['knn_k']}, τ {h['knn_temperature']}) at linear weight {h['linear_weight']}, "
+              f"cross-fitted temperature {cfg['temperature']:.3f}; urgency head C {h['urgency_C']}. Blend: {json.dumps(cfg['blend'])}.", "",
               "Per queue (held-back union, new model):", "", "| queue | precision | recall | F1 | support |", "|---|---|---|---|---|"]
     for q, r in m["union"]["served"]["per_class"].items():
         lines.append(f"| {q} | {r['precision']:.3f} | {r['recall']:.3f} | {r['f1']:.3f} | {r['support']} |")
@@ -163,48 +113,53 @@ def main(argv: list[str] | None = None) -> None:
 
     log.info("frozen encoder features of %s", base_dir)
     enc = frozen_outputs(base_dir, ds.texts, cache=args.work_dir, threads=args.threads, log=log.info)
-    emb = enc["embedding"]
-    e_tr, e_va, e_te = emb[split.train], emb[split.val], emb[split.test]
-
+    emb = enc["embedding"].astype(np.float64)
     labels = ds.labels
-    queue_w, queue_b, queue_c = fit_head(e_tr, train.queues, e_va, val.queues, len(labels), labels, args.seed)
-    temperature = fit_temperature(e_va @ queue_w + queue_b, val.queues)
     levels = sorted({p for p in ds.priorities if p}, key=lambda p: URGENCY_MAPPING[p])
-    level_of = {p: i for i, p in enumerate(levels)}
-    has_tr, has_va = train.has_priority, val.has_priority
-    y_pri = np.array([level_of[p] for p in np.array(train.priorities)[has_tr]])
-    y_pri_val = np.array([level_of[p] for p in np.array(val.priorities)[has_va]])
-    pri_w, pri_b, pri_c = fit_head(e_tr[has_tr], y_pri, e_va[has_va], y_pri_val, len(levels), None, args.seed)
-    scores = np.array([URGENCY_MAPPING[p] for p in levels])
+    has_va = val.has_priority
 
-    def heads(e: np.ndarray) -> dict[str, np.ndarray]:
-        return {"queue_probs": softmax(e @ queue_w + queue_b, temperature), "urgency": softmax(e @ pri_w + pri_b) @ scores}
-
+    # Every setting is chosen with heads fitted on the training split and judged on validation ...
+    queue_heads, choice = choose_queue_heads(emb, ds.queues, split.train, split.val, labels, args.seed)
+    urgency_head, urgency_c = choose_urgency_head(emb, ds, split.train, split.val, levels, args.seed)
     log.info("n-gram model on %d rows", len(train))
     ngram = train_ngram(train.texts, train.queues, labels, train.urgency, seed=args.seed)
-    ng = {name: (ngram.predict_proba(d.texts), ngram.predict_urgency(d.texts)) for name, d in (("val", val), ("test", test), ("train", train))}
-    blend = fit_blend(val, heads(e_va), *ng["val"])
-    served_val, served_test = serve(heads(e_va), *ng["val"], blend), serve(heads(e_te), *ng["test"], blend)
-    threshold = pick_alert_threshold(served_val["urgency"][has_va], is_high(val)[has_va])
+    enc_val = {"queue_probs": queue_heads.probs(emb[split.val]), "urgency": urgency_head(emb[split.val])}
+    ng_val = (ngram.predict_proba(val.texts), ngram.predict_urgency(val.texts))
+    blend = fit_blend(val, enc_val, *ng_val)
+    threshold = pick_alert_threshold(serve(enc_val, *ng_val, blend)["urgency"][has_va], is_high(val)[has_va])
+    # ... then the heads, their kNN memory and the n-gram model learn from train + validation with those
+    # settings, so corrections in the validation share count too; the test split stays out of everything.
+    fit_rows = np.sort(np.concatenate([split.train, split.val]))
+    fitted = ds.subset(fit_rows)
+    queue_heads = refit_queue_heads(emb, ds.queues, fit_rows, len(labels), choice, args.seed)
+    urgency_head = fit_urgency_head(emb, ds, fit_rows, levels, urgency_c, args.seed)
+    log.info("n-gram model on %d rows", len(fitted))
+    ngram = train_ngram(fitted.texts, fitted.queues, labels, fitted.urgency, seed=args.seed)
+
+    def heads(rows: np.ndarray) -> dict[str, np.ndarray]:
+        return {"queue_probs": queue_heads.probs(emb[rows]), "urgency": urgency_head(emb[rows])}
+
+    ng = {name: (ngram.predict_proba(d.texts), ngram.predict_urgency(d.texts)) for name, d in (("test", test), ("fitted", fitted))}
+    served_test = serve(heads(split.test), *ng["test"], blend)
 
     out: Path = args.out
     if out.exists():
         shutil.rmtree(out)
     onnx_path = out / "onnx" / "model_quantized.onnx"
-    replace_heads(base_dir / base_cfg.get("onnx_file", "onnx/model_quantized.onnx"), onnx_path, queue_w, queue_b, temperature,
-                  pri_w, pri_b, scores)
+    onnx_path.parent.mkdir(parents=True)
+    attach_heads(base_dir / base_cfg.get("onnx_file", "onnx/model_quantized.onnx"), onnx_path, queue_heads, urgency_head)
     shutil.copy2(base_dir / "tokenizer.json", out / "tokenizer.json")
     (out / "ngram.json").write_text(json.dumps(ngram.to_json(), separators=(",", ":")))
 
     before_test = base_served(base_dir, base_cfg, test, enc, split.test)
-    train_served = serve(heads(e_tr), *ng["train"], blend)
-    lengths = np.array([len(x) for x in encode_with_model(base_dir, train.texts)])
+    fitted_served = serve(heads(fit_rows), *ng["fitted"], blend)
+    lengths = np.array([len(x) for x in encode_with_model(base_dir, fitted.texts)])
     cfg = {
         **{k: v for k, v in base_cfg.items() if k not in ("drift_reference", "training_data")},
         "model_version": content_hash([onnx_path, out / "tokenizer.json", out / "ngram.json"]),
         "labels": labels,
         "alert_threshold": threshold,
-        "temperature": temperature,
+        "temperature": queue_heads.temperature,
         "urgency_mapping": {p: URGENCY_MAPPING[p] for p in levels},
         "blend": blend,
         "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -212,18 +167,18 @@ def main(argv: list[str] | None = None) -> None:
         "training_kind": "quick",
         "training_data": [{"file": Path(f.path).name, "sha256": f.sha256, "rows": f.rows} for f in files],
         "drift_reference": {
-            "predicted_queue_share": {label: float((train_served["queue_probs"].argmax(1) == i).mean()) for i, label in enumerate(labels)},
-            "urgency": distribution(train_served["urgency"]),
+            "predicted_queue_share": {label: float((fitted_served["queue_probs"].argmax(1) == i).mean()) for i, label in enumerate(labels)},
+            "urgency": distribution(fitted_served["urgency"]),
             "token_length_percentiles": {str(q): float(np.percentile(lengths, q)) for q in (5, 25, 50, 75, 95)},
             "truncated_share": float((lengths >= base_cfg["max_length"]).mean()),
         },
     }
     (out / "config.json").write_text(json.dumps(cfg, indent=1, ensure_ascii=False))
 
-    preds = {"served": served_test["queue_probs"].argmax(1), "heads_only": heads(e_te)["queue_probs"].argmax(1),
+    preds = {"served": served_test["queue_probs"].argmax(1), "heads_only": heads(split.test)["queue_probs"].argmax(1),
              "ngram": ng["test"][0].argmax(1), "before": before_test.argmax(1)}
     urg = {"served": served_test["urgency"], "ngram": ng["test"][1]}
-    train_mean = float(np.nanmean(train.urgency))
+    train_mean = float(np.nanmean(fitted.urgency))
 
     def report(sub: Dataset, idx: np.ndarray) -> dict:
         r = queue_report(sub, {k: v[idx] for k, v in preds.items()}, served_test["queue_probs"][idx])
@@ -237,8 +192,9 @@ def main(argv: list[str] | None = None) -> None:
         "base": {"dir": str(base_dir), "model_version": base_cfg["model_version"]},
         "seconds": time.time() - t0,
         "threads": args.threads,
-        "head": {"queue_C": queue_c, "priority_C": pri_c},
-        "temperature": temperature,
+        "heads": {**{k: v for k, v in choice.items() if k != "validation_score_by_trial"}, "urgency_C": urgency_c,
+                  "knn_memory_rows": len(queue_heads.memory), "fit_rows": len(fit_rows)},
+        "temperature": queue_heads.temperature,
         "blend": blend,
         "alert": {"threshold": threshold},
         "union": report(test, all_idx),

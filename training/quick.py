@@ -21,14 +21,14 @@ from pathlib import Path
 
 import numpy as np
 
-from .data import URGENCY_MAPPING, DataFile, Dataset, load_files, split_per_file
+from .data import URGENCY_MAPPING, DataFile, Dataset, Split, load_files, split_per_file
 from .evaluate import content_hash, fit_blend, serve
 from .frozen import encode_with_model, frozen_outputs
 from .heads import attach_heads
 from .metrics import pick_alert_threshold
 from .ngram import NgramModel, train_ngram
-from .refit import choose_queue_heads, choose_urgency_head, fit_urgency_head, refit_queue_heads
-from .report import distribution, is_high, queue_report, urgency_report
+from .refit import choose_queue_heads, choose_urgency_head, emergency_cap, fit_urgency_head, refit_queue_heads
+from .report import ALERT_MIN_PRECISION, distribution, is_high, queue_report, urgency_report
 
 log = logging.getLogger("training.quick")
 
@@ -54,6 +54,22 @@ def last_file_wins(ds: Dataset) -> Dataset:
     for i, text in enumerate(ds.texts):
         keep[" ".join(text.lower().split())] = i
     return ds.subset(np.array(sorted(keep.values()), dtype=np.int64))
+
+
+def split_like_base(ds: Dataset, files: list[DataFile], base_metrics: dict, seed: int) -> Split:
+    """Each file split on its own, except that a file the base model was trained on (same sha256) keeps the
+    base's held-back rows: the new version then learns from every row the base learned from, and its card's
+    before/after is measured on rows neither model saw. Validation rows are drawn from the rest as usual."""
+    fresh = split_per_file(ds, seed=seed)
+    known = {f["sha256"]: set(f["split"]["test_rows"]) for f in base_metrics.get("data", {}).get("files") or base_metrics.get("files") or []
+             if f.get("sha256") and "test_rows" in f.get("split", {})}
+    in_test = np.array([int(ds.source_row[r]) in known[files[int(ds.source[r])].sha256]
+                        if files[int(ds.source[r])].sha256 in known else False for r in range(len(ds))], dtype=bool)
+    reused = np.array([files[int(ds.source[r])].sha256 in known for r in range(len(ds))], dtype=bool)
+    test = np.flatnonzero(np.where(reused, in_test, np.isin(np.arange(len(ds)), fresh.test)))
+    val = np.setdiff1d(fresh.val, test)
+    train = np.setdiff1d(np.arange(len(ds)), np.concatenate([test, val]))
+    return Split(train, val, test)
 
 
 def write_heldback(path: Path, test: Dataset, files: list[DataFile]) -> None:
@@ -107,7 +123,8 @@ def main(argv: list[str] | None = None) -> None:
     before = len(ds)
     ds = last_file_wins(ds)
     log.info("%d rows from %d files (%d superseded by a later file's label)", len(ds), len(files), before - len(ds))
-    split = split_per_file(ds, seed=args.seed)
+    base_metrics_path = base_dir / "metrics.json"
+    split = split_like_base(ds, files, json.loads(base_metrics_path.read_text()) if base_metrics_path.is_file() else {}, args.seed)
     train, val, test = ds.subset(split.train), ds.subset(split.val), ds.subset(split.test)
     log.info("split train %d / val %d / test %d", len(train), len(val), len(test))
 
@@ -126,7 +143,7 @@ def main(argv: list[str] | None = None) -> None:
     enc_val = {"queue_probs": queue_heads.probs(emb[split.val]), "urgency": urgency_head(emb[split.val])}
     ng_val = (ngram.predict_proba(val.texts), ngram.predict_urgency(val.texts))
     blend = fit_blend(val, enc_val, *ng_val)
-    threshold = pick_alert_threshold(serve(enc_val, *ng_val, blend)["urgency"][has_va], is_high(val)[has_va])
+    chosen = pick_alert_threshold(serve(enc_val, *ng_val, blend)["urgency"][has_va], is_high(val)[has_va], min_precision=ALERT_MIN_PRECISION)
     # ... then the heads, their kNN memory and the n-gram model learn from train + validation with those
     # settings, so corrections in the validation share count too; the test split stays out of everything.
     fit_rows = np.sort(np.concatenate([split.train, split.val]))
@@ -135,6 +152,9 @@ def main(argv: list[str] | None = None) -> None:
     urgency_head = fit_urgency_head(emb, ds, fit_rows, levels, urgency_c, args.seed)
     log.info("n-gram model on %d rows", len(fitted))
     ngram = train_ngram(fitted.texts, fitted.queues, labels, fitted.urgency, seed=args.seed)
+
+    threshold = min(chosen, emergency_cap(base_dir, queue_heads, urgency_head, ngram, blend, args.threads))
+    log.info("alert threshold %.2f (validation choice %.2f)", threshold, chosen)
 
     def heads(rows: np.ndarray) -> dict[str, np.ndarray]:
         return {"queue_probs": queue_heads.probs(emb[rows]), "urgency": urgency_head(emb[rows])}
@@ -196,7 +216,7 @@ def main(argv: list[str] | None = None) -> None:
                   "knn_memory_rows": len(queue_heads.memory), "fit_rows": len(fit_rows)},
         "temperature": queue_heads.temperature,
         "blend": blend,
-        "alert": {"threshold": threshold},
+        "alert": {"threshold": threshold, "validation_choice": chosen, "min_precision": ALERT_MIN_PRECISION},
         "union": report(test, all_idx),
         "files": [],
     }

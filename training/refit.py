@@ -43,6 +43,7 @@ log = logging.getLogger("training")
 LINEAR_C = (1.0, 8.0)
 KNN = ((20, 0.05), (50, 0.05))
 MIX = np.round(np.linspace(0, 1, 11), 2)
+EMERGENCY_TEXTS = [f"{subject}\n{body}" for _, subject, body in EMERGENCIES]
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -121,6 +122,16 @@ def refit_queue_heads(emb: np.ndarray, y: np.ndarray, rows: np.ndarray, n: int, 
     return QueueHeads(*fit_linear(emb[rows], y[rows], n, c, True, seed), emb[rows], y[rows], n, k, t, w, temperature)
 
 
+def emergency_cap(source: Path, heads: QueueHeads, urgency_head: UrgencyHead, ngram: NgramModel, blend: dict | None,
+                  threads: int) -> float:
+    """The highest alert threshold at which every written emergency still alerts: a threshold chosen for precision
+    never goes above the lowest of their served urgencies."""
+    emb = frozen_outputs(source, EMERGENCY_TEXTS, threads=threads, log=log.info)["embedding"].astype(np.float64)
+    served = serve({"queue_probs": heads.probs(emb), "urgency": urgency_head(emb)}, ngram.predict_proba(EMERGENCY_TEXTS),
+                   ngram.predict_urgency(EMERGENCY_TEXTS), blend)
+    return float(np.floor(served["urgency"].min() * 100) / 100)
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stdout)
@@ -161,12 +172,7 @@ def main(argv: list[str] | None = None) -> None:
                for name, idx in (("test", te), ("train", fit_rows))}
         ng = {"test": (ngram.predict_proba(test.texts), ngram.predict_urgency(test.texts))}
         served_test = serve(enc["test"], *ng["test"], blend)
-        texts = [f"{s}\n{b}" for _, s, b in EMERGENCIES]
-        em_emb = frozen_outputs(args.source, texts, threads=args.threads, log=log.info)["embedding"].astype(np.float64)
-        em = serve({"queue_probs": heads.probs(em_emb), "urgency": urgency_head(em_emb)}, ngram.predict_proba(texts),
-                   ngram.predict_urgency(texts), blend)
-        # The written emergencies must alert: the threshold never goes above the lowest of their scores.
-        cap = float(np.floor(em["urgency"].min() * 100) / 100)
+        cap = emergency_cap(args.source, heads, urgency_head, ngram, blend, args.threads)
         threshold = min(chosen, cap)
         log.info("blend %s, alert threshold %.2f (validation choice %.2f, emergency cap %.2f)", blend, threshold, chosen, cap)
         previous_ngram = NgramModel.from_json(json.loads((args.source / "ngram.json").read_text()))
@@ -214,8 +220,8 @@ def main(argv: list[str] | None = None) -> None:
                   "urgency": float(np.abs(out["urgency"] - urgency_head(out["embedding"].astype(np.float64))).max()),
                   "embedding_vs_batched": float(np.abs(out["embedding"] - frozen["embedding"][sample]).max()), "n": len(sample)}
         log.info("ONNX heads vs numpy: %s", parity)
-        em_out = predictor.predict(encode_with_model(args.source, texts))
-        em = serve(em_out, ngram.predict_proba(texts), ngram.predict_urgency(texts), blend)
+        em_out = predictor.predict(encode_with_model(args.source, EMERGENCY_TEXTS))
+        em = serve(em_out, ngram.predict_proba(EMERGENCY_TEXTS), ngram.predict_urgency(EMERGENCY_TEXTS), blend)
         emergencies = [{"language": lang, "subject": s, "urgency": float(u), "queue": ds.labels[int(p.argmax())]}
                        for (lang, s, _), u, p in zip(EMERGENCIES, em["urgency"], em["queue_probs"], strict=True)]
         test_ids = encode_with_model(args.source, [ds.texts[i] for i in te[:200]])

@@ -2,8 +2,12 @@
 import csv
 import json
 
+import numpy as np
+
 from training.compare import compare
+from training.data import load_files, split_per_file
 from training.quick import main as quick
+from training.quick import split_like_base
 
 from .conftest import DATA
 from .test_pipeline import run
@@ -49,3 +53,29 @@ def test_quick_retrain_learns_a_relabelling_and_compare_prefers_it(tiny_bert, tm
     # --rows: only the given rows (an evaluation set), not the candidate's held-back split.
     own = compare(out, base, [], threads=1, rows=[corrections])
     assert list(own["sets"]) == ["rows (corrections.csv)"] and own["sets"]["rows (corrections.csv)"]["candidate"]["rows"] == 120
+
+
+def test_a_file_the_base_trained_on_keeps_the_base_held_back_rows(tmp_path):
+    with DATA.open(newline="") as src:
+        rows = list(csv.DictReader(src))
+    paths = []
+    for name, part in (("a.csv", rows[:200]), ("b.csv", rows[200:400])):
+        path = tmp_path / name
+        with path.open("w", newline="") as dst:
+            w = csv.DictWriter(dst, fieldnames=list(part[0]))
+            w.writeheader()
+            w.writerows(part)
+        paths.append(path)
+    ds, files = load_files(paths)
+    held = [0, 3, 7, 11, 150]
+    base_metrics = {"data": {"files": [{"sha256": files[0].sha256, "split": {"test_rows": held}}]}}
+
+    split = split_like_base(ds, files, base_metrics, seed=13)
+    in_a = ds.source == 0
+    assert sorted(ds.source_row[split.test[in_a[split.test]]].tolist()) == held
+    # the other file is split on its own, exactly as without a base
+    fresh = split_per_file(ds, seed=13)
+    assert (split.test[~in_a[split.test]] == fresh.test[~in_a[fresh.test]]).all()
+    parts = np.concatenate([split.train, split.val, split.test])
+    assert len(parts) == len(ds) == len(set(parts.tolist()))
+    assert len(split.val) > 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import torch
 from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
 from transformers import BertConfig, BertModel, DistilBertConfig, DistilBertModel, PreTrainedTokenizerFast
 
@@ -30,9 +31,20 @@ def _tokenizer(texts: list[str], vocab_size: int = 600) -> PreTrainedTokenizerFa
                                    unk_token="<unk>", cls_token="<s>", sep_token="</s>")
 
 
+TINY_SEED = 0
+
+
 @pytest.fixture(scope="session")
 def tiny_tokenizer() -> PreTrainedTokenizerFast:
     return _tokenizer(_texts())
+
+
+def _seeded(build):
+    """Random initialisation from a fixed seed, outside the global RNG stream: an unseeded tiny encoder differed every
+    session, and with it whether int8 agreed with PyTorch on the 30 test rows (a CI run measured 0.53)."""
+    with torch.random.fork_rng():
+        torch.manual_seed(TINY_SEED)
+        return build()
 
 
 def _save(model, tokenizer, out: Path) -> Path:
@@ -46,7 +58,7 @@ def save_tiny_bert(out: Path, tokenizer: PreTrainedTokenizerFast | None = None) 
     tokenizer = tokenizer or _tokenizer(_texts())
     cfg = BertConfig(vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
                      intermediate_size=64, max_position_embeddings=512, pad_token_id=1)
-    return _save(BertModel(cfg, add_pooling_layer=False), tokenizer, out)
+    return _save(_seeded(lambda: BertModel(cfg, add_pooling_layer=False)), tokenizer, out)
 
 
 @pytest.fixture(scope="session")
@@ -57,4 +69,4 @@ def tiny_bert(tmp_path_factory, tiny_tokenizer) -> Path:
 @pytest.fixture(scope="session")
 def tiny_distilbert(tmp_path_factory, tiny_tokenizer) -> Path:
     cfg = DistilBertConfig(vocab_size=len(tiny_tokenizer), dim=32, n_layers=2, n_heads=2, hidden_dim=64, pad_token_id=1)
-    return _save(DistilBertModel(cfg), tiny_tokenizer, tmp_path_factory.mktemp("tiny-distilbert"))
+    return _save(_seeded(lambda: DistilBertModel(cfg)), tiny_tokenizer, tmp_path_factory.mktemp("tiny-distilbert"))

@@ -57,6 +57,13 @@ EMERGENCIES = [
     ("fr", "Urgent : panne totale", "Panne totale de notre plateforme, aucun client ne peut se connecter et nous avons perdu des données."),
     ("pt", "Urgente: sistema fora do ar", "O sistema está fora do ar e houve uma violação de segurança com vazamento de dados dos clientes."),
 ]
+EMERGENCY_TEXTS = [f"{subject}\n{body}" for _, subject, body in EMERGENCIES]
+
+
+def emergency_report(served: dict[str, np.ndarray], labels: list[str]) -> list[dict]:
+    """The card's row per written emergency: its served urgency and queue."""
+    return [{"language": lang, "subject": s, "urgency": float(u), "queue": labels[int(p.argmax())]}
+            for (lang, s, _), u, p in zip(EMERGENCIES, served["urgency"], served["queue_probs"], strict=True)]
 
 
 def blend_probs(p_enc: np.ndarray, p_ng: np.ndarray, w: float, t: float) -> np.ndarray:
@@ -293,12 +300,9 @@ def mixed_precision(fp32: Path, names: list[str], pad_id: int, work_dir: Path, t
 
 
 def _emergencies(ft: Finetuner, predictor: OnnxPredictor, ngram: NgramModel, blend, max_length: int) -> list[dict]:
-    texts = [f"{s}\n{b}" for _, s, b in EMERGENCIES]
-    ids = encode_texts(ft.tokenizer, texts, max_length)
-    served = serve(predictor.predict(ids), ngram.predict_proba(texts), ngram.predict_urgency(texts), blend)
-    labels = ft.train.labels
-    return [{"language": lang, "subject": s, "urgency": float(u), "queue": labels[int(p.argmax())]}
-            for (lang, s, _), u, p in zip(EMERGENCIES, served["urgency"], served["queue_probs"], strict=True)]
+    ids = encode_texts(ft.tokenizer, EMERGENCY_TEXTS, max_length)
+    served = serve(predictor.predict(ids), ngram.predict_proba(EMERGENCY_TEXTS), ngram.predict_urgency(EMERGENCY_TEXTS), blend)
+    return emergency_report(served, ft.train.labels)
 
 
 def write_config(out_dir: Path, args, prep, ft: Finetuner, names: list[str], temperature: float, threshold: float,

@@ -22,13 +22,12 @@ from pathlib import Path
 import numpy as np
 
 from .data import URGENCY_MAPPING, DataFile, Dataset, Split, load_files, split_per_file
-from .evaluate import content_hash, fit_blend, serve
+from .evaluate import content_hash, serve
 from .frozen import encode_with_model, frozen_outputs
 from .heads import attach_heads
-from .metrics import pick_alert_threshold
 from .ngram import NgramModel, train_ngram
-from .refit import choose_queue_heads, choose_urgency_head, emergency_cap, fit_urgency_head, refit_queue_heads
-from .report import ALERT_MIN_PRECISION, distribution, is_high, queue_report, urgency_report
+from .refit import choose_serving, emergency_cap, refit_serving
+from .report import ALERT_MIN_PRECISION, distribution, queue_report, urgency_report
 
 log = logging.getLogger("training.quick")
 
@@ -133,31 +132,24 @@ def main(argv: list[str] | None = None) -> None:
     emb = enc["embedding"].astype(np.float64)
     labels = ds.labels
     levels = sorted({p for p in ds.priorities if p}, key=lambda p: URGENCY_MAPPING[p])
-    has_va = val.has_priority
+
+    def ngram_of(rows: Dataset) -> NgramModel:
+        log.info("n-gram model on %d rows", len(rows))
+        return train_ngram(rows.texts, rows.queues, labels, rows.urgency, seed=args.seed)
 
     # Every setting is chosen with heads fitted on the training split and judged on validation ...
-    queue_heads, choice = choose_queue_heads(emb, ds.queues, split.train, split.val, labels, args.seed)
-    urgency_head, urgency_c = choose_urgency_head(emb, ds, split.train, split.val, levels, args.seed)
-    log.info("n-gram model on %d rows", len(train))
-    ngram = train_ngram(train.texts, train.queues, labels, train.urgency, seed=args.seed)
-    enc_val = {"queue_probs": queue_heads.probs(emb[split.val]), "urgency": urgency_head(emb[split.val])}
-    ng_val = (ngram.predict_proba(val.texts), ngram.predict_urgency(val.texts))
-    blend = fit_blend(val, enc_val, *ng_val)
-    chosen = pick_alert_threshold(serve(enc_val, *ng_val, blend)["urgency"][has_va], is_high(val)[has_va], min_precision=ALERT_MIN_PRECISION)
+    fit, _, chosen = choose_serving(emb, ds, split.train, split.val, levels, args.seed, ngram_of)
     # ... then the heads, their kNN memory and the n-gram model learn from train + validation with those
     # settings, so corrections in the validation share count too; the test split stays out of everything.
     fit_rows = np.sort(np.concatenate([split.train, split.val]))
     fitted = ds.subset(fit_rows)
-    queue_heads = refit_queue_heads(emb, ds.queues, fit_rows, len(labels), choice, args.seed)
-    urgency_head = fit_urgency_head(emb, ds, fit_rows, levels, urgency_c, args.seed)
-    log.info("n-gram model on %d rows", len(fitted))
-    ngram = train_ngram(fitted.texts, fitted.queues, labels, fitted.urgency, seed=args.seed)
-
-    threshold = min(chosen, emergency_cap(base_dir, queue_heads, urgency_head, ngram, blend, args.threads))
+    fit = refit_serving(fit, emb, ds, fit_rows, levels, args.seed, ngram_of)
+    queue_heads, urgency_head, ngram, blend = fit.queue, fit.urgency, fit.ngram, fit.blend
+    threshold = min(chosen, emergency_cap(base_dir, fit, args.threads))
     log.info("alert threshold %.2f (validation choice %.2f)", threshold, chosen)
 
     def heads(rows: np.ndarray) -> dict[str, np.ndarray]:
-        return {"queue_probs": queue_heads.probs(emb[rows]), "urgency": urgency_head(emb[rows])}
+        return fit.encoder(emb[rows])
 
     ng = {name: (ngram.predict_proba(d.texts), ngram.predict_urgency(d.texts)) for name, d in (("test", test), ("fitted", fitted))}
     served_test = serve(heads(split.test), *ng["test"], blend)
@@ -212,7 +204,7 @@ def main(argv: list[str] | None = None) -> None:
         "base": {"dir": str(base_dir), "model_version": base_cfg["model_version"]},
         "seconds": time.time() - t0,
         "threads": args.threads,
-        "heads": {**{k: v for k, v in choice.items() if k != "validation_score_by_trial"}, "urgency_C": urgency_c,
+        "heads": {**{k: v for k, v in fit.choice.items() if k != "validation_score_by_trial"},
                   "knn_memory_rows": len(queue_heads.memory), "fit_rows": len(fit_rows)},
         "temperature": queue_heads.temperature,
         "blend": blend,

@@ -13,6 +13,8 @@ import os
 import shutil
 import sys
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -20,8 +22,8 @@ from threadpoolctl import threadpool_limits
 
 from .baselines import tfidf_svm
 from .card import write_card
-from .data import URGENCY_MAPPING, load_files, split_per_file
-from .evaluate import ACTION_THRESHOLDS, EMERGENCIES, content_hash, fit_blend, serve
+from .data import URGENCY_MAPPING, Dataset, load_files, split_per_file
+from .evaluate import ACTION_THRESHOLDS, EMERGENCY_TEXTS, content_hash, emergency_report, fit_blend, serve
 from .export import OnnxPredictor
 from .frozen import encode_with_model, frozen_outputs
 from .heads import QueueHeads, UrgencyHead, attach_heads, fit_linear, knn_vote
@@ -43,7 +45,6 @@ log = logging.getLogger("training")
 LINEAR_C = (1.0, 8.0)
 KNN = ((20, 0.05), (50, 0.05))
 MIX = np.round(np.linspace(0, 1, 11), 2)
-EMERGENCY_TEXTS = [f"{subject}\n{body}" for _, subject, body in EMERGENCIES]
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -122,14 +123,55 @@ def refit_queue_heads(emb: np.ndarray, y: np.ndarray, rows: np.ndarray, n: int, 
     return QueueHeads(*fit_linear(emb[rows], y[rows], n, c, True, seed), emb[rows], y[rows], n, k, t, w, temperature)
 
 
-def emergency_cap(source: Path, heads: QueueHeads, urgency_head: UrgencyHead, ngram: NgramModel, blend: dict | None,
-                  threads: int) -> float:
+@dataclass(frozen=True)
+class Serving:
+    """What a model serves on its frozen encoder's embeddings: the queue heads, the urgency head, the n-gram model
+    and their blend, with the head settings chosen on validation (`choice`, urgency_C included)."""
+    queue: QueueHeads
+    urgency: UrgencyHead
+    ngram: NgramModel
+    blend: dict
+    choice: dict
+
+    def encoder(self, emb: np.ndarray) -> dict[str, np.ndarray]:
+        return {"queue_probs": self.queue.probs(emb), "urgency": self.urgency(emb)}
+
+    def serve(self, emb: np.ndarray, texts: list[str]) -> dict[str, np.ndarray]:
+        return serve(self.encoder(emb), self.ngram.predict_proba(texts), self.ngram.predict_urgency(texts), self.blend)
+
+
+NgramOf = Callable[[Dataset], NgramModel]
+
+
+def choose_serving(emb: np.ndarray, ds: Dataset, tr: np.ndarray, va: np.ndarray, levels: list[str], seed: int,
+                   ngram_of: NgramOf) -> tuple[Serving, dict[str, np.ndarray], float]:
+    """Every setting chosen with heads and n-gram model fitted on `tr` and judged on `va`: head settings, blend and
+    the alert threshold reaching ALERT_MIN_PRECISION. Returns the fit, validation's served outputs and that threshold."""
+    heads, choice = choose_queue_heads(emb, ds.queues, tr, va, ds.labels, seed)
+    urgency_head, choice["urgency_C"] = choose_urgency_head(emb, ds, tr, va, levels, seed)
+    val = ds.subset(va)
+    ngram = ngram_of(ds.subset(tr))
+    enc_val = {"queue_probs": heads.probs(emb[va]), "urgency": urgency_head(emb[va])}
+    ng_val = (ngram.predict_proba(val.texts), ngram.predict_urgency(val.texts))
+    fit = Serving(heads, urgency_head, ngram, fit_blend(val, enc_val, *ng_val), choice)
+    served_val = serve(enc_val, *ng_val, fit.blend)
+    has = val.has_priority
+    return fit, served_val, pick_alert_threshold(served_val["urgency"][has], is_high(val)[has], min_precision=ALERT_MIN_PRECISION)
+
+
+def refit_serving(fit: Serving, emb: np.ndarray, ds: Dataset, rows: np.ndarray, levels: list[str], seed: int,
+                  ngram_of: NgramOf) -> Serving:
+    """The validation-chosen settings refitted on `rows` (train + validation): heads, kNN memory (cross-fitted
+    temperature), urgency head and n-gram model; the blend stays the one chosen."""
+    return replace(fit, queue=refit_queue_heads(emb, ds.queues, rows, len(ds.labels), fit.choice, seed),
+                   urgency=fit_urgency_head(emb, ds, rows, levels, fit.choice["urgency_C"], seed), ngram=ngram_of(ds.subset(rows)))
+
+
+def emergency_cap(source: Path, fit: Serving, threads: int) -> float:
     """The highest alert threshold at which every written emergency still alerts: a threshold chosen for precision
     never goes above the lowest of their served urgencies."""
     emb = frozen_outputs(source, EMERGENCY_TEXTS, threads=threads, log=log.info)["embedding"].astype(np.float64)
-    served = serve({"queue_probs": heads.probs(emb), "urgency": urgency_head(emb)}, ngram.predict_proba(EMERGENCY_TEXTS),
-                   ngram.predict_urgency(EMERGENCY_TEXTS), blend)
-    return float(np.floor(served["urgency"].min() * 100) / 100)
+    return float(np.floor(fit.serve(emb, EMERGENCY_TEXTS)["urgency"].min() * 100) / 100)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -145,34 +187,29 @@ def main(argv: list[str] | None = None) -> None:
     levels = sorted({p for p in ds.priorities if p}, key=lambda p: URGENCY_MAPPING[p])
     frozen = frozen_outputs(args.source, ds.texts, cache=args.work_dir, threads=args.threads, log=log.info)
     emb = frozen["embedding"].astype(np.float64)
-    train, val, test = ds.subset(tr), ds.subset(va), ds.subset(te)
+    val, test = ds.subset(va), ds.subset(te)
+
+    def ngram_of(rows: Dataset) -> NgramModel:
+        return cached_ngram(args.work_dir, rows, ds.labels, args.seed)
+
     with threadpool_limits(limits=args.threads):
         # Every choice is made with heads fitted on the training split and judged on validation ...
-        heads, choice = choose_queue_heads(emb, ds.queues, tr, va, ds.labels, args.seed)
-        urgency_head, urgency_c = choose_urgency_head(emb, ds, tr, va, levels, args.seed)
-        choice["urgency_C"] = urgency_c
-        ngram = cached_ngram(args.work_dir, train, ds.labels, args.seed)
-        enc_val = {"queue_probs": heads.probs(emb[va]), "urgency": urgency_head(emb[va])}
-        ng_val = (ngram.predict_proba(val.texts), ngram.predict_urgency(val.texts))
-        blend = fit_blend(val, enc_val, *ng_val)
-        served_val = serve(enc_val, *ng_val, blend)
+        fit, served_val, chosen = choose_serving(emb, ds, tr, va, levels, args.seed, ngram_of)
+        blend, choice = fit.blend, fit.choice
         has_val = val.has_priority
-        chosen = pick_alert_threshold(served_val["urgency"][has_val], is_high(val)[has_val], min_precision=ALERT_MIN_PRECISION)
-        train_only = {"queue_probs": heads.probs(emb[te]), "urgency": urgency_head(emb[te])}
-        served_train_only = serve(train_only, ngram.predict_proba(test.texts), ngram.predict_urgency(test.texts), blend)
+        served_train_only = fit.serve(emb[te], test.texts)
         # ... then, unless --train-only, the shipped heads, kNN memory and n-gram learn from train + validation
         # with those settings; the test split stays out of every fit and every choice.
         fit_rows = tr if args.train_only else np.sort(np.concatenate([tr, va]))
         fitted = ds.subset(fit_rows)
         if not args.train_only:
-            heads = refit_queue_heads(emb, ds.queues, fit_rows, len(ds.labels), choice, args.seed)
-            urgency_head = fit_urgency_head(emb, ds, fit_rows, levels, urgency_c, args.seed)
-            ngram = cached_ngram(args.work_dir, fitted, ds.labels, args.seed)
+            fit = refit_serving(fit, emb, ds, fit_rows, levels, args.seed, ngram_of)
+        heads, urgency_head, ngram = fit.queue, fit.urgency, fit.ngram
         enc = {name: {"queue_probs": heads.probs(emb[idx]), "urgency": urgency_head(emb[idx])}
                for name, idx in (("test", te), ("train", fit_rows))}
         ng = {"test": (ngram.predict_proba(test.texts), ngram.predict_urgency(test.texts))}
         served_test = serve(enc["test"], *ng["test"], blend)
-        cap = emergency_cap(args.source, heads, urgency_head, ngram, blend, args.threads)
+        cap = emergency_cap(args.source, fit, args.threads)
         threshold = min(chosen, cap)
         log.info("blend %s, alert threshold %.2f (validation choice %.2f, emergency cap %.2f)", blend, threshold, chosen, cap)
         previous_ngram = NgramModel.from_json(json.loads((args.source / "ngram.json").read_text()))
@@ -222,8 +259,7 @@ def main(argv: list[str] | None = None) -> None:
         log.info("ONNX heads vs numpy: %s", parity)
         em_out = predictor.predict(encode_with_model(args.source, EMERGENCY_TEXTS))
         em = serve(em_out, ngram.predict_proba(EMERGENCY_TEXTS), ngram.predict_urgency(EMERGENCY_TEXTS), blend)
-        emergencies = [{"language": lang, "subject": s, "urgency": float(u), "queue": ds.labels[int(p.argmax())]}
-                       for (lang, s, _), u, p in zip(EMERGENCIES, em["urgency"], em["queue_probs"], strict=True)]
+        emergencies = emergency_report(em, ds.labels)
         test_ids = encode_with_model(args.source, [ds.texts[i] for i in te[:200]])
         latency = latency_with_cpu(predictor, test_ids)
         files_out = [onnx_path, staging / "tokenizer.json", staging / "ngram.json"]

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { parseAllDocuments, parse } from 'yaml';
 import { JobName, gatewayConfigSchema, triageJobData, triageJobOptions, workerConfigSchema } from '@triage/shared';
 import { createTicketsQueue } from '../services/gateway/src/connections';
-import { SERVICE_NODE_ARGS } from '../scripts/src/stack';
+import { SERVICE_ENV, SERVICE_NODE_ARGS } from '../scripts/src/stack';
 import { plainRedis, uniquePrefix } from './support/test-redis';
 
 const ROOT = join(__dirname, '..');
@@ -290,22 +290,33 @@ describe('k8s manifests', () => {
 
 describe('env names', () => {
   const compose = parse(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8')) as Doc;
-  const known = (schema: (typeof SERVICES)[number]['schema']) => new Set(Object.keys(schema.shape));
+  // The config schema's names, and the process environment the service runs with (glibc's, not ours).
+  const known = ({ compose: service, schema }: (typeof SERVICES)[number]) => new Set([...Object.keys(schema.shape), ...Object.keys(SERVICE_ENV[service])]);
 
   // A misspelt name is not an error to zod (unknown keys are dropped), so the setting would silently not apply.
-  it.each(SERVICES)("k8s sets only names the $compose's config schema reads", ({ deployment, schema }) => {
+  it.each(SERVICES)("k8s sets only names the $compose's config schema reads", (service) => {
+    const { deployment } = service;
     const c = container(byName('Deployment', deployment));
     const env = (c.env as Doc[]).map((e) => e.name as string);
     // Variables only the kubelet reads, to expand `$(NAME)` in another value of the same container.
     const expansionOnly = new Set(env.filter((name) => (c.env as Doc[]).some((e) => String(e.value ?? '').includes(`$(${name})`))));
-    const names = [...env, ...Object.keys(configMap)].filter((name) => !expansionOnly.has(name) || known(schema).has(name));
-    expect(names.filter((name) => !known(schema).has(name))).toEqual([]);
+    const names = [...env, ...Object.keys(configMap)].filter((name) => !expansionOnly.has(name) || known(service).has(name));
+    expect(names.filter((name) => !known(service).has(name))).toEqual([]);
     expect(expansionOnly).toEqual(new Set(['REDIS_PASSWORD']));
   });
 
-  it.each(SERVICES)("compose sets only names the $compose's config schema reads", ({ compose: service, schema }) => {
-    const names = Object.keys(compose.services[service].environment as Doc);
-    expect(names.filter((name) => !known(schema).has(name))).toEqual([]);
+  it('k8s and compose run workers with the process environment npm start gives them', () => {
+    const k8s = Object.fromEntries((container(byName('Deployment', 'triage-worker')).env as Doc[]).map((e) => [e.name, e.value]));
+    expect(Object.keys(SERVICE_ENV.worker).length).toBeGreaterThan(0);
+    for (const [name, value] of Object.entries(SERVICE_ENV.worker)) {
+      expect(k8s[name]).toBe(value);
+      expect(compose.services.worker.environment[name]).toBe(value);
+    }
+  });
+
+  it.each(SERVICES)("compose sets only names the $compose's config schema reads", (service) => {
+    const names = Object.keys(compose.services[service.compose].environment as Doc);
+    expect(names.filter((name) => !known(service).has(name))).toEqual([]);
   });
 
   it('compose reads only variables .env.example documents', () => {

@@ -48,6 +48,8 @@ const benchConfigSchema = z.object({
   BENCH_LOAD_SECONDS: z.coerce.number().positive().default(10),
   BENCH_GATEWAY_REQUESTS: z.coerce.number().int().min(100).default(60_000),
   BENCH_GATEWAY_CONNECTIONS: z.coerce.number().int().min(1).default(32),
+  /** (e) the gateway idles this long after (d) before its settled RSS is read. */
+  BENCH_SETTLE_SECONDS: z.coerce.number().min(0).default(40),
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).default(4),
   BENCH_ENCODER_BUDGET_MS: z.coerce.number().int().min(1).default(60_000),
   MODEL_DIR: z.string().min(1).default(join(REPO_ROOT, 'models', 'triage')),
@@ -302,7 +304,7 @@ function markdown(r: BenchResult): string {
         `| (c) accept → processed at ${Math.round(l.target_fraction * 100)} % (${l.offered_per_s}/s, ${l.tickets} tickets) | p50 ${l.accept_to_processed_ms.p50} ms · p95 ${l.accept_to_processed_ms.p95} ms · p99 ${l.accept_to_processed_ms.p99} ms (service inference p50 ${l.inference_ms_p50} ms; ${servedByText(l.served_by)}) | ${l.target_fraction === 0.5 ? `p50 ≤ ${round(best.run_p50_ms + 5)} ms` : '–'} |`,
     ),
     `| (d) gateway POST /v2/tickets, ${r.gateway.connections} connections, ${r.gateway.requests} requests, no workers | **${r.gateway.accepts_per_s} accepts/s**, p50 ${r.gateway.latency_ms.p50} ms, p99 ${r.gateway.latency_ms.p99} ms (${r.gateway.non_2xx} non-2xx, ${r.gateway.errors} errors) | ≥ 8,000/s, p99 ≤ 5 ms |`,
-    `| (e) RSS gateway after (d) | ${r.memory.gateway_mb.rss} MB (peak ${r.memory.gateway_mb.peak} MB) | ≤ 100 MB |`,
+    `| (e) RSS gateway after (d): right after the last request · after ${r.memory.gateway_mb.settle_seconds} s idle | ${r.memory.gateway_mb.rss} MB (peak ${r.memory.gateway_mb.peak} MB) · **${r.memory.gateway_mb.settled} MB** | ≤ 100 MB |`,
     `| (e) RSS workers after (c) | ${r.memory.workers_mb.map((w) => `${w.rss} MB (peak ${w.peak})`).join(', ')} | ≤ 200 MB each |`,
     '',
     'Ceiling, every layout (tickets/s):',
@@ -392,9 +394,13 @@ async function run(config: BenchConfig) {
   log(`\n(d) gateway: POST /v2/tickets, ${config.BENCH_GATEWAY_CONNECTIONS} connections, ${config.BENCH_GATEWAY_REQUESTS} requests, no workers`);
   const { gateway, gatewayMb } = await withStack({ workers: 0, env }, async (stack) => {
     const gateway = await measureGateway(stack, tickets, config);
-    return { gateway, gatewayMb: rssMb(stack.gateway.pid) };
+    const afterBurst = rssMb(stack.gateway.pid);
+    // V8 keeps the burst's garbage until its memory reducer runs on an idle process (about 20–30 s
+    // here): the reading after the burst is what a memory limit must allow, the settled one what it holds.
+    await sleep(config.BENCH_SETTLE_SECONDS * 1000);
+    return { gateway, gatewayMb: { ...afterBurst, settled: rssMb(stack.gateway.pid).rss, settle_seconds: config.BENCH_SETTLE_SECONDS } };
   });
-  log(`  ${gateway.accepts_per_s} accepts/s, p50 ${gateway.latency_ms.p50} ms, p99 ${gateway.latency_ms.p99} ms; gateway RSS ${gatewayMb.rss} MB`);
+  log(`  ${gateway.accepts_per_s} accepts/s, p50 ${gateway.latency_ms.p50} ms, p99 ${gateway.latency_ms.p99} ms; gateway RSS ${gatewayMb.rss} MB right after, ${gatewayMb.settled} MB after ${gatewayMb.settle_seconds} s idle`);
 
   return {
     finished_at: new Date().toISOString(),

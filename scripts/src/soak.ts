@@ -22,7 +22,7 @@ import { Redis } from 'ioredis';
 import { z } from 'zod';
 import { QueueName, alertsQueueName, redisKeys } from '@triage/shared';
 import { APPENDFSYNC_MODES, type RedisServerHandle, freePort, startRedisServer } from './embedded-redis';
-import { REPO_ROOT, SERVICE_NODE_ARGS } from './stack';
+import { REPO_ROOT, SERVICE_ENV, SERVICE_NODE_ARGS } from './stack';
 import { loadSampleTickets } from './ticket-samples';
 
 const optionsSchema = z.object({
@@ -95,12 +95,12 @@ async function ownStack(options: Options, alertUrl: string): Promise<Target> {
     children.push(child);
     return child;
   };
-  const gateway = launch(SERVICE_NODE_ARGS.gateway);
+  const gateway = launch(SERVICE_NODE_ARGS.gateway, SERVICE_ENV.gateway);
   let workerCount = 0;
   const workers = new Map<string, ChildProcess>();
   const startWorker = () => {
     const id = `soak-worker-${++workerCount}`;
-    workers.set(id, launch(SERVICE_NODE_ARGS.worker, { WORKER_ID: id }));
+    workers.set(id, launch(SERVICE_NODE_ARGS.worker, { ...SERVICE_ENV.worker, WORKER_ID: id }));
     return id;
   };
   startWorker();

@@ -18,6 +18,18 @@ export const SERVICE_NODE_ARGS = {
   worker: ['--max-semi-space-size=2', 'services/worker/dist/main.js'],
 } as const;
 
+/**
+ * Process environment beside each service's config; the image's compose and k8s set the same
+ * (tests/deploy.test.ts). glibc raises its mmap threshold whenever a large mmapped block is freed, so
+ * once onnxruntime and tokenizers have loaded the model their large buffers come from the heap and
+ * are never given back; a fixed threshold (glibc's initial 128 KiB) keeps them mmapped: a worker holds
+ * ~20 MB less after 300 tickets, at the same CPU per ticket (docs/performance.md).
+ */
+export const SERVICE_ENV = {
+  gateway: {},
+  worker: { MALLOC_MMAP_THRESHOLD_: '131072' },
+} as const satisfies Record<keyof typeof SERVICE_NODE_ARGS, NodeJS.ProcessEnv>;
+
 export interface StackOptions {
   /**
    * Existing Redis; when absent an embedded redis-server is started. `env` may point the services
@@ -89,9 +101,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const env = { ...process.env, ...options.env, REDIS_URL: redisUrl, PORT: String(options.port) };
   const stdio = options.quiet ? 'ignore' : 'inherit';
   const launch = (args: readonly string[], extra: NodeJS.ProcessEnv = {}) => spawn(process.execPath, args, { cwd: REPO_ROOT, env: { ...env, ...extra }, stdio });
-  const gateway = launch(SERVICE_NODE_ARGS.gateway);
+  const gateway = launch(SERVICE_NODE_ARGS.gateway, SERVICE_ENV.gateway);
   const metricsPort = options.workerMetricsPort ?? 0;
-  const workers = Array.from({ length: options.workers }, (_, i) => launch(SERVICE_NODE_ARGS.worker, { WORKER_METRICS_PORT: String(metricsPort === 0 ? 0 : metricsPort + i) }));
+  const workers = Array.from({ length: options.workers }, (_, i) => launch(SERVICE_NODE_ARGS.worker, { ...SERVICE_ENV.worker, WORKER_METRICS_PORT: String(metricsPort === 0 ? 0 : metricsPort + i) }));
 
   let stopping = false;
   const children = [gateway, ...workers];

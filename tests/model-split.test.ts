@@ -25,13 +25,13 @@ describeLinux('the model code split: only the worker loads onnxruntime and token
     expect(nativeModules(gateway.child.pid!)).toEqual([]);
   }, 30_000);
 
-  it('a running worker has both (so the check above can fail)', async () => {
+  it('a running worker has onnxruntime (so the check above can fail); the shipped Unigram tokenizer is read without the tokenizers binding', async () => {
     const worker = spawnService('services/worker/dist/main.js', { WORKER_CONCURRENCY: '1', WORKER_METRICS_PORT: '0' });
     processes.push(worker);
     await worker.logged('worker ready');
     const loaded = nativeModules(worker.child.pid!).join('\n');
     expect(loaded).toMatch(/onnxruntime/);
-    expect(loaded).toMatch(/tokenizers/);
+    expect(loaded).not.toMatch(/tokenizers/);
   }, 60_000);
 
   it("the worker's inference thread loads onnxruntime but not the schema, Redis, queue or logging libraries", async () => {

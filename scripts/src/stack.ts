@@ -21,8 +21,8 @@ export const SERVICE_NODE_ARGS = {
 /**
  * Process environment beside each service's config; the image's compose and k8s set the same
  * (tests/deploy.test.ts). glibc raises its mmap threshold whenever a large mmapped block is freed, so
- * once onnxruntime and tokenizers have loaded the model their large buffers come from the heap and
- * are never given back; a fixed threshold (glibc's initial 128 KiB) keeps them mmapped: a worker holds
+ * once onnxruntime has loaded the model its large buffers come from the heap and are never given
+ * back; a fixed threshold (glibc's initial 128 KiB) keeps them mmapped: a worker holds
  * ~20 MB less after 300 tickets, at the same CPU per ticket (docs/performance.md).
  */
 export const SERVICE_ENV = {

@@ -1,16 +1,18 @@
 /**
- * Loads a model bundle's ONNX encoder (docs/model-contract.md) with onnxruntime-node + Hugging Face
- * `tokenizers` (local files only). Only the worker's inference thread loads this module: the gateway
+ * Loads a model bundle's ONNX encoder (docs/model-contract.md) with onnxruntime-node and the bundle's
+ * tokenizer.json (local files only): read in JavaScript when it is a Unigram tokenizer like the shipped
+ * one (unigram-tokenizer.ts), else by the Hugging Face `tokenizers` binding. Only the worker's inference thread loads this module: the gateway
  * and the worker's main thread never pay for onnxruntime.
  *
  * One call to `run` is one onnxruntime run: the batching decision (which texts, how many) belongs to
  * the inference client alone, which groups texts of similar length so padding stays small.
  */
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { Tokenizer } from 'tokenizers';
 import { type ModelConfig, ModelLoadError, toWellFormed } from '@triage/shared/model-runtime';
+import { unigramTokenizerFrom } from './unigram-tokenizer';
 
 /** The graph's raw answer for one text: queue probabilities over config.labels, urgency, embedding. */
 export interface EncoderOutput {
@@ -52,14 +54,27 @@ function tokenizerInput(text: string, cap: number): string {
   return toWellFormed(text.length > cap ? text.slice(0, cap) : text);
 }
 
-function loadTokenizer(path: string, maxLength: number): Tokenizer {
+/** A bundle's tokenizer: token ids per text, special tokens included, cut to max_length. */
+interface BundleTokenizer {
+  ids(texts: string[]): Promise<number[][]>;
+  tokenToId(token: string): number | undefined;
+}
+
+function loadTokenizer(path: string, maxLength: number): BundleTokenizer {
   if (!existsSync(path)) throw new ModelLoadError(`tokenizer missing: ${path}`);
   try {
+    const unigram = unigramTokenizerFrom(JSON.parse(readFileSync(path, 'utf8')), maxLength);
+    if (unigram) return { ids: async (texts) => texts.map((t) => unigram.encode(t)), tokenToId: (token) => unigram.tokenToId(token) };
+    // Loaded only for the tokenizer types the JavaScript one does not implement (WordPiece, BPE…).
+    const { Tokenizer } = createRequire(__filename)('tokenizers') as typeof import('tokenizers');
     const tokenizer = Tokenizer.fromFile(path);
     tokenizer.disablePadding();
     // max_length counts the special tokens the post-processor adds
     tokenizer.setTruncation(maxLength);
-    return tokenizer;
+    return {
+      ids: async (texts) => (await tokenizer.encodeBatch(texts)).map((e) => e.getIds()),
+      tokenToId: (token) => tokenizer.tokenToId(token) ?? undefined,
+    };
   } catch (err) {
     throw new ModelLoadError(`tokenizer ${path} cannot be loaded: ${(err as Error).message}`, { cause: err });
   }
@@ -104,8 +119,7 @@ export async function loadOnnxEncoder(dir: string, options: LoadOnnxEncoderOptio
   const cap = Math.min(MAX_TEXT_CHARS, Math.max(1024, config.max_length * TOKENIZER_CHARS_PER_TOKEN));
 
   async function runOnce(texts: string[]): Promise<EncoderOutput[]> {
-    const encodings = await tokenizer.encodeBatch(texts.map((t) => tokenizerInput(t, cap)));
-    const ids = encodings.map((e) => e.getIds());
+    const ids = await tokenizer.ids(texts.map((t) => tokenizerInput(t, cap)));
     const n = texts.length;
     const seq = Math.max(1, ...ids.map((x) => x.length));
     const inputIds = new BigInt64Array(n * seq).fill(padId);

@@ -115,7 +115,7 @@ export function createTriageProcessor(deps: TriageProcessorDeps) {
       queue_ms: Math.max(0, startedAt - Date.parse(data.accepted_at)),
       inference_ms: Math.round(inferenceMs * 10) / 10,
     };
-    const outcome = await store.commitResult(data.ticket_id, lockToken, result);
+    const outcome = await store.commitResult(data.ticket_id, lockToken, result, data.accepted_at);
     if (outcome === 'lock-lost') throw new Error(`lock on ticket ${data.ticket_id} expired during inference`);
     if (outcome === 'missing') throw new UnrecoverableError(`ticket ${data.ticket_id} record disappeared`);
     if (outcome === 'committed') await recordStats(data, result, prediction);

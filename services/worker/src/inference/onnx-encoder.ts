@@ -1,8 +1,8 @@
 /**
  * Loads a model bundle's ONNX encoder (docs/model-contract.md) with onnxruntime-node and the bundle's
  * tokenizer.json (local files only): read in JavaScript when it is a Unigram tokenizer like the shipped
- * one (unigram-tokenizer.ts), else by the Hugging Face `tokenizers` binding. Only the worker's inference thread loads this module: the gateway
- * and the worker's main thread never pay for onnxruntime.
+ * one (unigram-tokenizer.ts), else by the Hugging Face `tokenizers` binding. Only the worker's
+ * inference thread loads this module: the gateway and the worker's main thread never pay for onnxruntime.
  *
  * One call to `run` is one onnxruntime run: the batching decision (which texts, how many) belongs to
  * the inference client alone, which groups texts of similar length so padding stays small.

@@ -21,11 +21,13 @@ type Normalize = (text: string) => string;
 type Json = Record<string, unknown>;
 
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+/** `text` as a RegExp source that matches exactly it. */
+const literal = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** A Rust-regex character class or literal from the file, as a JavaScript RegExp (null: not understood). */
 function jsPattern(pattern: unknown): RegExp | null {
   if (!isObject(pattern)) return null;
-  if (typeof pattern.String === 'string') return new RegExp(pattern.String.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'gu');
+  if (typeof pattern.String === 'string') return new RegExp(literal(pattern.String), 'gu');
   if (typeof pattern.Regex !== 'string') return null;
   try {
     return new RegExp(pattern.Regex.replace(/\\x\{([0-9a-fA-F]+)\}/g, '\\u{$1}'), 'gu');
@@ -113,7 +115,7 @@ export function unigramTokenizerFrom(file: unknown, maxLength: number): TextToke
   const replacement = pre.replacement;
   const addedIds = new Map(added.map((t) => [String(t.content), Number(t.id)]));
   // longest first, so one added token that contains another is matched whole
-  const addedPattern = addedIds.size === 0 ? null : new RegExp([...addedIds.keys()].sort((a, b) => b.length - a.length).map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'), 'g');
+  const addedPattern = addedIds.size === 0 ? null : new RegExp([...addedIds.keys()].sort((a, b) => b.length - a.length).map(literal).join('|'), 'g');
 
   const cache = new Map<string, number[]>();
 

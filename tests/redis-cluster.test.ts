@@ -132,9 +132,12 @@ describe('on a 3-master Redis Cluster with a hash-tag prefix', () => {
     const locked = (await client.get((await client.next())!.ticket_id)).ticket_id;
     await store.markSlaAlerted(locked, 'warning');
     expect(await stats.recordSlaBreach(locked, Date.now() - 1_000)).toBe(true);
-    expect(await store.acquireLock(locked, 'token', 10_000)).toBe(true);
-    expect(await store.renewLock(locked, 'token', 10_000)).toBe(true);
-    expect(await store.releaseLock(locked, 'token')).toBe(true);
+    expect(await store.startProcessing(locked, 'token', 10_000)).toEqual({ outcome: 'done', status: 'leased' });
+    const started = await store.create({ ticket_id: randomUUID(), body: 'started by hand', accepted_at: new Date().toISOString() });
+    expect(await store.startProcessing(started.ticketId, 'token', 10_000)).toEqual({ outcome: 'started', previous: 'pending' });
+    expect(await store.renewLock(started.ticketId, 'token', 10_000)).toBe(true);
+    expect(await store.releaseLock(started.ticketId, 'token')).toBe(true);
+    expect(await store.transition(started.ticketId, ['processing'], 'failed')).toEqual({ applied: true, previous: 'processing' });
     // Far enough ahead that every done or processed ticket's record is due.
     expect(await store.deleteExpiredRecords(Date.now() + 10 * 365 * 86_400_000)).toBeGreaterThan(0);
     await v1.push({ ticket_id: randomUUID(), subject: null, body: 'v1', category: 'Billing', urgency_level: 3, urgency_score: 0.8, queued_at: new Date().toISOString() });

@@ -40,9 +40,8 @@ async function main(): Promise<void> {
       const id = randomUUID();
       ids.push(id);
       await store.create({ ticket_id: id, subject: t.subject, body: t.body, channel: 'email', customer_id: `c-${id.slice(0, 8)}`, accepted_at: new Date().toISOString() });
-      await store.transition(id, ['pending'], 'processing');
       const token = randomUUID();
-      await store.acquireLock(id, token, 10_000);
+      await store.startProcessing(id, token, 10_000);
       await store.commitResult(id, token, {
         category: 'Technical Support',
         confidence: 0.4123456789,
@@ -59,7 +58,6 @@ async function main(): Promise<void> {
         queue_ms: 12,
         inference_ms: 14.2,
       });
-      await store.releaseLock(id, token);
     }
     const processed = await usedMemory(redis);
 

@@ -2,13 +2,12 @@ import { randomUUID } from 'node:crypto';
 import type { TicketStore, TriageResult } from '@triage/shared';
 import type { TriageClient } from '../../scripts/src/client';
 
-/** Stores a result the way a worker does (lock → commit → unlock); throws if any step is refused. */
+/** Stores a result the way a worker does (start → commit, which gives the lock back); throws if a step is refused. */
 export async function processTicket(store: TicketStore, ticketId: string, urgency: number, result: Partial<TriageResult> = {}): Promise<void> {
   const token = randomUUID();
-  const moved = await store.transition(ticketId, ['pending'], 'processing');
-  if (!moved?.applied) throw new Error(`ticket ${ticketId} did not move to processing: ${JSON.stringify(moved)}`);
-  if (!(await store.acquireLock(ticketId, token, 10_000))) throw new Error(`ticket ${ticketId} lock is taken`);
-  const outcome = await store.commitResult(ticketId, token, {
+  const start = await store.startProcessing(ticketId, token, 10_000);
+  if (start.outcome !== 'started') throw new Error(`ticket ${ticketId} did not move to processing: ${JSON.stringify(start)}`);
+  const { outcome } = await store.commitResult(ticketId, token, {
     category: 'Billing and Payments',
     confidence: 0.9,
     top3: [{ category: 'Billing and Payments', probability: 0.9 }],
@@ -22,7 +21,6 @@ export async function processTicket(store: TicketStore, ticketId: string, urgenc
     ...result,
   });
   if (outcome !== 'committed') throw new Error(`commit of ${ticketId} → ${outcome}`);
-  await store.releaseLock(ticketId, token);
 }
 
 /** Submits `bodies` in turn, one every 100 ms, until `stop` settles (and at least `min`); returns the ticket ids. */

@@ -37,36 +37,67 @@ return 1
 `;
 
 /**
+ * Moves a ticket hash to status `to` when its status is one of `from` (a comma-separated list):
+ * the counters and the pending index follow → {applied 0|1, previous status}, or nil when the ticket
+ * does not exist. `deleteAt` > 0 puts it in the retention index; extra field/value pairs are written too.
+ */
+const TRANSITION = `
+local function transition(key, counts, pending, retention, to, from, id, deleteAt, ...)
+  local current = redis.call('HGET', key, 'status')
+  if not current then return nil end
+  if not string.find(',' .. from .. ',', ',' .. current .. ',', 1, true) then return {0, current} end
+  if current ~= to then
+    redis.call('HINCRBY', counts, current, -1)
+    redis.call('HINCRBY', counts, to, 1)
+  end
+  if current == 'pending' and to ~= 'pending' then redis.call('ZREM', pending, id) end
+  if tonumber(deleteAt) > 0 then redis.call('ZADD', retention, deleteAt, id) end
+  redis.call('HSET', key, 'status', to, ...)
+  return {1, current}
+end
+`;
+
+/**
  * KEYS: ticket hash, status counts, pending index, retention index
  * ARGV: new status, comma-separated statuses allowed to move, ticket id, delete-at (ms, 0 = keep), field/value pairs…
  * → {applied 0|1, previous status} or nil when the ticket does not exist.
  */
-export const TRANSITION_STATUS = `
-local current = redis.call('HGET', KEYS[1], 'status')
-if not current then return nil end
-if not string.find(',' .. ARGV[2] .. ',', ',' .. current .. ',', 1, true) then return {0, current} end
-if current ~= ARGV[1] then
-  redis.call('HINCRBY', KEYS[2], current, -1)
-  redis.call('HINCRBY', KEYS[2], ARGV[1], 1)
-end
-if current == 'pending' and ARGV[1] ~= 'pending' then redis.call('ZREM', KEYS[3], ARGV[3]) end
-if tonumber(ARGV[4]) > 0 then redis.call('ZADD', KEYS[4], ARGV[4], ARGV[3]) end
-redis.call('HSET', KEYS[1], 'status', ARGV[1], unpack(ARGV, 5))
-return {1, current}
+export const TRANSITION_STATUS = `${TRANSITION}
+return transition(KEYS[1], KEYS[2], KEYS[3], KEYS[4], unpack(ARGV))
+`;
+
+/**
+ * A worker's first step on a ticket, in one round trip: take the ticket lock, then move the ticket
+ * to processing. The lock is kept only when the ticket moved; otherwise it is given back at once.
+ * KEYS: ticket lock, ticket hash, status counts, pending index, retention index
+ * ARGV: lock token, lock TTL (ms), ticket id
+ * → {'locked'} (another worker holds it), {'missing'}, {'done', status} or {'started', previous status}.
+ */
+export const START_PROCESSING = `${TRANSITION}
+if not redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then return {'locked'} end
+local moved = transition(KEYS[2], KEYS[3], KEYS[4], KEYS[5], 'processing', 'pending,processing,failed', ARGV[3], 0)
+if moved and moved[1] == 1 then return {'started', moved[2]} end
+redis.call('DEL', KEYS[1])
+if not moved then return {'missing'} end
+return {'done', moved[2]}
 `;
 
 /**
  * Writes the result, counts it and queues it for agents in one step, but only while the
  * caller still holds the ticket lock: a MULTI cannot check the token without WATCH, and
- * WATCH needs a connection per job, so the fence lives here.
+ * WATCH needs a connection per job, so the fence lives here. Whatever the outcome but
+ * 'lock-lost', the lock is given back, and a committed ticket's record is returned, so the
+ * worker needs no further round trip for either.
  * KEYS: ticket hash, status counts, agents' queue, ticket lock, SLA index, retention index, pending index
  * ARGV: lock token, ticket id, queue score, due at (ms), delete at (ms), field/value pairs…
+ * → {outcome} or {'committed', flat field/value list of the ticket hash}
  */
 export const COMMIT_RESULT = `
-if redis.call('GET', KEYS[4]) ~= ARGV[1] then return 'lock-lost' end
+if redis.call('GET', KEYS[4]) ~= ARGV[1] then return {'lock-lost'} end
+redis.call('DEL', KEYS[4])
 local current = redis.call('HGET', KEYS[1], 'status')
-if not current then return 'missing' end
-if current ~= 'pending' and current ~= 'processing' and current ~= 'failed' then return 'already-processed' end
+if not current then return {'missing'} end
+if current ~= 'pending' and current ~= 'processing' and current ~= 'failed' then return {'already-processed'} end
 redis.call('HSET', KEYS[1], 'status', 'processed', 'queue_score', ARGV[3], 'due_at', ARGV[4], unpack(ARGV, 6))
 redis.call('HDEL', KEYS[1], 'error')
 redis.call('HINCRBY', KEYS[2], current, -1)
@@ -75,7 +106,7 @@ redis.call('ZADD', KEYS[3], ARGV[3], ARGV[2])
 redis.call('ZADD', KEYS[5], ARGV[4], ARGV[2])
 redis.call('ZADD', KEYS[6], ARGV[5], ARGV[2])
 redis.call('ZREM', KEYS[7], ARGV[2])
-return 'committed'
+return {'committed', redis.call('HGETALL', KEYS[1])}
 `;
 
 /** Lease fields of a ticket hash; removed whenever the lease ends. */

@@ -29,6 +29,7 @@ import {
   RELEASE_LOCK,
   RELEASE_TICKET,
   RENEW_LOCK,
+  START_PROCESSING,
   TRANSITION_STATUS,
 } from './ticket-scripts';
 
@@ -70,6 +71,19 @@ export interface CreateOutcome {
 const CREATE_COMMAND = 'triageCreateTicketFenced';
 
 export type CommitOutcome = 'committed' | 'already-processed' | 'lock-lost' | 'missing';
+
+/** A committed result comes back with the ticket's record as stored. */
+export type CommitReply = { outcome: 'committed'; ticket: TicketResponse } | { outcome: Exclude<CommitOutcome, 'committed'> };
+
+/**
+ * A worker's start on a ticket: 'started' holds the ticket lock with the ticket now processing;
+ * every other outcome holds no lock ('locked': another worker has it; 'done': the ticket is past
+ * processing, in `status`).
+ */
+export type StartOutcome =
+  | { outcome: 'started'; previous: TicketStatus }
+  | { outcome: 'locked' | 'missing' }
+  | { outcome: 'done'; status: TicketStatus };
 
 export interface TransitionOutcome {
   applied: boolean;
@@ -189,7 +203,7 @@ const RECLAIM_BATCH = 100;
  */
 export class TicketStore {
   private readonly scripts: Record<
-    'create' | 'discard' | 'transition' | 'commit' | 'leaseNext' | 'reclaim' | 'ack' | 'release' | 'extend' | 'correct' | 'unlock' | 'renew' | 'deleteExpired' | 'markSla',
+    'create' | 'discard' | 'transition' | 'start' | 'commit' | 'leaseNext' | 'reclaim' | 'ack' | 'release' | 'extend' | 'correct' | 'unlock' | 'renew' | 'deleteExpired' | 'markSla',
     RedisScript
   >;
 
@@ -203,6 +217,7 @@ export class TicketStore {
       create: defineScript(redis, CREATE_COMMAND, withDeadline(CREATE_TICKET)),
       discard: defineScript(redis, 'triageDiscardPendingTicket', DISCARD_PENDING_TICKET),
       transition: defineScript(redis, 'triageTransitionStatus', TRANSITION_STATUS),
+      start: defineScript(redis, 'triageStartProcessing', START_PROCESSING),
       commit: defineScript(redis, 'triageCommitResult', COMMIT_RESULT),
       leaseNext: defineScript(redis, 'triageLeaseNextFenced', withDeadline(LEASE_NEXT)),
       reclaim: defineScript(redis, 'triageReclaimLeases', RECLAIM_EXPIRED_LEASES),
@@ -311,16 +326,44 @@ export class TicketStore {
   }
 
   /**
+   * Takes the ticket lock and moves the ticket to processing, in one round trip (see StartOutcome).
+   * A ticket that is already past processing, or missing, leaves no lock behind.
+   */
+  async startProcessing(ticketId: string, token: string, lockTtlMs: number): Promise<StartOutcome> {
+    const reply = (await this.scripts.start(
+      5,
+      this.keys.ticketLock(ticketId),
+      this.keys.ticket(ticketId),
+      this.keys.statusCounts,
+      this.keys.pending,
+      this.keys.retention,
+      token,
+      lockTtlMs,
+      ticketId,
+    )) as [string, TicketStatus?];
+    switch (reply[0]) {
+      case 'started':
+        return { outcome: 'started', previous: reply[1]! };
+      case 'done':
+        return { outcome: 'done', status: reply[1]! };
+      default:
+        return { outcome: reply[0] as 'locked' | 'missing' };
+    }
+  }
+
+  /**
    * Stores a result and queues the ticket for agents, with its aging score and SLA due time
    * (both counted from when the ticket was accepted: that is when the customer started waiting).
+   * Only while `lockToken` holds the ticket lock; the lock is given back by every outcome but
+   * 'lock-lost', and a committed ticket comes back as stored.
    */
-  async commitResult(ticketId: string, lockToken: string, result: TriageResult, accepted?: string): Promise<CommitOutcome> {
+  async commitResult(ticketId: string, lockToken: string, result: TriageResult, accepted?: string): Promise<CommitReply> {
     const { top3, ...scalars } = result;
     // The worker knows accepted_at from the job (written from the same record): one round trip less per ticket.
     const acceptedAt = Date.parse(accepted ?? (await this.redis.hget(this.keys.ticket(ticketId), 'accepted_at')) ?? '');
     const since = Number.isNaN(acceptedAt) ? Date.parse(result.processed_at) : acceptedAt;
     const { agingPerHour } = this.policy;
-    return (await this.scripts.commit(
+    const reply = (await this.scripts.commit(
       7,
       this.keys.ticket(ticketId),
       this.keys.statusCounts,
@@ -335,7 +378,10 @@ export class TicketStore {
       dueAt(this.policy.sla, result.urgency_score, since),
       Date.parse(result.processed_at) + this.policy.retentionMs,
       ...toPairs({ ...scalars, top3: JSON.stringify(top3), aging_per_hour: agingPerHour }),
-    )) as CommitOutcome;
+    )) as [CommitOutcome, string[]?];
+    return reply[0] === 'committed'
+      ? { outcome: 'committed', ticket: toTicketResponse(pairsToObject(reply[1]!), this.readContext()) }
+      : { outcome: reply[0] };
   }
 
   /**
@@ -500,10 +546,6 @@ export class TicketStore {
     ]);
     const [pending = 0, processing = 0, processed = 0, leased = 0, done = 0, failed = 0] = counts.map((c) => Number(c ?? 0));
     return { pending, processing, processed, leased, done, failed, waiting_for_agent: waiting };
-  }
-
-  async acquireLock(ticketId: string, token: string, ttlMs: number): Promise<boolean> {
-    return (await this.redis.set(this.keys.ticketLock(ticketId), token, 'PX', ttlMs, 'NX')) === 'OK';
   }
 
   /** Compare-and-extend: false when the lock expired (and may belong to another worker now). */

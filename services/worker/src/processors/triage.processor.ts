@@ -64,9 +64,10 @@ export function createTriageProcessor(deps: TriageProcessorDeps) {
     await store.transition(ticketId, ['pending', 'processing'], 'failed', { error: reason, failed_at: new Date().toISOString() });
   }
 
-  async function finish(ticketId: string, outcome: TriageJobResult['outcome'], prediction?: ServedPrediction): Promise<TriageJobResult> {
-    const ticket = await store.get(ticketId);
-    if (ticket && deps.onProcessed) await deps.onProcessed(ticket, prediction);
+  /** `ticket` is the record as the commit stored it; without it (a retry's no-op) it is read. */
+  async function finish(ticketId: string, outcome: TriageJobResult['outcome'], prediction?: ServedPrediction, ticket?: TicketResponse): Promise<TriageJobResult> {
+    const stored = ticket ?? (await store.get(ticketId));
+    if (stored && deps.onProcessed) await deps.onProcessed(stored, prediction);
     return { ticket_id: ticketId, outcome };
   }
 
@@ -92,13 +93,12 @@ export function createTriageProcessor(deps: TriageProcessorDeps) {
       .catch((err: unknown) => logger.warn('stats not recorded', { ticket_id: data.ticket_id, error: errorMessage(err) }));
   }
 
-  /** Runs with the ticket lock held. */
-  async function triage(data: TriageJobData, lockToken: string): Promise<TriageJobResult> {
+  /**
+   * Runs with the ticket lock held and the ticket moved to processing. The commit gives the lock
+   * back; `lock.held` tells the caller whether it still has to.
+   */
+  async function triage(data: TriageJobData, lockToken: string, lock: { held: boolean }): Promise<TriageJobResult> {
     const startedAt = Date.now();
-    const moved = await store.transition(data.ticket_id, ['pending', 'processing', 'failed'], 'processing');
-    if (moved === null) throw new UnrecoverableError(`ticket ${data.ticket_id} has no record`);
-    if (!moved.applied) return finish(data.ticket_id, 'already-processed');
-
     const inferenceStart = performance.now();
     const prediction = await deps.predict(ticketText(data.subject, data.body));
     const inferenceMs = performance.now() - inferenceStart;
@@ -115,11 +115,15 @@ export function createTriageProcessor(deps: TriageProcessorDeps) {
       queue_ms: Math.max(0, startedAt - Date.parse(data.accepted_at)),
       inference_ms: Math.round(inferenceMs * 10) / 10,
     };
-    const outcome = await store.commitResult(data.ticket_id, lockToken, result, data.accepted_at);
-    if (outcome === 'lock-lost') throw new Error(`lock on ticket ${data.ticket_id} expired during inference`);
-    if (outcome === 'missing') throw new UnrecoverableError(`ticket ${data.ticket_id} record disappeared`);
-    if (outcome === 'committed') await recordStats(data, result, prediction);
-    return finish(data.ticket_id, outcome === 'committed' ? 'processed' : 'already-processed', prediction);
+    const committed = await store.commitResult(data.ticket_id, lockToken, result, data.accepted_at);
+    lock.held = false;
+    if (committed.outcome !== 'committed') {
+      if (committed.outcome === 'lock-lost') throw new Error(`lock on ticket ${data.ticket_id} expired during inference`);
+      if (committed.outcome === 'missing') throw new UnrecoverableError(`ticket ${data.ticket_id} record disappeared`);
+      return finish(data.ticket_id, 'already-processed', prediction);
+    }
+    await recordStats(data, result, prediction);
+    return finish(data.ticket_id, 'processed', prediction, committed.ticket);
   }
 
   return async function processTriageJob(job: Job, token?: string): Promise<TriageJobResult> {
@@ -127,12 +131,17 @@ export function createTriageProcessor(deps: TriageProcessorDeps) {
     const log = logger.child({ ticket_id: data.ticket_id, job_id: job.id, request_id: data.request_id });
     const lockToken = randomUUID();
 
-    if (!(await store.acquireLock(data.ticket_id, lockToken, deps.lockTtlMs))) {
+    const start = await store.startProcessing(data.ticket_id, lockToken, deps.lockTtlMs);
+    if (start.outcome === 'locked') {
       // Another worker is on this ticket; look again later instead of doing the work twice.
       log.info('ticket locked by another worker, delaying job');
       await job.moveToDelayed(Date.now() + deps.lockBusyDelayMs, token);
       throw new DelayedError();
     }
+    if (start.outcome === 'missing') throw new UnrecoverableError(`ticket ${data.ticket_id} has no record`);
+    if (start.outcome === 'done') return finish(data.ticket_id, 'already-processed');
+
+    const lock = { held: true };
     const renewal = setInterval(() => {
       store.renewLock(data.ticket_id, lockToken, deps.lockTtlMs).then(
         (held) => held || log.warn('ticket lock lost while processing; the commit will be refused'),
@@ -140,7 +149,7 @@ export function createTriageProcessor(deps: TriageProcessorDeps) {
       );
     }, deps.lockTtlMs / 2);
     try {
-      const result = await triage(data, lockToken);
+      const result = await triage(data, lockToken, lock);
       log.info('ticket triaged', { outcome: result.outcome });
       return result;
     } catch (err) {
@@ -150,7 +159,7 @@ export function createTriageProcessor(deps: TriageProcessorDeps) {
       throw err;
     } finally {
       clearInterval(renewal);
-      await store.releaseLock(data.ticket_id, lockToken).catch((err) => log.warn('lock release failed', { error: errorMessage(err) }));
+      if (lock.held) await store.releaseLock(data.ticket_id, lockToken).catch((err) => log.warn('lock release failed', { error: errorMessage(err) }));
     }
   };
 }

@@ -96,10 +96,17 @@ const round = (x: number, digits = 1) => Math.round(x * 10 ** digits) / 10 ** di
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const log = (line: string) => process.stdout.write(`${line}\n`);
 
-function rssMb(pid: number | undefined): { rss: number; peak: number } {
-  const status = pid === undefined ? '' : readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
-  return { rss: round(kb('VmRSS') / 1024), peak: round(kb('VmHWM') / 1024) };
+/**
+ * VmRSS and its peak, plus what RSS counts that is not the process's own: file pages (the node binary,
+ * libonnxruntime) are mapped read-only and shared by every process on the machine, so RSS counts them
+ * in full for each; PSS splits shared pages between the processes that map them.
+ */
+function rssMb(pid: number | undefined): { rss: number; peak: number; file: number; pss: number } {
+  const read = (file: string) => (pid === undefined ? '' : readFileSync(`/proc/${pid}/${file}`, 'utf8'));
+  const status = read('status');
+  const rollup = read('smaps_rollup');
+  const mb = (text: string, field: string) => round(Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? NaN) / 1024);
+  return { rss: mb(status, 'VmRSS'), peak: mb(status, 'VmHWM'), file: mb(status, 'RssFile'), pss: mb(rollup, 'Pss') };
 }
 
 /** CPU seconds (user + system, all threads) a process has used so far. */
@@ -308,7 +315,7 @@ function markdown(r: BenchResult): string {
     ),
     `| (d) gateway POST /v2/tickets, ${r.gateway.connections} connections, ${r.gateway.requests} requests, no workers | **${r.gateway.accepts_per_s} accepts/s**, p50 ${r.gateway.latency_ms.p50} ms, p99 ${r.gateway.latency_ms.p99} ms (${r.gateway.non_2xx} non-2xx, ${r.gateway.errors} errors) | ≥ 8,000/s, p99 ≤ 5 ms |`,
     `| (e) RSS gateway after (d): right after the last request · after ${r.memory.gateway_mb.settle_seconds} s idle | ${r.memory.gateway_mb.rss} MB (peak ${r.memory.gateway_mb.peak} MB) · **${r.memory.gateway_mb.settled} MB** | ≤ 100 MB |`,
-    `| (e) RSS workers after (c) | ${r.memory.workers_mb.map((w) => `${w.rss} MB (peak ${w.peak})`).join(', ')} | ≤ 200 MB each |`,
+    `| (e) RSS workers after (c) | ${r.memory.workers_mb.map((w) => `${w.rss} MB (peak ${w.peak})`).join(', ')}; of each, file pages shared with other processes (node, onnxruntime): ${r.memory.workers_mb.map((w) => `${w.file}`).join(' / ')} MB; PSS ${r.memory.workers_mb.map((w) => `${w.pss}`).join(' / ')} MB | ≤ 200 MB each |`,
     '',
     'Ceiling, every layout (tickets/s):',
     '',

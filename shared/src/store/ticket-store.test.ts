@@ -20,7 +20,7 @@ const result = (over: Partial<TriageResult> = {}): TriageResult => ({
   ...over,
 });
 
-// The worker's two round trips per ticket: start (lock + processing) and commit (result + unlock + record).
+// The worker's two ticket-store round trips per ticket (statistics are a third, in StatsStore): start (lock + processing) and commit (result + unlock + record).
 describe('TicketStore.startProcessing and commitResult', () => {
   let redis: Redis;
   let keys: ReturnType<typeof redisKeys>;

@@ -303,7 +303,15 @@ def render_refit(m: dict, cfg: dict) -> str:
       f"({split['test']} tickets in all, never used for fitting or for any choice), in the same run.\n")
     w("## Model\n")
     w(f"- Encoder: the int8 graph of `{r['from_version']}` ({cfg['base_model']}, first {cfg['encoder_layers']} of "
-      f"{cfg['base_layers']} layers, fine-tuned on tickets.csv's training split only), frozen and bit-identical.")
+      f"{cfg['base_layers']} layers, fine-tuned on tickets.csv's training split only), frozen and bit-identical"
+      + ("." if r.get("layers", cfg["encoder_layers"]) == r.get("from_layers", cfg["encoder_layers"]) else
+         f" in the layers kept: that encoder was fine-tuned with {r['from_layers']} layers, and this model keeps its first "
+         f"{r['layers']} (`--layers {r['layers']}`; the graph is cut after layer {r['layers']}, pooling reads its output)."))
+    if "validation_served" in ch:
+        v = ch["validation_served"]
+        w(f"- On the validation split (heads fitted on the training split), served: accuracy {v['accuracy']:.3f}, "
+          f"macro-F1 {v['macro_f1']:.3f}, urgency ROC AUC high vs low "
+          + ("–." if v["urgency_auc"] is None else f"{v['urgency_auc']:.3f}."))
     fitted_on = "the training and validation splits of every file" if r.get("refit_on_train_and_val") else \
         "the training split of every file"
     w(f"- New heads inside the same ONNX file, fitted on {fitted_on}: a linear queue head "
@@ -390,7 +398,7 @@ def render_refit(m: dict, cfg: dict) -> str:
     w("Issue 14's targets against this run's held-back rows; a miss is reported as measured, not tuned away.\n")
     w(_table(["target", "measured", "met"], refit_targets(m, cfg)) + "\n")
     w("## Limits\n")
-    w(f"- The encoder is `{r['from_version']}`'s, unchanged: a refit replaces the heads, the kNN memory and the n-gram "
+    w(f"- The encoder is `{r['from_version']}`'s{' first ' + str(r['layers']) + ' layers' if r.get('layers', 0) != r.get('from_layers', 0) else ''}, unchanged: a refit replaces the heads, the kNN memory and the n-gram "
       "model only. A new encoder comes from `npm run train` (README, \"Model and training\", has what fine-tuning on "
       "both files measured against this refit).")
     if not r.get("refit_on_train_and_val"):

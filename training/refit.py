@@ -39,6 +39,7 @@ from .report import (
     queue_report,
     urgency_report,
 )
+from .truncate import keep_first_layers
 
 log = logging.getLogger("training")
 
@@ -54,6 +55,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--out", type=Path, default=Path("models/triage"))
     p.add_argument("--work-dir", type=Path, default=Path(".cache/runs/refit"))
     p.add_argument("--seed", type=int, default=13)
+    p.add_argument("--layers", type=int, default=0,
+                   help="keep only the source encoder's first N layers (cut from its int8 graph; 0 keeps them all)")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--train-only", action="store_true",
                    help="ship the heads fitted on the training split (default: refit them on train + validation with the "
@@ -155,8 +158,17 @@ def choose_serving(emb: np.ndarray, ds: Dataset, tr: np.ndarray, va: np.ndarray,
     ng_val = (ngram.predict_proba(val.texts), ngram.predict_urgency(val.texts))
     fit = Serving(heads, urgency_head, ngram, fit_blend(val, enc_val, *ng_val), choice)
     served_val = serve(enc_val, *ng_val, fit.blend)
+    fit.choice["validation_served"] = validation_served(val, served_val)
+    log.info("validation, served: %s", fit.choice["validation_served"])
     has = val.has_priority
     return fit, served_val, pick_alert_threshold(served_val["urgency"][has], is_high(val)[has], min_precision=ALERT_MIN_PRECISION)
+
+
+def validation_served(val: Dataset, served: dict[str, np.ndarray]) -> dict[str, float | None]:
+    """What the chosen settings score on validation: the figures that compare one source encoder with another (e.g. how
+    many of its layers to keep) without touching the test split."""
+    c = classification(val.queues, served["queue_probs"].argmax(1), val.labels)
+    return {"accuracy": c["accuracy"], "macro_f1": c["macro_f1"], "urgency_auc": high_vs_low_auc(val, served["urgency"])}
 
 
 def refit_serving(fit: Serving, emb: np.ndarray, ds: Dataset, rows: np.ndarray, levels: list[str], seed: int,
@@ -185,7 +197,9 @@ def main(argv: list[str] | None = None) -> None:
     if src_cfg["labels"] != ds.labels:
         raise SystemExit(f"{args.source}: its labels {src_cfg['labels']} differ from the data's {ds.labels}")
     levels = sorted({p for p in ds.priorities if p}, key=lambda p: URGENCY_MAPPING[p])
-    frozen = frozen_outputs(args.source, ds.texts, cache=args.work_dir, threads=args.threads, log=log.info)
+    encoder = encoder_source(args.source, src_cfg, args.layers, args.work_dir)
+    enc_cfg = json.loads((encoder / "config.json").read_text())
+    frozen = frozen_outputs(encoder, ds.texts, cache=args.work_dir, threads=args.threads, log=log.info)
     emb = frozen["embedding"].astype(np.float64)
     val, test = ds.subset(va), ds.subset(te)
 
@@ -209,11 +223,14 @@ def main(argv: list[str] | None = None) -> None:
                for name, idx in (("test", te), ("train", fit_rows))}
         ng = {"test": (ngram.predict_proba(test.texts), ngram.predict_urgency(test.texts))}
         served_test = serve(enc["test"], *ng["test"], blend)
-        cap = emergency_cap(args.source, fit, args.threads)
+        cap = emergency_cap(encoder, fit, args.threads)
         threshold = min(chosen, cap)
         log.info("blend %s, alert threshold %.2f (validation choice %.2f, emergency cap %.2f)", blend, threshold, chosen, cap)
         previous_ngram = NgramModel.from_json(json.loads((args.source / "ngram.json").read_text()))
-        previous_enc = {"queue_probs": frozen["queue_probs"][te], "urgency": frozen["urgency"][te]}
+        previous = frozen if encoder == args.source else frozen_outputs(args.source, test.texts, cache=args.work_dir,
+                                                                         threads=args.threads, log=log.info)
+        at = te if encoder == args.source else np.arange(len(te))
+        previous_enc = {"queue_probs": previous["queue_probs"][at], "urgency": previous["urgency"][at]}
         previous_served = serve(previous_enc, previous_ngram.predict_proba(test.texts), previous_ngram.predict_urgency(test.texts), src_cfg["blend"])
         rows = {
             "served": served_test["queue_probs"].argmax(1),
@@ -246,27 +263,27 @@ def main(argv: list[str] | None = None) -> None:
     (staging / "onnx").mkdir(parents=True)
     try:
         onnx_path = staging / "onnx" / "model_quantized.onnx"
-        attach_heads(args.source / src_cfg["onnx_file"], onnx_path, heads, urgency_head)
-        shutil.copy2(args.source / "tokenizer.json", staging / "tokenizer.json")
+        attach_heads(encoder / src_cfg["onnx_file"], onnx_path, heads, urgency_head)
+        shutil.copy2(encoder / "tokenizer.json", staging / "tokenizer.json")
         (staging / "ngram.json").write_text(json.dumps(ngram.to_json(), separators=(",", ":")))
         predictor = OnnxPredictor(onnx_path, src_cfg["model_inputs"], src_cfg["pad_token_id"], threads=1)
         # The graph's heads against the numpy heads the figures come from, on the graph's own embeddings.
         sample = [int(i) for i in te[:: max(1, len(te) // 64)]]
-        out = predictor.predict(encode_with_model(args.source, [ds.texts[i] for i in sample]))
+        out = predictor.predict(encode_with_model(encoder, [ds.texts[i] for i in sample]))
         parity = {"queue_probs": float(np.abs(out["queue_probs"] - heads.probs(out["embedding"].astype(np.float64))).max()),
                   "urgency": float(np.abs(out["urgency"] - urgency_head(out["embedding"].astype(np.float64))).max()),
                   "embedding_vs_batched": float(np.abs(out["embedding"] - frozen["embedding"][sample]).max()), "n": len(sample)}
         log.info("ONNX heads vs numpy: %s", parity)
-        em_out = predictor.predict(encode_with_model(args.source, EMERGENCY_TEXTS))
+        em_out = predictor.predict(encode_with_model(encoder, EMERGENCY_TEXTS))
         em = serve(em_out, ngram.predict_proba(EMERGENCY_TEXTS), ngram.predict_urgency(EMERGENCY_TEXTS), blend)
         emergencies = emergency_report(em, ds.labels)
-        test_ids = encode_with_model(args.source, [ds.texts[i] for i in te[:200]])
+        test_ids = encode_with_model(encoder, [ds.texts[i] for i in te[:200]])
         latency = latency_with_cpu(predictor, test_ids)
         files_out = [onnx_path, staging / "tokenizer.json", staging / "ngram.json"]
         served_train = serve(enc["train"], ngram.predict_proba(fitted.texts), ngram.predict_urgency(fitted.texts), blend)
-        lengths = np.array([len(x) for x in encode_with_model(args.source, fitted.texts)])
+        lengths = np.array([len(x) for x in encode_with_model(encoder, fitted.texts)])
         config = {
-            **src_cfg,
+            **enc_cfg,
             "model_version": content_hash(files_out),
             "alert_threshold": threshold,
             "action_thresholds": ACTION_THRESHOLDS,
@@ -293,6 +310,7 @@ def main(argv: list[str] | None = None) -> None:
                      "priorities": levels,
                      "files": [{k: f[k] for k in ("path", "sha256", "rows", "split")} for f in reports]},
             "refit": {"from": str(args.source), "from_version": src_cfg["model_version"], "choice": choice,
+                      "from_layers": src_cfg["encoder_layers"], "layers": enc_cfg["encoder_layers"],
                       "refit_on_train_and_val": not args.train_only, "fit_rows": len(fit_rows), "seconds": None},
             "temperature": heads.temperature,
             "blend": blend,
@@ -320,6 +338,21 @@ def main(argv: list[str] | None = None) -> None:
         raise
     replace_dir(staging, final)
     log.info("wrote %s in %.0fs", final, time.time() - t0)
+
+
+def encoder_source(source: Path, src_cfg: dict, layers: int, work_dir: Path) -> Path:
+    """The model directory whose encoder the heads are fitted on: `source` itself, or a copy of it cut to its first
+    `layers` layers (kept under `work_dir`, named by the source's version)."""
+    if not layers or layers == src_cfg["encoder_layers"]:
+        return source
+    out = work_dir / f"encoder-{src_cfg['model_version'].removeprefix('sha256:')}-{layers}-layers"
+    if not (out / "config.json").is_file():
+        try:
+            keep_first_layers(source, layers, out)
+        except ValueError as e:
+            raise SystemExit(f"--layers {layers}: {e}") from e
+    log.info("encoder: the first %d of %s's %d layers (%s)", layers, source, src_cfg["encoder_layers"], out)
+    return out
 
 
 def cached_ngram(work_dir: Path, train, labels: list[str], seed: int) -> NgramModel:

@@ -79,6 +79,7 @@ export async function startTriageWorker(
       config: fallback.config ?? readModelConfig(dir),
       intraOpThreads: config.INTRA_OP_THREADS,
       maxBatch: config.INFERENCE_MAX_BATCH,
+      ...(config.INFERENCE_MAX_BATCH_TOKENS ? { maxBatchTokens: config.INFERENCE_MAX_BATCH_TOKENS } : {}),
       ngram: fallback.ngram,
       ...(deps.metrics ? { observer: deps.metrics.inference } : {}),
     });

@@ -9,6 +9,7 @@ describe('service configuration', () => {
     const worker = loadWorkerConfig({});
     expect(worker.MODEL_DIR.endsWith('models/triage')).toBe(true);
     expect(worker.INTRA_OP_THREADS).toBe(1);
+    expect(worker.INFERENCE_MAX_BATCH_TOKENS).toBeUndefined(); // the model's max_length
     expect(worker.ACTION_AUTO_ROUTE).toBeUndefined();
     expect(loadLauncherConfig({}).WORKERS).toBeGreaterThanOrEqual(1);
   });
@@ -22,6 +23,8 @@ describe('service configuration', () => {
   it('coerces numbers from strings', () => {
     expect(loadGatewayConfig({ PORT: '9001' }).PORT).toBe(9001);
     expect(loadWorkerConfig({ ACTION_AUTO_ROUTE: '0.9', ACTION_HUMAN_REVIEW: '0.6' })).toMatchObject({ ACTION_AUTO_ROUTE: 0.9, ACTION_HUMAN_REVIEW: 0.6 });
+    expect(loadWorkerConfig({ INFERENCE_MAX_BATCH_TOKENS: '512' }).INFERENCE_MAX_BATCH_TOKENS).toBe(512);
+    expect(() => loadWorkerConfig({ INFERENCE_MAX_BATCH_TOKENS: '0' })).toThrow(/INFERENCE_MAX_BATCH_TOKENS/);
   });
 
   it('takes an optional BOOTSTRAP_API_KEY in the full key format, never echoing a bad one', () => {

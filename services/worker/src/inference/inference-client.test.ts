@@ -39,16 +39,26 @@ describe('InferenceClient (real inference thread, shipped model)', () => {
     expect(runs).toEqual([]);
   });
 
-  it('batches texts of similar length that queue up while a run is in flight', async () => {
-    const batching = await InferenceClient.start({ modelDir: modelDir(), config: fallback.config!, intraOpThreads: 1, maxBatch: 4, observer: { batch: (size) => runs.push(size), dropped: () => undefined } });
+  const runSizes = async (limits: { maxBatch: number; maxBatchTokens?: number }, texts: string[]) => {
+    const batching = await InferenceClient.start({ modelDir: modelDir(), config: fallback.config!, intraOpThreads: 1, ...limits, observer: { batch: (size) => runs.push(size), dropped: () => undefined } });
     try {
       runs.length = 0;
-      const same = 'My order arrived damaged, please send a replacement.';
-      await Promise.all([same, same, same, same, same].map((t) => batching.predict(t)));
-      // the first runs alone (nothing queued yet); the four that waited meanwhile run together
-      expect(runs).toEqual([1, 4]);
+      await Promise.all(texts.map((t) => batching.predict(t)));
+      return [...runs];
     } finally {
       await batching.dispose();
     }
+  };
+  const same = 'My order arrived damaged, please send a replacement.'; // ~15 tokens by the estimate
+
+  it('batches texts of similar length that queue up while a run is in flight', async () => {
+    // the first runs alone (nothing queued yet); the four that waited meanwhile run together
+    expect(await runSizes({ maxBatch: 4 }, [same, same, same, same, same])).toEqual([1, 4]);
+  }, 60_000);
+
+  it("keeps a run's padded tokens within the budget, whatever the batch size allows", async () => {
+    expect(await runSizes({ maxBatch: 4, maxBatchTokens: 30 }, [same, same, same, same, same])).toEqual([1, 2, 2]);
+    const long = 'The export job fails every night. '.repeat(40); // past max_length: a full-length text
+    expect(await runSizes({ maxBatch: 4 }, [long, long, long, long])).toEqual([1, 1, 1, 1]);
   }, 60_000);
 });

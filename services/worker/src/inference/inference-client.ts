@@ -5,7 +5,7 @@ import type { ModelConfig, NgramModel, TriageModel } from '@triage/shared';
 import { createBlender } from './blend';
 import type { FromThread, InferenceThreadInit, ToThread } from './inference.protocol';
 import type { EncoderOutput } from './onnx-encoder';
-import { estimateTokens, pickBatch } from './pick-batch';
+import { type BatchLimits, estimateTokens, pickBatch } from './pick-batch';
 
 /** What the inference client reports (worker metrics). */
 export interface InferenceObserver {
@@ -24,6 +24,8 @@ export interface InferenceOptions {
   maxBatch: number;
   /** A batch's padding may add at most this fraction of its real tokens. */
   maxPadding?: number;
+  /** Most padded tokens per run (see BatchLimits.maxTokens); default: the model's max_length. */
+  maxBatchTokens?: number;
   observer?: InferenceObserver;
   threadScript?: string;
 }
@@ -67,12 +69,18 @@ export class InferenceClient {
   private thread: Worker | undefined;
 
   readonly modelConfig: ModelConfig;
+  private readonly limits: BatchLimits;
 
   private constructor(
     private readonly options: InferenceOptions,
     thread: Worker,
   ) {
     this.modelConfig = options.config;
+    this.limits = {
+      maxBatch: options.maxBatch,
+      maxPadding: options.maxPadding ?? DEFAULT_MAX_PADDING,
+      maxTokens: options.maxBatchTokens ?? options.config.max_length,
+    };
     this.thread = thread;
     this.attach(thread);
   }
@@ -136,7 +144,7 @@ export class InferenceClient {
 
   private pump(): void {
     if (!this.thread || this.inFlight || this.queue.length === 0) return;
-    const picked = pickBatch(this.queue, this.options.maxBatch, this.options.maxPadding ?? DEFAULT_MAX_PADDING);
+    const picked = pickBatch(this.queue, this.limits);
     const items = picked.map((i) => this.queue[i] as PendingText);
     for (const i of [...picked].sort((a, b) => b - a)) this.queue.splice(i, 1);
     const id = this.nextId++;

@@ -1,7 +1,8 @@
 /**
  * The worker's one batching decision. Padding every text to the longest in its batch costs more
  * than batching saves unless the lengths are close, so a batch is the oldest waiting text plus the
- * waiting texts nearest to its length, as long as padding stays within `maxPadding` of the real tokens.
+ * waiting texts nearest to its length, as long as padding stays within `maxPadding` of the real tokens
+ * and the padded batch within `maxTokens`.
  */
 export interface Batchable {
   /** Estimated token count (see estimateTokens). */
@@ -15,8 +16,21 @@ export function estimateTokens(text: string, maxLength: number): number {
   return Math.min(maxLength, 2 + Math.ceil(text.length / 4));
 }
 
+export interface BatchLimits {
+  /** Most texts per run (1 = no batching). */
+  maxBatch: number;
+  /** Padding may add at most this fraction of the batch's real tokens. */
+  maxPadding: number;
+  /**
+   * Most padded tokens (texts × longest) per run. onnxruntime's CPU arena keeps the largest activation
+   * footprint any run needed: four texts of 256 tokens leave ~75 MB more resident for good, so the
+   * default (the model's max_length) never lets a batch need more than one full-length text.
+   */
+  maxTokens: number;
+}
+
 /** Indices into `queue` (oldest first) of the next batch; the head is always included, first. */
-export function pickBatch(queue: readonly Batchable[], maxBatch: number, maxPadding: number): number[] {
+export function pickBatch(queue: readonly Batchable[], { maxBatch, maxPadding, maxTokens }: BatchLimits): number[] {
   const head = queue[0];
   if (!head) return [];
   if (head.alone || maxBatch <= 1) return [0];
@@ -32,7 +46,7 @@ export function pickBatch(queue: readonly Batchable[], maxBatch: number, maxPadd
     if (chosen.length >= maxBatch) break;
     const t = (queue[i] as Batchable).tokens;
     const padded = Math.max(longest, t) * (chosen.length + 1);
-    if (padded > (sum + t) * (1 + maxPadding)) continue;
+    if (padded > maxTokens || padded > (sum + t) * (1 + maxPadding)) continue;
     chosen.push(i);
     sum += t;
     longest = Math.max(longest, t);

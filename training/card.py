@@ -302,11 +302,13 @@ def render_refit(m: dict, cfg: dict) -> str:
     w(f"All figures are measured by `python -m training refit` on the **held-back test split of each input file** "
       f"({split['test']} tickets in all, never used for fitting or for any choice), in the same run.\n")
     w("## Model\n")
+    # A refit with --layers keeps fewer layers than its source encoder was fine-tuned with.
+    cut = r.get("layers", cfg["encoder_layers"]) != r.get("from_layers", cfg["encoder_layers"])
     w(f"- Encoder: the int8 graph of `{r['from_version']}` ({cfg['base_model']}, first {cfg['encoder_layers']} of "
       f"{cfg['base_layers']} layers, fine-tuned on tickets.csv's training split only), frozen and bit-identical"
-      + ("." if r.get("layers", cfg["encoder_layers"]) == r.get("from_layers", cfg["encoder_layers"]) else
-         f" in the layers kept: that encoder was fine-tuned with {r['from_layers']} layers, and this model keeps its first "
-         f"{r['layers']} (`--layers {r['layers']}`; the graph is cut after layer {r['layers']}, pooling reads its output)."))
+      + (f" in the layers kept: that encoder was fine-tuned with {r['from_layers']} layers, and this model keeps its "
+         f"first {r['layers']} (`--layers {r['layers']}`; the graph is cut after layer {r['layers']}, pooling reads its "
+         "output)." if cut else "."))
     if "validation_served" in ch:
         v = ch["validation_served"]
         w(f"- On the validation split (heads fitted on the training split), served: accuracy {v['accuracy']:.3f}, "
@@ -398,7 +400,8 @@ def render_refit(m: dict, cfg: dict) -> str:
     w("Issue 14's targets against this run's held-back rows; a miss is reported as measured, not tuned away.\n")
     w(_table(["target", "measured", "met"], refit_targets(m, cfg)) + "\n")
     w("## Limits\n")
-    w(f"- The encoder is `{r['from_version']}`'s{' first ' + str(r['layers']) + ' layers' if r.get('layers', 0) != r.get('from_layers', 0) else ''}, unchanged: a refit replaces the heads, the kNN memory and the n-gram "
+    kept = f" first {r['layers']} layers" if cut else ""
+    w(f"- The encoder is `{r['from_version']}`'s{kept}, unchanged: a refit replaces the heads, the kNN memory and the n-gram "
       "model only. A new encoder comes from `npm run train` (README, \"Model and training\", has what fine-tuning on "
       "both files measured against this refit).")
     if not r.get("refit_on_train_and_val"):

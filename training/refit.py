@@ -227,10 +227,10 @@ def main(argv: list[str] | None = None) -> None:
         threshold = min(chosen, cap)
         log.info("blend %s, alert threshold %.2f (validation choice %.2f, emergency cap %.2f)", blend, threshold, chosen, cap)
         previous_ngram = NgramModel.from_json(json.loads((args.source / "ngram.json").read_text()))
-        previous = frozen if encoder == args.source else frozen_outputs(args.source, test.texts, cache=args.work_dir,
-                                                                         threads=args.threads, log=log.info)
-        at = te if encoder == args.source else np.arange(len(te))
-        previous_enc = {"queue_probs": previous["queue_probs"][at], "urgency": previous["urgency"][at]}
+        if encoder == args.source:
+            previous_enc = {"queue_probs": frozen["queue_probs"][te], "urgency": frozen["urgency"][te]}
+        else:  # the source's own graph, all its layers, on the test rows only
+            previous_enc = frozen_outputs(args.source, test.texts, cache=args.work_dir, threads=args.threads, log=log.info)
         previous_served = serve(previous_enc, previous_ngram.predict_proba(test.texts), previous_ngram.predict_urgency(test.texts), src_cfg["blend"])
         rows = {
             "served": served_test["queue_probs"].argmax(1),

@@ -1,5 +1,7 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { type RequestListener, createServer } from 'node:http';
+import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AlertLog, JobName, redisKeys } from '@triage/shared';
@@ -7,6 +9,8 @@ import { capturingLogger, processedTicket, startTestAlerts } from '../../../../t
 import { eventually, plainRedis, testRedisUrl, uniquePrefix } from '../../../../tests/support/test-redis';
 import { type WebhookReceiver, ok, startReceiver } from '../../../../tests/support/webhook-receiver';
 import type { AlertsRuntime } from './alerts-runtime';
+import { type WebhookHttp, createWebhookHttp, sendWebhook } from './webhook-delivery';
+import type { WebhookRequest } from './webhook-request';
 
 jest.setTimeout(120_000);
 
@@ -14,6 +18,7 @@ const redis = plainRedis();
 const receivers: WebhookReceiver[] = [];
 const runtimes: AlertsRuntime[] = [];
 const children: ChildProcess[] = [];
+const closers: (() => unknown)[] = [];
 
 async function receiver(...args: Parameters<typeof startReceiver>) {
   const r = await startReceiver(...args);
@@ -53,10 +58,51 @@ const settled = (runtime: AlertsRuntime, destination: string, jobId: string) =>
     return state === 'completed' || state === 'failed' ? state : undefined;
   });
 
+/** A loopback server for answers the webhook receiver cannot give, such as a body that never ends. */
+async function rawServer(handler: RequestListener) {
+  const sockets = new Set<Socket>();
+  const server = createServer(handler);
+  server.on('connection', (s: Socket) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const close = () =>
+    new Promise<void>((resolve) => {
+      for (const s of sockets) s.destroy();
+      server.close(() => resolve());
+    });
+  closers.push(close);
+  const { port } = server.address() as { port: number };
+  return { url: `http://127.0.0.1:${port}/hooks/raw`, sockets };
+}
+
+/** Answers 200 and then streams body bytes for as long as the client reads them. */
+const endlessBody: RequestListener = (req, res) => {
+  req.resume();
+  req.on('end', () => {
+    res.writeHead(200);
+    const pump = () => {
+      while (!res.destroyed && res.write(Buffer.alloc(16 * 1024, 'x')));
+    };
+    res.on('drain', pump);
+    pump();
+  });
+};
+
+function transport(): WebhookHttp {
+  const http = createWebhookHttp();
+  closers.push(() => http.close());
+  return http;
+}
+
+const post = (url: string, body = '{"text":"hi"}'): WebhookRequest => ({ method: 'POST', url, body, headers: { 'Content-Type': 'application/json' } });
+
 afterEach(async () => {
   for (const child of children.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   await Promise.all(runtimes.splice(0).map((r) => r.close()));
   await Promise.all(receivers.splice(0).map((r) => r.close()));
+  await Promise.all(closers.splice(0).map((close) => close()));
 });
 afterAll(() => redis.quit());
 
@@ -308,5 +354,80 @@ describe('alert delivery', () => {
     const everything = `${lines.join('\n')}\n${JSON.stringify(await logOf(prefix).list(ticket.ticket_id))}`;
     expect(lines.length).toBeGreaterThan(0);
     for (const leaked of [secret, 'dead-token', 's3cr3t-path', 'T999/B999']) expect(everything).not.toContain(leaked);
+  });
+});
+
+describe('webhook transport', () => {
+  it('sends the method, headers and body with its byte length', async () => {
+    const hook = await receiver();
+    const http = transport();
+    const body = JSON.stringify({ text: 'Störung – ünïcode' });
+
+    expect(await sendWebhook(http, { method: 'PATCH', url: hook.url, body, headers: { 'X-Custom': 'yes' } }, 2_000)).toEqual({ kind: 'delivered', status: 200, body: 'ok' });
+    expect(await sendWebhook(http, post(hook.url), 2_000)).toMatchObject({ kind: 'delivered' });
+
+    const [first] = hook.requests;
+    expect(first).toMatchObject({ method: 'PATCH', url: '/hooks/T000/B000/s3cr3t-token', body });
+    expect(first!.headers).toMatchObject({ 'x-custom': 'yes', 'content-length': String(Buffer.byteLength(body)) });
+  });
+
+  it('reuses the connection to a receiver', async () => {
+    const server = await rawServer((req, res) => req.resume().on('end', () => res.end('ok')));
+    const http = transport();
+    for (let i = 0; i < 3; i++) expect(await sendWebhook(http, post(server.url), 2_000)).toMatchObject({ kind: 'delivered' });
+    expect(server.sockets.size).toBe(1);
+  });
+
+  it('does not follow a redirect: a 3xx fails permanently and the target hears nothing', async () => {
+    const target = await receiver('/elsewhere');
+    const hook = await receiver(undefined, () => ({ status: 302, headers: { Location: target.url }, body: 'Found' }));
+
+    expect(await sendWebhook(transport(), post(hook.url), 2_000)).toEqual({ kind: 'permanent', reason: 'HTTP 302: Found' });
+    expect(hook.requests).toHaveLength(1);
+    expect(target.requests).toHaveLength(0);
+  });
+
+  it('stops reading an answer over 64 KiB and retries, so a worker never waits on an endless body', async () => {
+    const server = await rawServer(endlessBody);
+    const prefix = uniquePrefix('alert-endless');
+    // Only the size cap can end this exchange before the timeout.
+    const runtime = await alerts(prefix, { SLACK_WEBHOOK_URL: server.url, ALERT_ATTEMPTS: '2', ALERT_TIMEOUT_MS: '60000' });
+    const ticket = processedTicket();
+
+    const started = Date.now();
+    await runtime.onProcessed(ticket);
+    expect(await settled(runtime, 'slack', `${ticket.ticket_id}.slack`)).toBe('failed');
+    expect(Date.now() - started).toBeLessThan(30_000);
+    const reason = 'network error: ERR_RESPONSE_TOO_LARGE: response body over 65536 bytes';
+    expect(await logOf(prefix).get(ticket.ticket_id, 'slack')).toMatchObject({ status: 'failed', attempts: 2, last_error: reason });
+    // The connection was dropped, not left half-read.
+    await eventually('the receiver saw its connections close', async () => (server.sockets.size === 0 ? true : undefined));
+  });
+
+  it('retries a receiver that never answers once the timeout has passed', async () => {
+    const hook = await receiver(undefined, () => 'hang');
+    const started = Date.now();
+    expect(await sendWebhook(transport(), post(hook.url), 300)).toEqual({ kind: 'retryable', reason: 'network error: ETIMEDOUT: no complete answer within 300 ms' });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(290);
+  });
+
+  it('bounds the body by the timeout too: headers alone do not make a delivery', async () => {
+    const server = await rawServer((req, res) => req.resume().on('end', () => res.writeHead(200).write('partial')));
+    expect(await sendWebhook(transport(), post(server.url), 300)).toEqual({ kind: 'retryable', reason: 'network error: ETIMEDOUT: no complete answer within 300 ms' });
+  });
+
+  it('retries a refused connection and names the error code', async () => {
+    const gone = await receiver();
+    await gone.close();
+    const outcome = await sendWebhook(transport(), post(gone.url), 2_000);
+    expect(outcome).toMatchObject({ kind: 'retryable', reason: expect.stringMatching(/^network error: ECONNREFUSED: connect ECONNREFUSED 127\.0\.0\.1:\d+$/) });
+  });
+
+  it('speaks TLS to an https URL', async () => {
+    // A plain-HTTP port cannot complete a TLS handshake, so reaching it over https must fail.
+    const hook = await receiver();
+    const outcome = await sendWebhook(transport(), post(hook.url.replace(/^http:/, 'https:')), 2_000);
+    expect(outcome).toMatchObject({ kind: 'retryable', reason: expect.stringMatching(/^network error: \S+: /) });
+    expect(hook.requests).toHaveLength(0);
   });
 });

@@ -1,18 +1,17 @@
 import { DelayedError, type Job, UnrecoverableError, Worker } from 'bullmq';
-import type { AxiosInstance } from 'axios';
 import { type AlertJobData, type AlertLog, type Logger, alertJobSchema, alertLogKindOf } from '@triage/shared';
 import type { AlertDestination } from './alert-destinations';
 import type { AlertContent, RenderContext } from './alert-content';
 import type { Redactor } from './redact';
 import type { StormStore } from './storm-store';
-import { type DeliveryOutcome, sendWebhook } from './webhook-delivery';
+import { type DeliveryOutcome, type WebhookHttp, sendWebhook } from './webhook-delivery';
 import { type WebhookRequest, buildWebhookRequest } from './webhook-request';
 
 export interface AlertProcessorDeps {
   destinations: ReadonlyMap<string, AlertDestination>;
   log: AlertLog;
   storm: StormStore;
-  http: AxiosInstance;
+  http: WebhookHttp;
   timeoutMs: number;
   render: RenderContext;
   /** How long an incident update waits for the incident's first post to go out. */

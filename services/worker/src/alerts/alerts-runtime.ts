@@ -59,11 +59,12 @@ export async function startAlerts(
   const queues = new Map(destinations.map((d) => [d.id, new Queue<AlertJobData>(alertsQueueName(d.id), { connection, prefix: keys.bullPrefix })]));
   // Without a listener BullMQ prints every connection error to stderr; logRedisConnection reports them.
   for (const queue of queues.values()) queue.on('error', (err: Error) => logger.debug('alert queue error', { error: err.message }));
+  const http = createWebhookHttp();
   const processor = createAlertProcessor({
     destinations: new Map(destinations.map((d) => [d.id, d])),
     log,
     storm,
-    http: createWebhookHttp(),
+    http,
     timeoutMs: config.ALERT_TIMEOUT_MS,
     render: { publicUrl: config.PUBLIC_URL },
     incidentUpdateMs: config.STORM_UPDATE_MS,
@@ -129,6 +130,8 @@ export async function startAlerts(
       await Promise.all([...workers.values()].map((w) => w.close()));
       await Promise.all([...queues.values()].map((q) => q.close()));
       await connection.quit().catch(() => connection.disconnect());
+      // After the workers: no delivery is in flight on the sockets this drops.
+      http.close();
     })());
 
   return { onProcessed, onSla, onDrift, workers, queues, close };

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { modelDir } from '../../../tests/support/worker';
-import { type NgramModel, fnv1a32, loadNgramModel, ngramModelFromJson, ngramTokens, normalizeNgramText } from './ngram-model';
+import { type NgramModel, decodeFloat16, fnv1a32, loadNgramModel, ngramModelFromJson, ngramTokens, normalizeNgramText } from './ngram-model';
 import { ModelLoadError } from './errors';
 
 const FIXTURES = join(__dirname, '__fixtures__');
@@ -144,5 +144,75 @@ describe('shipped n-gram model: attribution points at the words a person would',
     const topUrgency = rank(a.urgencyEvidence).slice(0, 4);
     expect(topUrgency.some((t) => ['down', 'urgent', 'production', 'server', 'affected'].includes(t))).toBe(true);
     expect(topUrgency).not.toContain('hello');
+  });
+});
+
+/** Reference binary16 → number, built from the float32 bit pattern (independent of the model's decoder). */
+function referenceHalf(h: number): number {
+  const bits = new Uint32Array(1);
+  const sign = (h & 0x8000) << 16;
+  const exp = (h >> 10) & 0x1f;
+  let mant = h & 0x3ff;
+  if (exp === 31) bits[0] = sign | 0x7f800000 | (mant << 13);
+  else if (exp > 0) bits[0] = sign | ((exp - 15 + 127) << 23) | (mant << 13);
+  else if (mant === 0) bits[0] = sign;
+  else {
+    // subnormal: shift the leading 1 into the implicit bit
+    let shift = 0;
+    while (!(mant & 0x400)) {
+      mant <<= 1;
+      shift++;
+    }
+    bits[0] = sign | ((1 - 15 - shift + 127) << 23) | ((mant & 0x3ff) << 13);
+  }
+  return new Float32Array(bits.buffer)[0]!;
+}
+
+interface MatrixJson { dtype: string; shape: [number, number]; data: string }
+interface WeightsJson { idf: MatrixJson | null; queue: { coef: MatrixJson }; urgency: { coef: MatrixJson } }
+
+const matricesOf = (doc: WeightsJson): MatrixJson[] => [doc.queue.coef, doc.urgency.coef, ...(doc.idf ? [doc.idf] : [])];
+const weightCount = (doc: WeightsJson): number => matricesOf(doc).reduce((n, m) => n + m.shape[0] * m.shape[1], 0);
+
+describe('n-gram model: float16 weights', () => {
+  it('decodes every float16 bit pattern exactly (±0, subnormals, max, ±Inf, NaN)', () => {
+    for (let h = 0; h < 0x10000; h++) {
+      if (!Object.is(decodeFloat16(h), referenceHalf(h))) throw new Error(`0x${h.toString(16)}: ${decodeFloat16(h)} ≠ ${referenceHalf(h)}`);
+    }
+    const cases: Array<[number, number]> = [
+      [0x0000, 0], [0x8000, -0], [0x0001, 2 ** -24], [0x8001, -(2 ** -24)], [0x03ff, 1023 * 2 ** -24], [0x0400, 2 ** -14],
+      [0x3c00, 1], [0xc000, -2], [0x3555, 0.333251953125], [0x7bff, 65504], [0xfbff, -65504],
+      [0x7c00, Infinity], [0xfc00, -Infinity], [0x7c01, NaN], [0x7e00, NaN], [0xfe00, NaN], [0x7fff, NaN],
+    ];
+    for (const [h, want] of cases) expect([h, decodeFloat16(h)]).toEqual([h, want]);
+    expect(Object.is(decodeFloat16(0x8000), -0)).toBe(true);
+  });
+
+  it('keeps float16 weights at 2 bytes each in memory', () => {
+    const doc = JSON.parse(readFileSync(MODEL_PATH, 'utf8')) as WeightsJson;
+    expect(matricesOf(doc).every((m) => m.dtype === 'float16')).toBe(true);
+    expect(loadNgramModel(MODEL_PATH).weightBytes).toBe(2 * weightCount(doc));
+  });
+
+  it('gives bit-identical outputs when the same weights come as float32', () => {
+    const doc = JSON.parse(readFileSync(MODEL_PATH, 'utf8')) as WeightsJson;
+    const wide = JSON.parse(readFileSync(MODEL_PATH, 'utf8')) as WeightsJson;
+    for (const m of matricesOf(wide)) {
+      const half = Buffer.from(m.data, 'base64');
+      const out = Buffer.alloc(half.length * 2);
+      for (let i = 0; i < half.length / 2; i++) out.writeFloatLE(referenceHalf(half.readUInt16LE(i * 2)), i * 4);
+      m.dtype = 'float32';
+      m.data = out.toString('base64');
+    }
+    const narrow = ngramModelFromJson(doc);
+    const model32 = ngramModelFromJson(wide);
+    expect(model32.weightBytes).toBe(4 * weightCount(wide));
+    expect(narrow.weightBytes * 2).toBe(model32.weightBytes);
+    for (const text of expected.texts) {
+      expect(model32.predict(text)).toEqual(narrow.predict(text));
+      const p = narrow.predictProba(text);
+      const label = p.indexOf(Math.max(...p));
+      expect(model32.attribute(text, label)).toEqual(narrow.attribute(text, label));
+    }
   });
 });

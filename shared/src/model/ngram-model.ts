@@ -38,6 +38,11 @@ export interface NgramModel {
    * extraction, with each hashed feature traced back to the tokens it came from.
    */
   attribute(text: string, label: number): NgramAttribution;
+  /**
+   * Bytes the weight matrices (queue, urgency, idf) occupy in memory: 2 per weight for float16 files,
+   * which stay float16 in memory (decoded per read, exactly), 4 per weight for float32 files.
+   */
+  readonly weightBytes: number;
 }
 
 /**
@@ -119,12 +124,57 @@ function halfToFloat(h: number): number {
   return s * (1 + f / 1024) * 2 ** (e - 15);
 }
 
+let halfTable: Float32Array | null = null;
+
 /**
- * Decodes a base64 little-endian float16/float32 matrix into a Float32Array of `rows × cols` (row-major).
- * Float32 holds every float16 and float32 value exactly, at half the memory (and cache misses) of Float64:
- * the weights are far larger than the CPU cache, and fetching them dominates the model's time.
+ * float16 bit pattern → its value, as a 65,536-entry Float32Array (256 KB, built once per process on first
+ * use). Float32 holds every float16 value exactly, so `table[bits]` is exactly the float16 value.
  */
-function decodeMatrix(m: z.infer<typeof matrixSchema>, what: string): Float32Array {
+function float16Table(): Float32Array {
+  if (halfTable === null) {
+    const t = new Float32Array(0x10000);
+    for (let h = 0; h < 0x10000; h++) t[h] = halfToFloat(h);
+    halfTable = t;
+  }
+  return halfTable;
+}
+
+/** The exact value of the IEEE 754 binary16 number with bit pattern `bits` (0 … 0xffff). */
+export function decodeFloat16(bits: number): number {
+  return float16Table()[bits & 0xffff] as number;
+}
+
+/**
+ * A decoded matrix, row-major. float16 files stay float16 in memory (`half`: the raw bit patterns, 2 bytes
+ * per weight, read through `float16Table()`); float32 files are kept as a Float32Array (`single`). The
+ * weights are far larger than the CPU cache, and fetching them dominates the model's time: 2-byte weights
+ * halve both the memory and the cache lines a prediction touches. Exactly one of the two is set.
+ */
+type Weights = { readonly half: Uint16Array; readonly single: null } | { readonly half: null; readonly single: Float32Array };
+
+/** Bytes of the ArrayBuffer behind w (its own, exactly rows × cols × 2 or 4: see decodeMatrix). */
+function weightsByteLength(w: Weights): number {
+  return (w.half ?? w.single).buffer.byteLength;
+}
+
+/** i → W[i], specialised once on the storage kind (for the attribution paths; `linear` reads the arrays directly). */
+function weightReader(w: Weights): (i: number) => number {
+  if (w.half) {
+    const half = w.half;
+    const table = float16Table();
+    return (i) => table[half[i] as number] as number;
+  }
+  const single = w.single;
+  return (i) => single[i] as number;
+}
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/**
+ * Decodes a base64 little-endian float16/float32 matrix of `rows × cols` (row-major). The result owns a
+ * compact ArrayBuffer of its own: nothing keeps the decoded bytes or the base64 text alive.
+ */
+function decodeMatrix(m: z.infer<typeof matrixSchema>, what: string): Weights {
   const buf = Buffer.from(m.data, 'base64');
   const [rows, cols] = m.shape;
   const n = rows * cols;
@@ -132,9 +182,17 @@ function decodeMatrix(m: z.infer<typeof matrixSchema>, what: string): Float32Arr
   if (buf.length !== n * width) {
     throw new ModelLoadError(`ngram.json: ${what} has ${buf.length} bytes, expected ${n * width} (${rows}×${cols} ${m.dtype})`);
   }
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) out[i] = width === 2 ? halfToFloat(buf.readUInt16LE(i * 2)) : buf.readFloatLE(i * 4);
-  return out;
+  if (width === 2) {
+    float16Table();
+    const half = new Uint16Array(n);
+    if (LITTLE_ENDIAN) new Uint8Array(half.buffer).set(buf);
+    else for (let i = 0; i < n; i++) half[i] = buf.readUInt16LE(i * 2);
+    return { half, single: null };
+  }
+  const single = new Float32Array(n);
+  if (LITTLE_ENDIAN) new Uint8Array(single.buffer).set(buf);
+  else for (let i = 0; i < n; i++) single[i] = buf.readFloatLE(i * 4);
+  return { half: null, single };
 }
 
 const TOKEN_RE = /[\p{L}\p{N}]+/gu;
@@ -230,13 +288,14 @@ export interface SparseFeatures { index: number[]; value: number[] }
 export class NgramFeaturizer {
   private readonly mask: number;
   private readonly terms: CompiledTerm[][];
+  private readonly idfAt: ((i: number) => number) | null;
 
-  constructor(private readonly spec: FeatureSpec, private readonly idf: Float32Array | null) {
+  constructor(private readonly spec: FeatureSpec, private readonly idf: Weights | null) {
     this.mask = spec.n_buckets - 1;
+    this.idfAt = idf ? weightReader(idf) : null;
     this.blockVal = new Float64Array(spec.n_buckets);
     this.blockMark = new Uint8Array(spec.n_buckets);
-    this.accVal = new Float64Array(spec.n_buckets);
-    this.accMark = new Uint8Array(spec.n_buckets);
+    this.wordMark = new Uint8Array(spec.n_buckets);
     this.terms = spec.keywords.map((g) => g.terms.map((t) => ({ first: t.tokens[0] ?? '', rest: t.tokens.slice(1), prefix: t.prefix })));
   }
 
@@ -244,22 +303,32 @@ export class NgramFeaturizer {
     return this.spec.n_buckets + this.spec.keywords.length;
   }
 
-  // dense scratch space reused by every call (features() is synchronous, so never shared concurrently)
+  // Scratch space reused by every call (features() is synchronous, so never shared concurrently). One dense
+  // Float64Array sums a block (hashes collide into buckets); the normalised word block is then kept sparse
+  // (wordIndex/wordValue) while the char block is summed, and the two are merged in `features`.
   private readonly blockVal: Float64Array;
   private readonly blockMark: Uint8Array;
-  private readonly accVal: Float64Array;
-  private readonly accMark: Uint8Array;
   private readonly blockTouched: number[] = [];
-  private readonly accTouched: number[] = [];
+  /** 1 for the buckets listed in wordIndex. */
+  private readonly wordMark: Uint8Array;
+  private readonly wordIndex: number[] = [];
+  private readonly wordValue: number[] = [];
 
-  /** counts: feature hash (as int32) → tf. Adds the L2-normalised block into the accumulator; returns the norm. */
-  private addBlock(counts: Map<number, number>): number {
-    const { blockVal, blockMark, accVal, accMark, blockTouched, accTouched } = this;
+  /**
+   * counts: feature hash (as int32) → tf. Sums the block into blockVal (the touched buckets in blockTouched,
+   * in first-touch order); returns its squared L2 norm. The caller clears it with `clearBlock`.
+   */
+  private fillBlock(counts: Map<number, number>): number {
+    const { blockVal, blockMark, blockTouched } = this;
     blockTouched.length = 0;
+    const idfHalf = this.idf?.half ?? null;
+    const idfSingle = this.idf?.single ?? null;
+    const table = idfHalf ? float16Table() : null;
     for (const [h, tf] of counts) {
       const b = h & this.mask;
       let v = 1 + Math.log(tf);
-      if (this.idf) v *= this.idf[b] ?? 1;
+      if (idfHalf && table) v *= table[idfHalf[b] as number] as number;
+      else if (idfSingle) v *= idfSingle[b] as number;
       if (h & 0x80000000) v = -v;
       if (!blockMark[b]) {
         blockMark[b] = 1;
@@ -269,25 +338,22 @@ export class NgramFeaturizer {
     }
     let sq = 0;
     for (const b of blockTouched) sq += (blockVal[b] as number) ** 2;
-    const norm = Math.sqrt(sq);
-    for (const b of blockTouched) {
-      if (sq > 0) {
-        if (!accMark[b]) {
-          accMark[b] = 1;
-          accTouched.push(b);
-        }
-        accVal[b] = (accVal[b] as number) + (blockVal[b] as number) / norm;
-      }
+    return sq;
+  }
+
+  private clearBlock(): void {
+    const { blockVal, blockMark } = this;
+    for (const b of this.blockTouched) {
       blockVal[b] = 0;
       blockMark[b] = 0;
     }
-    return norm;
+    this.blockTouched.length = 0;
   }
 
   /** The value one feature hash with term frequency `tf` adds to its bucket, before block normalisation. */
   rawValue(hash: number, tf: number): number {
     const b = hash & this.mask;
-    const v = (1 + Math.log(tf)) * (this.idf ? (this.idf[b] ?? 1) : 1);
+    const v = (1 + Math.log(tf)) * (this.idfAt ? this.idfAt(b) : 1);
     return hash & 0x80000000 ? -v : v;
   }
 
@@ -344,22 +410,49 @@ export class NgramFeaturizer {
         }
       }
     }
-    const wordNorm = this.addBlock(words);
-    const charNorm = this.addBlock(chars);
+    // x = word block / its norm + char block / its norm (a block with norm 0 adds nothing), listed as the
+    // word block's buckets (first-touch order), then the char block's other buckets; zeros dropped.
+    const { blockVal, blockMark, blockTouched, wordMark, wordIndex, wordValue } = this;
+    const wordSq = this.fillBlock(words);
+    const wordNorm = Math.sqrt(wordSq);
+    wordIndex.length = 0;
+    wordValue.length = 0;
+    if (wordSq > 0) {
+      for (const b of blockTouched) {
+        wordMark[b] = 1;
+        wordIndex.push(b);
+        wordValue.push((blockVal[b] as number) / wordNorm);
+      }
+    }
+    this.clearBlock();
+    const charSq = this.fillBlock(chars);
+    const charNorm = Math.sqrt(charSq);
     trace?.blockNorm('word', wordNorm);
     trace?.blockNorm('char', charNorm);
     const index: number[] = [];
     const value: number[] = [];
-    for (const b of this.accTouched) {
-      const v = this.accVal[b] as number;
+    const withChars = charSq > 0;
+    for (let i = 0; i < wordIndex.length; i++) {
+      const b = wordIndex[i] as number;
+      let v = wordValue[i] as number;
+      if (withChars && blockMark[b]) v += (blockVal[b] as number) / charNorm;
       if (v !== 0) {
         index.push(b);
         value.push(v);
       }
-      this.accVal[b] = 0;
-      this.accMark[b] = 0;
     }
-    this.accTouched.length = 0;
+    if (withChars) {
+      for (const b of blockTouched) {
+        if (wordMark[b]) continue;
+        const v = (blockVal[b] as number) / charNorm;
+        if (v !== 0) {
+          index.push(b);
+          value.push(v);
+        }
+      }
+    }
+    for (const b of wordIndex) wordMark[b] = 0;
+    this.clearBlock();
     if (this.terms.length > 0 && tokens.length > 0) {
       const positions = new Map<string, number[]>();
       tokens.forEach((t, i) => {
@@ -480,7 +573,24 @@ class ProvenanceTrace implements FeatureTrace {
 }
 
 /** logits[k] = intercept[k] + Σ_j x_j · W[j, k] with W stored feature-major ([features, outputs]). */
-function linear(x: SparseFeatures, w: Float32Array, intercept: readonly number[]): number[] {
+function linear(x: SparseFeatures, w: Weights, intercept: readonly number[]): number[] {
+  return w.half ? linearHalf(x, w.half, intercept) : linearSingle(x, w.single, intercept);
+}
+
+// The two storage kinds get a loop each, so the per-weight read stays a plain typed-array load.
+function linearHalf(x: SparseFeatures, w: Uint16Array, intercept: readonly number[]): number[] {
+  const table = float16Table();
+  const k = intercept.length;
+  const out = intercept.slice();
+  for (let i = 0; i < x.index.length; i++) {
+    const base = (x.index[i] as number) * k;
+    const v = x.value[i] as number;
+    for (let c = 0; c < k; c++) out[c] = (out[c] as number) + v * (table[w[base + c] as number] as number);
+  }
+  return out;
+}
+
+function linearSingle(x: SparseFeatures, w: Float32Array, intercept: readonly number[]): number[] {
   const k = intercept.length;
   const out = intercept.slice();
   for (let i = 0; i < x.index.length; i++) {
@@ -499,14 +609,14 @@ export function softmax(logits: readonly number[]): number[] {
   return e.map((v) => v / sum);
 }
 
-/** ngram.json decoded: its matrices as Float32Arrays, nothing of their base64 text left. */
+/** ngram.json decoded: its matrices in their own typed arrays, nothing of their base64 text left. */
 interface DecodedNgram {
   spec: FeatureSpec;
-  qW: Float32Array;
+  qW: Weights;
   queueIntercept: number[];
-  uW: Float32Array;
+  uW: Weights;
   urgency: { kind: 'expected' | 'linear'; values: number[]; intercept: number[] };
-  idf: Float32Array | null;
+  idf: Weights | null;
 }
 
 function decodeNgram(doc: unknown, source: string): DecodedNgram {
@@ -518,7 +628,7 @@ function decodeNgram(doc: unknown, source: string): DecodedNgram {
   if ((spec.n_buckets & (spec.n_buckets - 1)) !== 0) throw new ModelLoadError(`${source}: n_buckets ${spec.n_buckets} is not a power of two`);
   const nf = spec.n_buckets + spec.keywords.length;
   const L = spec.labels.length;
-  const check = (m: z.infer<typeof matrixSchema>, cols: number, what: string): Float32Array => {
+  const check = (m: z.infer<typeof matrixSchema>, cols: number, what: string): Weights => {
     if (m.shape[0] !== nf || m.shape[1] !== cols) {
       throw new ModelLoadError(`${source}: ${what} has shape ${m.shape.join('×')}, expected ${nf}×${cols}`);
     }
@@ -530,7 +640,7 @@ function decodeNgram(doc: unknown, source: string): DecodedNgram {
   const uCols = u.kind === 'expected' ? u.values.length : 1;
   if (u.intercept.length !== uCols) throw new ModelLoadError(`${source}: urgency.intercept has ${u.intercept.length} values, expected ${uCols}`);
   const uW = check(u.coef, uCols, 'urgency.coef');
-  let idf: Float32Array | null = null;
+  let idf: Weights | null = null;
   if (spec.idf) {
     if (spec.idf.shape[0] !== spec.n_buckets || spec.idf.shape[1] !== 1) throw new ModelLoadError(`${source}: idf has shape ${spec.idf.shape.join('×')}, expected ${spec.n_buckets}×1`);
     idf = decodeMatrix(spec.idf, 'idf');
@@ -551,9 +661,12 @@ export function ngramModelFromJson(doc: unknown, source = 'ngram.json'): NgramMo
   const { spec, qW, queueIntercept, uW, urgency: u, idf } = decodeNgram(doc, source);
   const L = spec.labels.length;
   const featurizer = new NgramFeaturizer(spec, idf);
+  const qAt = weightReader(qW);
+  const uAt = weightReader(uW);
   const labels = Object.freeze(spec.labels.slice());
   return {
     labels,
+    weightBytes: weightsByteLength(qW) + weightsByteLength(uW) + (idf ? weightsByteLength(idf) : 0),
     predictProba(text: string): number[] {
       return softmax(linear(featurizer.features(text), qW, queueIntercept));
     },
@@ -574,8 +687,8 @@ export function ngramModelFromJson(doc: unknown, source = 'ngram.json'): NgramMo
       const pc = proba[label] as number;
       const queueGrad = (j: number) => {
         let mean = 0;
-        for (let k = 0; k < L; k++) mean += (proba[k] as number) * (qW[j * L + k] as number);
-        return pc * ((qW[j * L + label] as number) - mean);
+        for (let k = 0; k < L; k++) mean += (proba[k] as number) * qAt(j * L + k);
+        return pc * (qAt(j * L + label) - mean);
       };
       const urgencyGrad = urgencyGradient(x);
       return {
@@ -594,7 +707,7 @@ export function ngramModelFromJson(doc: unknown, source = 'ngram.json'): NgramMo
     const out = linear(x, uW, u.intercept);
     if (u.kind === 'linear') {
       const raw = out[0] as number;
-      return raw <= 0 || raw >= 1 ? () => 0 : (j) => uW[j] as number;
+      return raw <= 0 || raw >= 1 ? () => 0 : uAt;
     }
     // urgency = Σ_k softmax(z)_k v_k → ∂/∂z_k = p_k (v_k − urgency)
     const p = softmax(out);
@@ -603,7 +716,7 @@ export function ngramModelFromJson(doc: unknown, source = 'ngram.json'): NgramMo
     const C = dz.length;
     return (j) => {
       let g = 0;
-      for (let k = 0; k < C; k++) g += (dz[k] as number) * (uW[j * C + k] as number);
+      for (let k = 0; k < C; k++) g += (dz[k] as number) * uAt(j * C + k);
       return g;
     };
   }

@@ -1,4 +1,4 @@
-"""One entry point: ``python -m training {import_base,train} ...``."""
+"""One entry point: ``python -m training {import_base,train,latency,refit,compare,repack} ...``."""
 from __future__ import annotations
 
 import sys
@@ -6,7 +6,7 @@ import sys
 
 def main() -> None:
     commands = {"import_base": "training.import_base", "train": "training.pipeline", "latency": "training.latency",
-                "refit": "training.refit", "compare": "training.compare"}
+                "refit": "training.refit", "compare": "training.compare", "repack": "training.repack"}
     if len(sys.argv) < 2 or sys.argv[1] not in commands:
         print(f"usage: python -m training {{{','.join(commands)}}} [options]  (-h for a command's options)", file=sys.stderr)
         raise SystemExit(2)

@@ -11,6 +11,7 @@ from onnx import helper, numpy_helper
 from sklearn.linear_model import LogisticRegression
 
 from .metrics import power_calibrate, softmax
+from .onnx_files import save_model
 
 
 @dataclass
@@ -125,7 +126,7 @@ def attach_heads(src: Path, dst: Path, queue: QueueHeads, urgency: UrgencyHead) 
         if out.name == "queue_probs" and out.type.tensor_type.shape.dim[1].HasField("dim_value"):
             out.type.tensor_type.shape.dim[1].dim_value = queue.n_labels
     onnx.checker.check_model(model)
-    onnx.save(model, str(dst))
+    save_model(model, dst)
 
 
 def drop_dead_nodes(graph) -> None:

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import onnx
 
+from .onnx_files import save_model
+
 LAYER = re.compile(r"^/encoder/(?:encoder|transformer)/layer\.(\d+)/")
 
 
@@ -59,8 +61,7 @@ def keep_first_layers(source: Path, layers: int, out: Path) -> Path:
     model and the rest of config.json unchanged)."""
     config = json.loads((source / "config.json").read_text())
     model = cut_graph(onnx.load(str(source / config["onnx_file"])), layers)
-    (out / config["onnx_file"]).parent.mkdir(parents=True, exist_ok=True)
-    onnx.save(model, str(out / config["onnx_file"]))
+    save_model(model, out / config["onnx_file"])
     for name in ("tokenizer.json", "ngram.json"):
         shutil.copy2(source / name, out / name)
     config["encoder_layers"] = layers

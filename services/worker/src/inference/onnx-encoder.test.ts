@@ -257,7 +257,9 @@ describe(`loaded model (${MODEL_DIR})`, () => {
     const dir = mkdtempSync(join(tmpdir(), 'triage-blend-'));
     try {
       const cfg = JSON.parse(readFileSync(join(MODEL_DIR, 'config.json'), 'utf8')) as Record<string, unknown>;
-      for (const f of ['tokenizer.json', typeof cfg.onnx_file === 'string' ? cfg.onnx_file : 'onnx/model_quantized.onnx']) {
+      const onnxFile = typeof cfg.onnx_file === 'string' ? cfg.onnx_file : 'onnx/model_quantized.onnx';
+      // onnxruntime finds the external data file next to the path it was given
+      for (const f of ['tokenizer.json', onnxFile, `${onnxFile}.data`]) {
         mkdirSync(join(dir, f, '..'), { recursive: true });
         symlinkSync(join(MODEL_DIR, f), join(dir, f));
       }

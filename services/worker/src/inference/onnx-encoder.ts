@@ -89,6 +89,10 @@ async function createSession(path: string, names: readonly string[], intraOpThre
       interOpNumThreads: 1,
       executionMode: 'sequential',
       graphOptimizationLevel: 'all',
+      // A memory pattern plans one block per input shape; with every ticket a different length the
+      // arena grows to hold the largest of them and keeps it. Without it the tensors come from the
+      // arena one by one: 14-25 MB less per worker, same CPU per text (docs/performance.md, session 7).
+      enableMemPattern: false,
     });
   } catch (err) {
     throw new ModelLoadError(`ONNX model ${path} cannot be loaded: ${(err as Error).message}`, { cause: err });

@@ -6,7 +6,17 @@
 import { type ModelConfig, ModelLoadError, type NgramModel, type TriagePrediction, rankQueues } from '@triage/shared';
 import type { EncoderOutput } from './onnx-encoder';
 
-export type Blender = (text: string, out: EncoderOutput) => TriagePrediction;
+type NgramScores = ReturnType<NgramModel['predict']>;
+
+/**
+ * Two halves so that the caller can compute the n-gram's (main thread, from the text alone) while the
+ * inference thread runs the encoder, instead of after its answer.
+ */
+export interface Blender {
+  /** Null when config.json asks for no blend. */
+  ngramPart(text: string): NgramScores | null;
+  combine(out: EncoderOutput, ngram: NgramScores | null): TriagePrediction;
+}
 
 function l2normalize(v: Float32Array): number[] {
   let sq = 0;
@@ -33,11 +43,10 @@ export function createBlender(config: ModelConfig, ngram: NgramModel): Blender {
     if (i < 0 && blend) throw new ModelLoadError(`ngram.json has no label "${label}" (config.json labels)`);
     return i;
   });
-  return (text, out) => {
+  const combine = (out: EncoderOutput, ng: NgramScores | null): TriagePrediction => {
     let p = Array.from(out.probs);
     let u = out.urgency;
-    if (blend) {
-      const ng = ngram.predict(text);
+    if (blend && ng) {
       const w = blend.queue_encoder_weight;
       // as training/metrics.power_calibrate: clip to [1e-12, 1], power 1/t, renormalise
       p = normalizeProbs(
@@ -49,4 +58,5 @@ export function createBlender(config: ModelConfig, ngram: NgramModel): Blender {
     }
     return { ...rankQueues(p, labels), urgency: clamp01(u), embedding: l2normalize(out.embedding), modelVersion: config.model_version, inputTokens: out.tokens };
   };
+  return { ngramPart: (text) => (blend ? ngram.predict(text) : null), combine };
 }

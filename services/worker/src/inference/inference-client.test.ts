@@ -1,6 +1,6 @@
 import { loadFallbackModel } from '@triage/shared';
 import { modelDir } from '../../../../tests/support/worker';
-import { InferenceClient } from './inference-client';
+import { InferenceClient, startThreadedEncoder } from './inference-client';
 
 describe('InferenceClient (real inference thread, shipped model)', () => {
   const fallback = loadFallbackModel(modelDir());
@@ -60,5 +60,25 @@ describe('InferenceClient (real inference thread, shipped model)', () => {
     expect(await runSizes({ maxBatch: 4, maxBatchTokens: 30 }, [same, same, same, same, same])).toEqual([1, 2, 2]);
     const long = 'The export job fails every night. '.repeat(40); // past max_length: a full-length text
     expect(await runSizes({ maxBatch: 4 }, [long, long, long, long])).toEqual([1, 1, 1, 1]);
+  }, 60_000);
+
+  it('computes the n-gram half of the blend while the thread runs the encoder, not after its answer', async () => {
+    const events: string[] = [];
+    const ngram = { ...fallback.ngram, predict: (text: string) => (events.push('n-gram'), fallback.ngram.predict(text)) };
+    const encoder = await startThreadedEncoder({
+      modelDir: modelDir(),
+      config: fallback.config!,
+      intraOpThreads: 1,
+      maxBatch: 1,
+      ngram,
+      observer: { batch: () => events.push('encoder answered'), dropped: () => undefined },
+    });
+    try {
+      const [prediction] = await encoder.predict(['The invoice for March was charged twice.']);
+      expect(events).toEqual(['n-gram', 'encoder answered']);
+      expect(prediction!.top3).toHaveLength(3);
+    } finally {
+      await encoder.dispose();
+    }
   }, 60_000);
 });

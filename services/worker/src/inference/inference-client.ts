@@ -238,7 +238,14 @@ export async function startThreadedEncoder(options: InferenceOptions & { ngram: 
     modelVersion: client.modelConfig.model_version,
     labels: client.modelConfig.labels,
     config: client.modelConfig,
-    predict: (texts, signal) => Promise.all(texts.map((text) => client.predict(text, signal).then((out) => blend(text, out)))),
+    predict: (texts, signal) =>
+      Promise.all(
+        texts.map(async (text) => {
+          // predict() has posted the text to the thread (or queued it): the n-gram half runs meanwhile.
+          const [out, ngram] = await Promise.all([client.predict(text, signal), Promise.resolve(text).then((t) => blend.ngramPart(t))]);
+          return blend.combine(out, ngram);
+        }),
+      ),
     dispose: () => client.dispose(),
   };
 }

@@ -54,7 +54,7 @@ async function loadTriageModel(dir: string, ngram?: NgramModel): Promise<TriageM
     modelVersion: encoder.config.model_version,
     labels: encoder.config.labels,
     config: encoder.config,
-    predict: async (texts) => (await encoder.run(texts)).map((out, i) => blend(texts[i] as string, out)),
+    predict: async (texts) => (await encoder.run(texts)).map((out, i) => blend.combine(out, blend.ngramPart(texts[i] as string))),
     dispose: () => encoder.dispose(),
   };
 }

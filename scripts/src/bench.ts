@@ -326,7 +326,7 @@ function markdown(r: BenchResult): string {
     ),
     `| (d) gateway POST /v2/tickets, ${r.gateway.connections} connections, ${r.gateway.requests} requests, no workers | **${r.gateway.accepts_per_s} accepts/s**, p50 ${r.gateway.latency_ms.p50} ms, p99 ${r.gateway.latency_ms.p99} ms (${r.gateway.non_2xx} non-2xx, ${r.gateway.errors} errors) | ≥ 8,000/s, p99 ≤ 5 ms |`,
     `| (e) RSS gateway after (d): right after the last request · after ${r.memory.gateway_mb.settle_seconds} s idle | ${r.memory.gateway_mb.rss} MB (peak ${r.memory.gateway_mb.peak} MB) · **${r.memory.gateway_mb.settled} MB** | ≤ 100 MB |`,
-    `| (e) RSS workers after (c) | ${r.memory.workers_mb.map((w) => `${w.rss} MB (peak ${w.peak})`).join(', ')}; of each, file pages shared with other processes (node, onnxruntime): ${r.memory.workers_mb.map((w) => `${w.file}`).join(' / ')} MB; PSS ${r.memory.workers_mb.map((w) => `${w.pss}`).join(' / ')} MB | ≤ 200 MB each |`,
+    `| (e) RSS workers after (c) | ${r.memory.workers_mb.map((w) => `${w.rss} MB (peak ${w.peak})`).join(', ')}; of each, file pages shared with other processes (node, onnxruntime, the model's mapped weights): ${r.memory.workers_mb.map((w) => `${w.file}`).join(' / ')} MB; PSS ${r.memory.workers_mb.map((w) => `${w.pss}`).join(' / ')} MB | ≤ 200 MB each |`,
     '',
     'Ceiling, every layout (tickets/s):',
     '',

@@ -10,12 +10,13 @@ export const REPO_ROOT = resolve(__dirname, '..', '..');
  * Each service's node arguments, relative to the repository root; the image, compose and k8s start
  * the services with the same (tests/deploy.test.ts). Under load V8 grows each semi-space of the young
  * generation to 16 MB and keeps the pages: capped at 8 MB, a gateway holds ~40 MB less RSS after a
- * burst of POSTs; a worker, whose allocation rate is low, ~35 MB less at 2 MB. No CPU cost per
- * accepted or processed ticket was visible (docs/performance.md).
+ * burst of POSTs; a worker, whose allocation rate is low, ~35 MB less at 2 MB and ~10 MB less again at
+ * 1 MB (two isolates: main and inference thread). No CPU cost per accepted or processed ticket was
+ * visible (docs/performance.md).
  */
 export const SERVICE_NODE_ARGS = {
   gateway: ['--max-semi-space-size=8', 'services/gateway/dist/main.js'],
-  worker: ['--max-semi-space-size=2', 'services/worker/dist/main.js'],
+  worker: ['--max-semi-space-size=1', 'services/worker/dist/main.js'],
 } as const;
 
 /**

@@ -11,8 +11,8 @@ export const REPO_ROOT = resolve(__dirname, '..', '..');
  * the services with the same (tests/deploy.test.ts). Under load V8 grows each semi-space of the young
  * generation to 16 MB and keeps the pages: capped at 8 MB, a gateway holds ~40 MB less RSS after a
  * burst of POSTs; a worker, whose allocation rate is low, ~35 MB less at 2 MB and ~10 MB less again at
- * 1 MB (two isolates: main and inference thread). No CPU cost per accepted or processed ticket was
- * visible (docs/performance.md).
+ * 1 MB (two isolates: main and inference thread), for 3-5 % more CPU per ticket; the gateway showed
+ * no CPU cost per accepted ticket (docs/performance.md).
  */
 export const SERVICE_NODE_ARGS = {
   gateway: ['--max-semi-space-size=8', 'services/gateway/dist/main.js'],

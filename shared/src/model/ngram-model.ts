@@ -295,7 +295,8 @@ export class NgramFeaturizer {
     this.idfAt = idf ? weightReader(idf) : null;
     this.blockVal = new Float64Array(spec.n_buckets);
     this.blockMark = new Uint8Array(spec.n_buckets);
-    this.wordMark = new Uint8Array(spec.n_buckets);
+    this.accVal = new Float64Array(spec.n_buckets);
+    this.accMark = new Uint8Array(spec.n_buckets);
     this.terms = spec.keywords.map((g) => g.terms.map((t) => ({ first: t.tokens[0] ?? '', rest: t.tokens.slice(1), prefix: t.prefix })));
   }
 
@@ -303,24 +304,19 @@ export class NgramFeaturizer {
     return this.spec.n_buckets + this.spec.keywords.length;
   }
 
-  // Scratch space reused by every call (features() is synchronous, so never shared concurrently). One dense
-  // Float64Array sums a block (hashes collide into buckets); the normalised word block is then kept sparse
-  // (wordIndex/wordValue) while the char block is summed, and the two are merged in `features`.
+  // dense scratch space reused by every call (features() is synchronous, so never shared concurrently)
   private readonly blockVal: Float64Array;
   private readonly blockMark: Uint8Array;
+  private readonly accVal: Float64Array;
+  private readonly accMark: Uint8Array;
   private readonly blockTouched: number[] = [];
-  /** 1 for the buckets listed in wordIndex. */
-  private readonly wordMark: Uint8Array;
-  private readonly wordIndex: number[] = [];
-  private readonly wordValue: number[] = [];
+  private readonly accTouched: number[] = [];
 
-  /**
-   * counts: feature hash (as int32) → tf. Sums the block into blockVal (the touched buckets in blockTouched,
-   * in first-touch order); returns its squared L2 norm. The caller clears it with `clearBlock`.
-   */
-  private fillBlock(counts: Map<number, number>): number {
-    const { blockVal, blockMark, blockTouched } = this;
+  /** counts: feature hash (as int32) → tf. Adds the L2-normalised block into the accumulator; returns the norm. */
+  private addBlock(counts: Map<number, number>): number {
+    const { blockVal, blockMark, accVal, accMark, blockTouched, accTouched } = this;
     blockTouched.length = 0;
+    // The hot loop reads the idf array itself rather than through idfAt (one closure call per feature).
     const idfHalf = this.idf?.half ?? null;
     const idfSingle = this.idf?.single ?? null;
     const table = idfHalf ? float16Table() : null;
@@ -338,16 +334,19 @@ export class NgramFeaturizer {
     }
     let sq = 0;
     for (const b of blockTouched) sq += (blockVal[b] as number) ** 2;
-    return sq;
-  }
-
-  private clearBlock(): void {
-    const { blockVal, blockMark } = this;
-    for (const b of this.blockTouched) {
+    const norm = Math.sqrt(sq);
+    for (const b of blockTouched) {
+      if (sq > 0) {
+        if (!accMark[b]) {
+          accMark[b] = 1;
+          accTouched.push(b);
+        }
+        accVal[b] = (accVal[b] as number) + (blockVal[b] as number) / norm;
+      }
       blockVal[b] = 0;
       blockMark[b] = 0;
     }
-    this.blockTouched.length = 0;
+    return norm;
   }
 
   /** The value one feature hash with term frequency `tf` adds to its bucket, before block normalisation. */
@@ -410,49 +409,22 @@ export class NgramFeaturizer {
         }
       }
     }
-    // x = word block / its norm + char block / its norm (a block with norm 0 adds nothing), listed as the
-    // word block's buckets (first-touch order), then the char block's other buckets; zeros dropped.
-    const { blockVal, blockMark, blockTouched, wordMark, wordIndex, wordValue } = this;
-    const wordSq = this.fillBlock(words);
-    const wordNorm = Math.sqrt(wordSq);
-    wordIndex.length = 0;
-    wordValue.length = 0;
-    if (wordSq > 0) {
-      for (const b of blockTouched) {
-        wordMark[b] = 1;
-        wordIndex.push(b);
-        wordValue.push((blockVal[b] as number) / wordNorm);
-      }
-    }
-    this.clearBlock();
-    const charSq = this.fillBlock(chars);
-    const charNorm = Math.sqrt(charSq);
+    const wordNorm = this.addBlock(words);
+    const charNorm = this.addBlock(chars);
     trace?.blockNorm('word', wordNorm);
     trace?.blockNorm('char', charNorm);
     const index: number[] = [];
     const value: number[] = [];
-    const withChars = charSq > 0;
-    for (let i = 0; i < wordIndex.length; i++) {
-      const b = wordIndex[i] as number;
-      let v = wordValue[i] as number;
-      if (withChars && blockMark[b]) v += (blockVal[b] as number) / charNorm;
+    for (const b of this.accTouched) {
+      const v = this.accVal[b] as number;
       if (v !== 0) {
         index.push(b);
         value.push(v);
       }
+      this.accVal[b] = 0;
+      this.accMark[b] = 0;
     }
-    if (withChars) {
-      for (const b of blockTouched) {
-        if (wordMark[b]) continue;
-        const v = (blockVal[b] as number) / charNorm;
-        if (v !== 0) {
-          index.push(b);
-          value.push(v);
-        }
-      }
-    }
-    for (const b of wordIndex) wordMark[b] = 0;
-    this.clearBlock();
+    this.accTouched.length = 0;
     if (this.terms.length > 0 && tokens.length > 0) {
       const positions = new Map<string, number[]>();
       tokens.forEach((t, i) => {

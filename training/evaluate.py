@@ -33,7 +33,7 @@ from .metrics import (
 )
 from .model import ServingModel, load_encoder
 from .ngram import NgramModel, train_ngram
-from .onnx_files import model_files, save_model
+from .onnx_files import save_model, served_files
 from .report import (
     ALERT_MIN_PRECISION,
     distribution,
@@ -249,7 +249,7 @@ def finalize(args, prep, ft: Finetuner, log) -> dict:
         "emergencies": emergencies,
         "trimming": trimming_cost(ft, prep.source_base, prep.base, test, args.max_length, torch_test["queue_logits"].argmax(1)),
         "latency_ms_int8_1_thread": latency,
-        "size_bytes": {p.name: p.stat().st_size for p in [*model_files(int8), out_dir / "tokenizer.json", out_dir / "ngram.json"]},
+        "size_bytes": {p.name: p.stat().st_size for p in served_files(out_dir, int8)},
     }
     write_config(out_dir, args, prep, ft, names, temperature, threshold, blend, served_train, train_ids, train, ds)
     (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=1))
@@ -308,7 +308,7 @@ def _emergencies(ft: Finetuner, predictor: OnnxPredictor, ngram: NgramModel, ble
 
 def write_config(out_dir: Path, args, prep, ft: Finetuner, names: list[str], temperature: float, threshold: float,
                  blend, served_train: dict[str, np.ndarray], train_ids: list[list[int]], train: Dataset, ds: Dataset) -> None:
-    files = [*model_files(out_dir / "onnx" / "model_quantized.onnx"), out_dir / "tokenizer.json", out_dir / "ngram.json"]
+    files = served_files(out_dir, out_dir / "onnx" / "model_quantized.onnx")
     lengths = np.array([len(x) for x in train_ids])
     pred = served_train["queue_probs"].argmax(1)
     encoder_cfg = ft.model.encoder.config

@@ -42,6 +42,12 @@ def save_model(model: onnx.ModelProto, path: Path) -> None:
 
 
 def model_files(path: Path) -> list[Path]:
-    """The files that make up the graph at `path`: what its content hash and size cover."""
+    """The files that make up the graph at `path`."""
     data = data_path(path)
     return [path, data] if data.is_file() else [path]
+
+
+def served_files(model_dir: Path, graph: Path) -> list[Path]:
+    """The files of a model directory that the service loads, graph at `graph`: what the model version hashes
+    and the card's sizes cover."""
+    return [*model_files(graph), model_dir / "tokenizer.json", model_dir / "ngram.json"]

@@ -26,7 +26,7 @@ from .evaluate import content_hash, serve
 from .frozen import encode_with_model, frozen_outputs
 from .heads import attach_heads
 from .ngram import NgramModel, train_ngram
-from .onnx_files import model_files
+from .onnx_files import served_files
 from .refit import choose_serving, emergency_cap, refit_serving
 from .report import ALERT_MIN_PRECISION, distribution, queue_report, urgency_report
 
@@ -169,7 +169,7 @@ def main(argv: list[str] | None = None) -> None:
     lengths = np.array([len(x) for x in encode_with_model(base_dir, fitted.texts)])
     cfg = {
         **{k: v for k, v in base_cfg.items() if k not in ("drift_reference", "training_data")},
-        "model_version": content_hash([*model_files(onnx_path), out / "tokenizer.json", out / "ngram.json"]),
+        "model_version": content_hash(served_files(out, onnx_path)),
         "labels": labels,
         "alert_threshold": threshold,
         "temperature": queue_heads.temperature,

@@ -29,7 +29,7 @@ from .frozen import encode_with_model, frozen_outputs
 from .heads import QueueHeads, UrgencyHead, attach_heads, fit_linear, knn_vote
 from .metrics import alert_quality, classification, fit_power_temperature, pick_alert_threshold
 from .ngram import NgramModel, train_ngram
-from .onnx_files import model_files
+from .onnx_files import served_files
 from .pipeline import replace_dir
 from .report import (
     ALERT_MIN_PRECISION,
@@ -280,7 +280,7 @@ def main(argv: list[str] | None = None) -> None:
         emergencies = emergency_report(em, ds.labels)
         test_ids = encode_with_model(encoder, [ds.texts[i] for i in te[:200]])
         latency = latency_with_cpu(predictor, test_ids)
-        files_out = [*model_files(onnx_path), staging / "tokenizer.json", staging / "ngram.json"]
+        files_out = served_files(staging, onnx_path)
         served_train = serve(enc["train"], ngram.predict_proba(fitted.texts), ngram.predict_urgency(fitted.texts), blend)
         lengths = np.array([len(x) for x in encode_with_model(encoder, fitted.texts)])
         config = {

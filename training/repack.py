@@ -14,7 +14,7 @@ import onnx
 
 from .card import write_card
 from .evaluate import content_hash
-from .onnx_files import model_files, save_model
+from .onnx_files import save_model, served_files
 from .pipeline import replace_dir
 
 log = logging.getLogger("training.repack")
@@ -29,7 +29,7 @@ def repack(model_dir: Path) -> str:
     metrics = json.loads((staging / "metrics.json").read_text())
     graph = staging / config["onnx_file"]
     save_model(onnx.load(str(graph)), graph)
-    files = [*model_files(graph), staging / "tokenizer.json", staging / "ngram.json"]
+    files = served_files(staging, graph)
     old_version, config["model_version"] = config["model_version"], content_hash(files)
     if "size_bytes" in metrics:
         metrics["size_bytes"] = {p.name: p.stat().st_size for p in files}

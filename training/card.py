@@ -319,11 +319,19 @@ def render_refit(m: dict, cfg: dict) -> str:
     w(f"- New heads inside the same ONNX file, fitted on {fitted_on}: a linear queue head "
       f"(logistic regression, C {ch['linear_C']}, balanced classes) mixed with a kNN vote over the "
       f"{cfg['heads']['knn_memory_rows']} training tickets' embeddings (k {ch['knn_k']}, softmax temperature "
-      f"{ch['knn_temperature']}; linear weight {ch['linear_weight']}), power temperature {ch['temperature']:.3f} for "
-      "calibration; a linear urgency head (priority classes → expected urgency) trained on the rows that have a priority.")
+      f"{ch['knn_temperature']}; linear weight {ch['linear_weight']}), power temperature {cfg['temperature']:.3f} for "
+      "calibration; a linear urgency head (priority classes → expected urgency, C "
+      f"{ch.get('urgency_C', '–')}) trained on the rows that have a priority"
+      + (f", mixed with a kNN vote of the same memory's rows that have a priority (k {ch['urgency_knn_k']}, softmax "
+         f"temperature {ch['urgency_knn_temperature']}; linear weight {ch['urgency_linear_weight']})."
+         if "urgency_knn_k" in ch else "."))
     w(f"- n-gram model retrained on {fitted_on} (its urgency part on rows with a priority only).")
+    cmap = (blend or {}).get("confidence_map")
     w(f"- Served prediction: encoder blended with the n-gram model: queue weight {blend['queue_encoder_weight']:.2f}, "
-      f"urgency weight {blend['urgency_encoder_weight']:.2f}, power temperature {blend['temperature']:.2f}." if blend else
+      f"urgency weight {blend['urgency_encoder_weight']:.2f}, power temperature {blend['temperature']:.2f}"
+      + (f", then a confidence map of the top probability ({len(cmap['x'])} knots, isotonic regression on "
+         + ("5-fold out-of-fold served predictions over the fitted rows)." if r.get("refit_on_train_and_val") else
+            "the validation split's served predictions).") if cmap else ".") if blend else
       "- Served prediction: the encoder alone.")
     if r.get("refit_on_train_and_val"):
         w("- Every setting above (head C, k, mix, blend, alert threshold) was chosen on the validation split of the files "

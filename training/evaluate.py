@@ -21,6 +21,7 @@ from .finetune import Finetuner, encode_texts
 from .import_base import base_name
 from .metrics import (
     alert_quality,
+    apply_confidence_map,
     classification,
     ece,
     fit_power_temperature,
@@ -93,11 +94,12 @@ def fit_blend(val: Dataset, enc: dict[str, np.ndarray], ng_p: np.ndarray, ng_u: 
     return {"queue_encoder_weight": w, "urgency_encoder_weight": v, "temperature": t}
 
 
-def serve(enc: dict[str, np.ndarray], ng_p: np.ndarray, ng_u: np.ndarray, blend: dict[str, float] | None) -> dict[str, np.ndarray]:
+def serve(enc: dict[str, np.ndarray], ng_p: np.ndarray, ng_u: np.ndarray, blend: dict | None) -> dict[str, np.ndarray]:
     if blend is None:
         return {"queue_probs": enc["queue_probs"], "urgency": enc["urgency"]}
     return {
-        "queue_probs": blend_probs(enc["queue_probs"], ng_p, blend["queue_encoder_weight"], blend["temperature"]),
+        "queue_probs": apply_confidence_map(blend_probs(enc["queue_probs"], ng_p, blend["queue_encoder_weight"], blend["temperature"]),
+                                            blend.get("confidence_map")),
         "urgency": blend["urgency_encoder_weight"] * enc["urgency"] + (1 - blend["urgency_encoder_weight"]) * ng_u,
     }
 

@@ -1,5 +1,5 @@
-"""Serving heads on a frozen encoder's embeddings: a linear queue classifier, a kNN vote over the training
-tickets and a linear urgency head, all fitted in seconds and appended to the int8 ONNX graph."""
+"""Serving heads on a frozen encoder's embeddings: a linear queue classifier and a linear urgency head, each mixed
+with a kNN vote over the training tickets, all fitted in seconds and appended to the int8 ONNX graph."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -32,9 +32,14 @@ class QueueHeads:
     def knn(self, emb: np.ndarray, exclude_self: bool = False) -> np.ndarray:
         return knn_vote(emb, self.memory, self.memory_labels, self.n_labels, self.k, self.knn_temperature, exclude_self)
 
-    def probs(self, emb: np.ndarray) -> np.ndarray:
-        mix = self.linear_weight * self.linear(emb) + (1 - self.linear_weight) * self.knn(emb)
+    def probs(self, emb: np.ndarray, exclude_self: bool = False) -> np.ndarray:
+        mix = self.linear_weight * self.linear(emb) + (1 - self.linear_weight) * self.knn(emb, exclude_self)
         return power_calibrate(mix, self.temperature)
+
+
+# Added to the similarity of a memory row without a priority: cosines lie in [-1, 1], so such a row never
+# ranks among an urgency vote's nearest neighbours (the graph adds the same constant).
+NO_PRIORITY_BIAS = -4.0
 
 
 @dataclass
@@ -42,24 +47,50 @@ class UrgencyHead:
     coef: np.ndarray  # [hidden, levels]
     intercept: np.ndarray
     scores: np.ndarray  # urgency of each priority level
+    memory: np.ndarray  # [rows, hidden] the queue heads' kNN memory (the same array: the graph shares the similarities)
+    memory_urgency: np.ndarray  # [rows] urgency of each memory row, NaN where it has no priority
+    k: int
+    knn_temperature: float
+    linear_weight: float  # urgency = w·linear + (1 − w)·kNN
 
-    def __call__(self, emb: np.ndarray) -> np.ndarray:
+    def linear(self, emb: np.ndarray) -> np.ndarray:
         return softmax(emb @ self.coef + self.intercept) @ self.scores
+
+    def knn(self, emb: np.ndarray, exclude_self: bool = False) -> np.ndarray:
+        bias = np.where(np.isnan(self.memory_urgency), NO_PRIORITY_BIAS, 0.0)
+        top, w = nearest(emb, self.memory, self.k_used, self.knn_temperature, exclude_self, bias)
+        return (w * np.nan_to_num(self.memory_urgency)[top]).sum(axis=1)
+
+    @property
+    def k_used(self) -> int:
+        return max(1, min(self.k, int((~np.isnan(self.memory_urgency)).sum())))
+
+    def __call__(self, emb: np.ndarray, exclude_self: bool = False) -> np.ndarray:
+        return self.linear_weight * self.linear(emb) + (1 - self.linear_weight) * self.knn(emb, exclude_self)
+
+
+def nearest(emb: np.ndarray, memory: np.ndarray, k: int, temperature: float, exclude_self: bool = False,
+            bias: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The k most similar memory rows (cosine, plus `bias` per row) and their softmax weights at `temperature`.
+    `exclude_self` is for `emb` being the memory itself: a row is not its own neighbour."""
+    sims = emb @ memory.T
+    if bias is not None:
+        sims = sims + bias
+    if exclude_self:
+        np.fill_diagonal(sims, -np.inf)
+    k = min(k, memory.shape[0])
+    top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+    return top, softmax(np.take_along_axis(sims, top, axis=1) / temperature)
 
 
 def knn_vote(emb: np.ndarray, memory: np.ndarray, labels: np.ndarray, n_labels: int, k: int, temperature: float,
              exclude_self: bool = False) -> np.ndarray:
     """Similarity-weighted vote of the k nearest labelled tickets (cosine): retrieval is robust to label noise
-    that a linear head averages in."""
-    sims = emb @ memory.T
-    if exclude_self:
-        np.fill_diagonal(sims, -np.inf)
-    k = min(k, memory.shape[0])
-    top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
-    top_sims = np.take_along_axis(sims, top, axis=1)
-    w = softmax(top_sims / temperature)
+    that a linear head averages in, and the generated tickets come in near-duplicate families that a sharp
+    vote (low temperature) finds."""
+    top, w = nearest(emb, memory, k, temperature, exclude_self)
     out = np.zeros((emb.shape[0], n_labels))
-    np.add.at(out, (np.repeat(np.arange(emb.shape[0]), k), labels[top].ravel()), w.ravel())
+    np.add.at(out, (np.repeat(np.arange(emb.shape[0]), top.shape[1]), labels[top].ravel()), w.ravel())
     return out
 
 
@@ -77,6 +108,8 @@ def attach_heads(src: Path, dst: Path, queue: QueueHeads, urgency: UrgencyHead) 
     """Replaces the graph's queue_probs and urgency outputs with the fitted heads, computed from its own
     `embedding` output: the encoder nodes stay bit-identical, the service's contract (three outputs, same
     names and shapes) is unchanged, and the kNN memory travels inside the model file."""
+    if urgency.memory is not queue.memory and not np.array_equal(urgency.memory, queue.memory):
+        raise ValueError("the urgency vote must use the queue heads' kNN memory: the graph computes one similarity matrix")
     model = onnx.load(str(src))
     graph = model.graph
     # The old heads' outputs get private names, so the old heads (and their initializers) fall away as dead
@@ -94,6 +127,11 @@ def attach_heads(src: Path, dst: Path, queue: QueueHeads, urgency: UrgencyHead) 
         f32("heads_knn_w", 1.0 - queue.linear_weight), f32("heads_inv_t", 1.0 / queue.temperature),
         f32("heads_eps", 1e-12),
         f32("heads_urg_w", urgency.coef), f32("heads_urg_b", urgency.intercept), f32("heads_urg_scores", urgency.scores),
+        f32("heads_urg_bias", np.where(np.isnan(urgency.memory_urgency), NO_PRIORITY_BIAS, 0.0)),
+        f32("heads_urg_memory", np.nan_to_num(urgency.memory_urgency)),
+        numpy_helper.from_array(np.array([urgency.k_used], dtype=np.int64), "heads_urg_k"),
+        f32("heads_urg_inv_knn_t", 1.0 / urgency.knn_temperature), f32("heads_urg_lin_w", urgency.linear_weight),
+        f32("heads_urg_knn_w", 1.0 - urgency.linear_weight),
         numpy_helper.from_array(np.array([1], dtype=np.int64), "heads_axis1"),
     ])
     n = helper.make_node
@@ -119,7 +157,18 @@ def attach_heads(src: Path, dst: Path, queue: QueueHeads, urgency: UrgencyHead) 
         n("MatMul", ["embedding", "heads_urg_w"], ["h_urg_mm"]),
         n("Add", ["h_urg_mm", "heads_urg_b"], ["h_urg_logits"]),
         n("Softmax", ["h_urg_logits"], ["h_urg_p"], axis=-1),
-        n("MatMul", ["h_urg_p", "heads_urg_scores"], ["urgency"]),
+        n("MatMul", ["h_urg_p", "heads_urg_scores"], ["h_urg_lin"]),
+        # the urgency vote ranks the same similarities, rows without a priority pushed out of reach
+        n("Add", ["h_sims", "heads_urg_bias"], ["h_usims"]),
+        n("TopK", ["h_usims", "heads_urg_k"], ["h_utop_v", "h_utop_i"], axis=-1),
+        n("Mul", ["h_utop_v", "heads_urg_inv_knn_t"], ["h_utop_z"]),
+        n("Softmax", ["h_utop_z"], ["h_utop_w"], axis=-1),
+        n("Gather", ["heads_urg_memory", "h_utop_i"], ["h_utop_u"], axis=0),  # [batch, k]
+        n("Mul", ["h_utop_w", "h_utop_u"], ["h_utop_wu"]),
+        n("ReduceSum", ["h_utop_wu", "heads_axis1"], ["h_urg_knn"], keepdims=0),
+        n("Mul", ["h_urg_lin", "heads_urg_lin_w"], ["h_urg_a"]),
+        n("Mul", ["h_urg_knn", "heads_urg_knn_w"], ["h_urg_b2"]),
+        n("Add", ["h_urg_a", "h_urg_b2"], ["urgency"]),
     ])
     for out in graph.output:
         # the new heads may know more (or fewer) queues than the old ones: a correction can add one

@@ -5,6 +5,7 @@ import itertools
 
 import numpy as np
 from scipy.optimize import minimize_scalar
+from sklearn.isotonic import IsotonicRegression
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
 
 
@@ -33,6 +34,36 @@ def power_calibrate(probs: np.ndarray, t: float) -> np.ndarray:
 def fit_power_temperature(probs: np.ndarray, y: np.ndarray) -> float:
     res = minimize_scalar(lambda t: nll(power_calibrate(probs, t), y), bounds=(0.05, 20.0), method="bounded")
     return float(res.x)
+
+
+def fit_confidence_map(probs: np.ndarray, y: np.ndarray) -> dict[str, list[float]]:
+    """Isotonic regression of top-1 correctness on top-1 confidence, as the knots of a non-decreasing piecewise-
+    linear map. A power temperature rescales every confidence alike; a retrieval vote makes some predictions
+    much surer than others (a near-duplicate found or not), which only a monotone map of the confidence fixes."""
+    iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip", increasing=True)
+    iso.fit(probs.max(axis=1), (probs.argmax(axis=1) == y).astype(np.float64))
+    return {"x": [float(a) for a in iso.X_thresholds_], "y": [float(b) for b in iso.y_thresholds_]}
+
+
+def apply_confidence_map(probs: np.ndarray, cmap: dict[str, list[float]] | None) -> np.ndarray:
+    """The top class's probability becomes map(confidence); the others keep their ratios and share the rest. The
+    top class never drops below the runner-up, so the ranking is unchanged (as in the worker's blend.ts)."""
+    if not cmap:
+        return probs
+    out = probs.astype(np.float64, copy=True)
+    rows = np.arange(len(out))
+    top = out.argmax(axis=1)
+    p1 = out[rows, top]
+    p2 = np.sort(out, axis=1)[:, -2] if out.shape[1] > 1 else np.zeros(len(out))
+    rest = 1.0 - p1
+    ok = rest > 1e-12
+    g = np.interp(p1, cmap["x"], cmap["y"])
+    floor = np.minimum(p1, p2 / np.where(ok, rest + p2, 1.0) + 1e-9)
+    g = np.maximum(g, floor)
+    scale = np.where(ok, (1.0 - g) / np.where(ok, rest, 1.0), 1.0)
+    out *= scale[:, None]
+    out[rows, top] = np.where(ok, g, p1)
+    return out
 
 
 def ece(probs: np.ndarray, y: np.ndarray, bins: int = 15) -> float:

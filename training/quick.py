@@ -105,7 +105,8 @@ def card(m: dict, cfg: dict) -> str:
     h = m["heads"]
     lines += ["", f"Heads (chosen on validation, then refitted on train + validation, {h['fit_rows']} rows): linear C {h['linear_C']} "
               f"mixed with a kNN vote (k {h['knn_k']}, τ {h['knn_temperature']}) at linear weight {h['linear_weight']}, "
-              f"cross-fitted temperature {cfg['temperature']:.3f}; urgency head C {h['urgency_C']}. Blend: {json.dumps(cfg['blend'])}.", "",
+              f"cross-fitted temperature {cfg['temperature']:.3f}; urgency head C {h['urgency_C']} mixed with a kNN vote "
+              f"(k {h['urgency_knn_k']}, τ {h['urgency_knn_temperature']}) at linear weight {h['urgency_linear_weight']}. Blend: {json.dumps(cfg['blend'])}.", "",
               "Per queue (held-back union, new model):", "", "| queue | precision | recall | F1 | support |", "|---|---|---|---|---|"]
     for q, r in m["union"]["served"]["per_class"].items():
         lines.append(f"| {q} | {r['precision']:.3f} | {r['recall']:.3f} | {r['f1']:.3f} | {r['support']} |")
@@ -149,8 +150,8 @@ def main(argv: list[str] | None = None) -> None:
     threshold = min(chosen, emergency_cap(base_dir, fit, args.threads))
     log.info("alert threshold %.2f (validation choice %.2f)", threshold, chosen)
 
-    def heads(rows: np.ndarray) -> dict[str, np.ndarray]:
-        return fit.encoder(emb[rows])
+    def heads(rows: np.ndarray, exclude_self: bool = False) -> dict[str, np.ndarray]:
+        return fit.encoder(emb[rows], exclude_self)
 
     ng = {name: (ngram.predict_proba(d.texts), ngram.predict_urgency(d.texts)) for name, d in (("test", test), ("fitted", fitted))}
     served_test = serve(heads(split.test), *ng["test"], blend)
@@ -165,7 +166,7 @@ def main(argv: list[str] | None = None) -> None:
     (out / "ngram.json").write_text(json.dumps(ngram.to_json(), separators=(",", ":")))
 
     before_test = base_served(base_dir, base_cfg, test, enc, split.test)
-    fitted_served = serve(heads(fit_rows), *ng["fitted"], blend)
+    fitted_served = serve(heads(fit_rows, exclude_self=True), *ng["fitted"], blend)
     lengths = np.array([len(x) for x in encode_with_model(base_dir, fitted.texts)])
     cfg = {
         **{k: v for k, v in base_cfg.items() if k not in ("drift_reference", "training_data")},

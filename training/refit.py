@@ -27,7 +27,7 @@ from .evaluate import ACTION_THRESHOLDS, EMERGENCY_TEXTS, content_hash, emergenc
 from .export import OnnxPredictor
 from .frozen import encode_with_model, frozen_outputs
 from .heads import QueueHeads, UrgencyHead, attach_heads, fit_linear, knn_vote
-from .metrics import alert_quality, classification, fit_power_temperature, pick_alert_threshold
+from .metrics import alert_quality, classification, fit_confidence_map, fit_power_temperature, pick_alert_threshold
 from .ngram import NgramModel, train_ngram
 from .onnx_files import served_files
 from .pipeline import replace_dir
@@ -45,7 +45,8 @@ from .truncate import keep_first_layers
 log = logging.getLogger("training")
 
 LINEAR_C = (1.0, 8.0)
-KNN = ((20, 0.05), (50, 0.05))
+# Low temperatures make the vote follow the nearest tickets: the generated tickets come in near-duplicate families
+KNN = tuple((k, t) for k in (20, 50) for t in (0.01, 0.02, 0.05))
 MIX = np.round(np.linspace(0, 1, 11), 2)
 
 
@@ -87,25 +88,35 @@ def choose_queue_heads(emb: np.ndarray, y: np.ndarray, tr: np.ndarray, va: np.nd
                    "validation_score_by_trial": {f"C={a} k={b[0]} t={b[1]} w={d}": v for (a, b, d), v in trials.items()}}
 
 
-def fit_urgency_head(emb: np.ndarray, ds, rows: np.ndarray, levels: list[str], c: float, seed: int) -> UrgencyHead:
-    """Fitted on the rows that have a priority only: a row without one never gets a made-up priority."""
-    rows = rows[ds.has_priority[rows]]
+def fit_urgency_head(emb: np.ndarray, ds, rows: np.ndarray, levels: list[str], choice: dict, seed: int,
+                     memory: np.ndarray | None = None) -> UrgencyHead:
+    """The linear part is fitted on the rows that have a priority only: a row without one never gets a made-up
+    priority. The kNN vote's memory is every row of `rows` (the queue heads' memory), those without a priority
+    never voting."""
+    known = rows[ds.has_priority[rows]]
     level = {p: i for i, p in enumerate(levels)}
-    y = np.array([level[ds.priorities[i]] for i in rows])
-    return UrgencyHead(*fit_linear(emb[rows], y, len(levels), c, True, seed), np.array([URGENCY_MAPPING[p] for p in levels]))
+    y = np.array([level[ds.priorities[i]] for i in known])
+    return UrgencyHead(*fit_linear(emb[known], y, len(levels), choice["urgency_C"], True, seed),
+                       np.array([URGENCY_MAPPING[p] for p in levels]), emb[rows] if memory is None else memory,
+                       np.asarray(ds.urgency, dtype=np.float64)[rows], choice["urgency_knn_k"],
+                       choice["urgency_knn_temperature"], choice["urgency_linear_weight"])
 
 
-def choose_urgency_head(emb: np.ndarray, ds, tr: np.ndarray, va: np.ndarray, levels: list[str], seed: int) -> tuple[UrgencyHead, float]:
+def choose_urgency_head(emb: np.ndarray, ds, tr: np.ndarray, va: np.ndarray, levels: list[str], seed: int,
+                        memory: np.ndarray) -> tuple[UrgencyHead, dict]:
+    """Linear C, kNN k and temperature and their mix, by validation ROC AUC high vs low."""
     va_sub = ds.subset(va)
-    best = None
-    for c in LINEAR_C:
-        head = fit_urgency_head(emb, ds, tr, levels, c, seed)
-        auc = high_vs_low_auc(va_sub, head(emb[va])) or 0.0
-        log.info("urgency head C %.1f: validation ROC AUC high vs low %.4f", c, auc)
-        if best is None or auc > best[0]:
-            best = (auc, head, c)
-    assert best is not None
-    return best[1], best[2]
+    first = {"urgency_C": LINEAR_C[0], "urgency_knn_k": KNN[0][0], "urgency_knn_temperature": KNN[0][1], "urgency_linear_weight": 1.0}
+    linear = {c: fit_urgency_head(emb, ds, tr, levels, {**first, "urgency_C": c}, seed, memory) for c in LINEAR_C}
+    u_lin = {c: head.linear(emb[va]) for c, head in linear.items()}
+    u_knn = {kt: replace(linear[LINEAR_C[0]], k=kt[0], knn_temperature=kt[1]).knn(emb[va]) for kt in KNN}
+    trials = {(c, kt, float(w)): high_vs_low_auc(va_sub, w * u_lin[c] + (1 - w) * u_knn[kt]) or 0.0
+              for c in LINEAR_C for kt in KNN for w in MIX}
+    (c, (k, t), w) = max(trials, key=lambda trial: trials[trial])
+    log.info("urgency head: C %.1f, kNN k %d τ %.2f, linear weight %.1f (validation ROC AUC high vs low %.4f)", c, k, t, w,
+             trials[(c, (k, t), w)])
+    choice = {"urgency_C": c, "urgency_knn_k": k, "urgency_knn_temperature": t, "urgency_linear_weight": w}
+    return replace(linear[c], k=k, knn_temperature=t, linear_weight=w), choice
 
 
 def refit_queue_heads(emb: np.ndarray, y: np.ndarray, rows: np.ndarray, n: int, choice: dict, seed: int,
@@ -137,8 +148,10 @@ class Serving:
     blend: dict
     choice: dict
 
-    def encoder(self, emb: np.ndarray) -> dict[str, np.ndarray]:
-        return {"queue_probs": self.queue.probs(emb), "urgency": self.urgency(emb)}
+    def encoder(self, emb: np.ndarray, exclude_self: bool = False) -> dict[str, np.ndarray]:
+        """`exclude_self` when `emb` is the kNN memory itself (e.g. the training distributions a drift check compares
+        with): a ticket does not vote for itself, as no live ticket can."""
+        return {"queue_probs": self.queue.probs(emb, exclude_self), "urgency": self.urgency(emb, exclude_self)}
 
     def serve(self, emb: np.ndarray, texts: list[str]) -> dict[str, np.ndarray]:
         return serve(self.encoder(emb), self.ngram.predict_proba(texts), self.ngram.predict_urgency(texts), self.blend)
@@ -152,13 +165,17 @@ def choose_serving(emb: np.ndarray, ds: Dataset, tr: np.ndarray, va: np.ndarray,
     """Every setting chosen with heads and n-gram model fitted on `tr` and judged on `va`: head settings, blend and
     the alert threshold reaching ALERT_MIN_PRECISION. Returns the fit, validation's served outputs and that threshold."""
     heads, choice = choose_queue_heads(emb, ds.queues, tr, va, ds.labels, seed)
-    urgency_head, choice["urgency_C"] = choose_urgency_head(emb, ds, tr, va, levels, seed)
+    urgency_head, urgency_choice = choose_urgency_head(emb, ds, tr, va, levels, seed, heads.memory)
+    choice.update(urgency_choice)
     val = ds.subset(va)
     ngram = ngram_of(ds.subset(tr))
     enc_val = {"queue_probs": heads.probs(emb[va]), "urgency": urgency_head(emb[va])}
     ng_val = (ngram.predict_proba(val.texts), ngram.predict_urgency(val.texts))
-    fit = Serving(heads, urgency_head, ngram, fit_blend(val, enc_val, *ng_val), choice)
-    served_val = serve(enc_val, *ng_val, fit.blend)
+    blend: dict = fit_blend(val, enc_val, *ng_val)
+    served_val = serve(enc_val, *ng_val, blend)
+    # a --train-only model ships this map; a refit replaces it with one cross-fitted on train + validation
+    blend["confidence_map"] = fit_confidence_map(served_val["queue_probs"], val.queues)
+    fit = Serving(heads, urgency_head, ngram, blend, choice)
     fit.choice["validation_served"] = validation_served(val, served_val)
     log.info("validation, served: %s", fit.choice["validation_served"])
     has = val.has_priority
@@ -176,8 +193,32 @@ def refit_serving(fit: Serving, emb: np.ndarray, ds: Dataset, rows: np.ndarray, 
                   ngram_of: NgramOf) -> Serving:
     """The validation-chosen settings refitted on `rows` (train + validation): heads, kNN memory (cross-fitted
     temperature), urgency head and n-gram model; the blend stays the one chosen."""
-    return replace(fit, queue=refit_queue_heads(emb, ds.queues, rows, len(ds.labels), fit.choice, seed),
-                   urgency=fit_urgency_head(emb, ds, rows, levels, fit.choice["urgency_C"], seed), ngram=ngram_of(ds.subset(rows)))
+    queue = refit_queue_heads(emb, ds.queues, rows, len(ds.labels), fit.choice, seed)
+    refit = replace(fit, queue=queue, urgency=fit_urgency_head(emb, ds, rows, levels, fit.choice, seed, queue.memory),
+                    ngram=ngram_of(ds.subset(rows)))
+    return replace(refit, blend={**fit.blend, "confidence_map": cross_fitted_confidence_map(refit, emb, ds, rows, seed, ngram_of)})
+
+
+def cross_fitted_confidence_map(fit: Serving, emb: np.ndarray, ds: Dataset, rows: np.ndarray, seed: int, ngram_of: NgramOf,
+                                folds: int = 5) -> dict[str, list[float]]:
+    """The served blend's confidence map, fitted on out-of-fold served predictions over `rows`: each fold is
+    predicted by a queue head, kNN memory and n-gram model fitted without it (with the refitted heads' settings), so
+    the map never sees a prediction made by a model that trained on the same row."""
+    q = fit.queue
+    blend = {k: v for k, v in fit.blend.items() if k != "confidence_map"}
+    parts = np.array_split(np.random.default_rng(seed + 1).permutation(rows), folds)
+    probs, truth = [], []
+    for f, held in enumerate(parts):
+        train = np.sort(np.concatenate([part for g, part in enumerate(parts) if g != f]))
+        coef, intercept = fit_linear(emb[train], ds.queues[train], q.n_labels, fit.choice["linear_C"], True, seed)
+        heads = replace(q, coef=coef, intercept=intercept, memory=emb[train], memory_labels=ds.queues[train])
+        ngram, texts = ngram_of(ds.subset(train)), [ds.texts[i] for i in held]
+        enc = {"queue_probs": heads.probs(emb[held]), "urgency": np.zeros(len(held))}
+        probs.append(serve(enc, ngram.predict_proba(texts), ngram.predict_urgency(texts), blend)["queue_probs"])
+        truth.append(ds.queues[held])
+    cmap = fit_confidence_map(np.vstack(probs), np.concatenate(truth))
+    log.info("confidence map cross-fitted on %d rows: %d knots", len(rows), len(cmap["x"]))
+    return cmap
 
 
 def emergency_cap(source: Path, fit: Serving, threads: int) -> float:
@@ -219,9 +260,8 @@ def main(argv: list[str] | None = None) -> None:
         fitted = ds.subset(fit_rows)
         if not args.train_only:
             fit = refit_serving(fit, emb, ds, fit_rows, levels, args.seed, ngram_of)
-        heads, urgency_head, ngram = fit.queue, fit.urgency, fit.ngram
-        enc = {name: {"queue_probs": heads.probs(emb[idx]), "urgency": urgency_head(emb[idx])}
-               for name, idx in (("test", te), ("train", fit_rows))}
+        heads, urgency_head, ngram, blend = fit.queue, fit.urgency, fit.ngram, fit.blend  # the refit's confidence map
+        enc = {"test": fit.encoder(emb[te]), "train": fit.encoder(emb[fit_rows], exclude_self=True)}
         ng = {"test": (ngram.predict_proba(test.texts), ngram.predict_urgency(test.texts))}
         served_test = serve(enc["test"], *ng["test"], blend)
         cap = emergency_cap(encoder, fit, args.threads)

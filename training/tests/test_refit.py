@@ -8,6 +8,7 @@ from training.metrics import fit_power_temperature
 from training.refit import fit_urgency_head, refit_queue_heads
 
 CHOICE = {"linear_C": 8.0, "knn_k": 5, "knn_temperature": 0.05, "linear_weight": 0.3, "temperature": 1.0}
+URGENCY_CHOICE = {"urgency_C": 1.0, "urgency_knn_k": 5, "urgency_knn_temperature": 0.05, "urgency_linear_weight": 1.0}
 
 
 def _unit(x: np.ndarray) -> np.ndarray:
@@ -35,7 +36,12 @@ def test_urgency_head_learns_only_from_rows_with_a_priority():
     has = np.ones(200, dtype=bool)
     has[:100] = False  # these rows would teach the opposite if a priority were made up for them
     priorities = [("low" if p == "high" else "high") if not h else p for p, h in zip(priorities, has, strict=True)]
-    ds = SimpleNamespace(has_priority=has, priorities=[p if h else "" for p, h in zip(priorities, has, strict=True)])
-    head = fit_urgency_head(emb, ds, np.arange(200), ["low", "high"], 1.0, seed=0)
+    ds = SimpleNamespace(has_priority=has, priorities=[p if h else "" for p, h in zip(priorities, has, strict=True)],
+                         urgency=np.array([{"low": 0.15, "high": 0.9}[p] if h else np.nan for p, h in zip(priorities, has, strict=True)]))
+    head = fit_urgency_head(emb, ds, np.arange(200), ["low", "high"], URGENCY_CHOICE, seed=0)
     u = head(emb[100:])
     assert (u[emb[100:, 0] > 0] > 0.5).mean() > 0.9 and (u[emb[100:, 0] <= 0] < 0.5).mean() > 0.9
+    assert len(head.memory) == 200 and np.isnan(head.memory_urgency[:100]).all()  # in memory, never voting
+    only_vote = fit_urgency_head(emb, ds, np.arange(200), ["low", "high"], {**URGENCY_CHOICE, "urgency_linear_weight": 0.0}, seed=0)
+    v = only_vote(emb[100:], exclude_self=True)  # a vote of the rows without a priority would be mostly wrong
+    assert (v[emb[100:, 0] > 0] > 0.5).mean() > 0.7 and (v[emb[100:, 0] <= 0] < 0.5).mean() > 0.7

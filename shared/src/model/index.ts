@@ -2,7 +2,7 @@
 export { ModelLoadError } from './errors';
 export { ticketText, toWellFormed } from './text';
 export { blendConfigSchema, modelConfigSchema, readModelConfig } from './model-config';
-export type { BlendConfig, ModelConfig } from './model-config';
+export type { BlendConfig, ConfidenceMap, ModelConfig } from './model-config';
 export { rankQueues } from './prediction';
 export type { QueueProbability, TriageModel, TriagePrediction } from './prediction';
 export { loadNgramModel, ngramModelFromJson } from './ngram-model';

@@ -7,10 +7,18 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { ModelLoadError } from './errors';
 
+/** Knots of a non-decreasing piecewise-linear map of the top-1 probability (docs/model-contract.md). */
+export const confidenceMapSchema = z
+  .object({ x: z.array(z.number().min(0).max(1)).min(1), y: z.array(z.number().min(0).max(1)).min(1) })
+  .refine((m) => m.x.length === m.y.length, { message: 'x and y must have the same length' })
+  .refine((m) => m.x.every((v, i) => i === 0 || v > (m.x[i - 1] as number)), { message: 'x must be increasing' })
+  .refine((m) => m.y.every((v, i) => i === 0 || v >= (m.y[i - 1] as number)), { message: 'y must be non-decreasing' });
+
 export const blendConfigSchema = z.object({
   queue_encoder_weight: z.number().min(0).max(1),
   urgency_encoder_weight: z.number().min(0).max(1),
   temperature: z.number().positive(),
+  confidence_map: confidenceMapSchema.optional(),
 });
 
 export const modelConfigSchema = z.looseObject({
@@ -30,6 +38,7 @@ export const modelConfigSchema = z.looseObject({
 
 export type ModelConfig = z.infer<typeof modelConfigSchema>;
 export type BlendConfig = z.infer<typeof blendConfigSchema>;
+export type ConfidenceMap = z.infer<typeof confidenceMapSchema>;
 
 /** Reads and validates `<dir>/config.json`; throws ModelLoadError naming what is wrong. */
 export function readModelConfig(dir: string): ModelConfig {

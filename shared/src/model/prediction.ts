@@ -9,8 +9,13 @@ export interface TriagePrediction {
   category: string;
   confidence: number;
   top3: QueueProbability[];
-  /** The whole served distribution, in the model's label order (explanations read the predicted queue's share). */
+  /** The whole served distribution, in the model's label order. */
   probabilities: number[];
+  /**
+   * The encoder/n-gram blend before its confidence map (when config.json has one), in label order: the
+   * distribution explanations split into an encoder and an n-gram part.
+   */
+  blended?: number[];
   urgency: number;
   embedding: number[];
   modelVersion: string;

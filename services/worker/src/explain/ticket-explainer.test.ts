@@ -58,10 +58,14 @@ function words(ticket: { subject?: string; body: string }): Cut[] {
   });
 }
 
+/**
+ * The queue's share of the blend the explanation decomposes: the served probability adds the model's
+ * confidence map, monotone but flat over whole ranges, where deleting words would change nothing visible.
+ */
 async function probabilityOf(category: string, ticket: { subject?: string; body: string }): Promise<number> {
   const text = ticket.subject?.trim() ? `${ticket.subject.trim()}\n${ticket.body}` : ticket.body;
   const [p] = await encoder.predict([text]);
-  return p!.probabilities[encoder.labels.indexOf(category)]!;
+  return (p!.blended ?? p!.probabilities)[encoder.labels.indexOf(category)]!;
 }
 
 describe('ticket explanations on the shipped model', () => {
@@ -108,7 +112,7 @@ describe('ticket explanations on the shipped model', () => {
       if (k === 0) continue;
       const top = e.queue.evidence.filter((s) => s.weight > 0).slice(0, k);
       const shuffled = all.map((w) => [random(), w] as const).sort((a, b) => a[0] - b[0]).map(([, w]) => w);
-      const before = e.queue.probability;
+      const before = await probabilityOf(e.queue.category, ticket);
       const dropTop = before - (await probabilityOf(e.queue.category, without(ticket, top)));
       const dropRandom = before - (await probabilityOf(e.queue.category, without(ticket, shuffled.slice(0, top.length))));
       drops.top.push(dropTop);

@@ -4,12 +4,14 @@
  * The served queue distribution is p = normalise(q^(1/T)) with the mixture q = w·p_enc + (1 − w)·p_ngram
  * (triage-model.ts). Evidence is measured on q_c for the predicted queue c:
  * - n-gram part: (1 − w) times the n-gram model's exact linear token shares (NgramModel.attribute);
- * - encoder part: occlusion of everything but one segment. The text is cut into contiguous segments of a
- *   few words; the encoder reads each segment alone (one batch) and the empty text, and the rise of
- *   w·p_enc,c that a segment brings on its own is spread evenly over its words. Leaving one segment in
- *   rather than taking one out costs about one more pass over the text in all, not one per segment, so
- *   the segments can be short and the explanation stays within a few single predictions.
- *   w·p_enc,c is read back from the served distribution: q_k = p_k^T / Σ_j p_j^T, and
+ * - encoder part: occlusion of one segment at a time. The text is cut into contiguous segments of
+ *   16 words or more; the encoder reads the text once with each segment taken out (one batch), and the
+ *   fall of w·p_enc,c that taking a segment out causes is spread evenly over its words. Reading each
+ *   segment alone instead is cheaper, but the kNN vote inside the encoder is sharp: a short text alone
+ *   lands in some ticket family, not in its own ticket's, and says little about the words in context.
+ *   Taking segments out is what the honesty test measures (docs/console.md has both, measured).
+ *   w·p_enc,c is read back from the served blend before its confidence map (monotone, so the ranking
+ *   is the same, but no sum of parts): q_k = p_k^T / Σ_j p_j^T, and
  *   w·p_enc,c = q_c − (1 − w)·p_ngram,c with p_ngram computed here in pure TypeScript.
  * Urgency is the same with u = w_u·u_enc + (1 − w_u)·u_ngram.
  */
@@ -17,10 +19,10 @@ import { performance } from 'node:perf_hooks';
 import type { EvidenceSpan, Explanation, NgramModel, TriageModel, TriagePrediction } from '@triage/shared';
 import { ticketText } from '@triage/shared';
 
-/** Words per segment, at least: a shorter segment read alone says little about its words in context. */
-export const SEGMENT_WORDS = 8;
-/** At most this many segments: each adds a short sequence (and its two special tokens) to the batch. */
-export const MAX_SEGMENTS = 24;
+/** Words per segment, at least: a few words taken out of a long text barely move the encoder, and each segment costs a pass. */
+export const SEGMENT_WORDS = 16;
+/** At most this many segments: each is a near-full pass over the text, so long tickets get longer segments instead. */
+export const MAX_SEGMENTS = 4;
 /** Evidence entries returned per target, strongest first. */
 export const MAX_EVIDENCE = 40;
 
@@ -85,15 +87,17 @@ export class TicketExplainer {
     const encoder = this.deps.encoder();
     const words = layout.spans.flatMap((s, i) => (s ? [i] : []));
     const segments = encoder ? segmentsOf(words, Math.min(MAX_SEGMENTS, Math.ceil(words.length / SEGMENT_WORDS))) : [];
-    const variants = segments.map((seg) => text.slice(layout.spans[seg[0]!]![0], layout.spans[seg[seg.length - 1]!]![1]));
+    // The text with one segment taken out, for each segment.
+    const variants = segments.map((seg) => text.slice(0, layout.spans[seg[0]!]![0]) + text.slice(layout.spans[seg[seg.length - 1]!]![1]));
 
-    let served: { probabilities: number[]; urgency: number } = { probabilities: layout.proba, urgency: layout.urgency };
-    let alone: TriagePrediction[] = [];
+    type Scored = Pick<TriagePrediction, 'probabilities' | 'blended' | 'urgency'>;
+    let served: Scored = { probabilities: layout.proba, urgency: layout.urgency };
+    let without: TriagePrediction[] = [];
     if (encoder) {
       // The full text alone, as the triage job ran it: int8 activations are quantised per batch, so a
       // batch-mate can move the probabilities in the third decimal.
       [served] = (await encoder.predict([text])) as [TriagePrediction];
-      alone = await encoder.predict(['', ...variants]);
+      without = await encoder.predict(variants);
     }
     const labels = encoder?.labels ?? ngram.labels;
     const c = served.probabilities.indexOf(Math.max(...served.probabilities));
@@ -108,8 +112,8 @@ export class TicketExplainer {
     const attribution = cNgram <= 0 ? layout : ngram.attribute(text, cNgram);
 
     // The encoder's part of q_c (w·p_enc,c) and of u (w_u·u_enc), for the full text or one variant.
-    const encoderParts = (prediction: { probabilities: number[]; urgency: number }, variant: string) => {
-      const powered = prediction.probabilities.map((p) => Math.pow(p, blend.temperature));
+    const encoderParts = (prediction: Scored, variant: string) => {
+      const powered = (prediction.blended ?? prediction.probabilities).map((p) => Math.pow(p, blend.temperature));
       const q = (powered[c] as number) / powered.reduce((a, b) => a + b, 0);
       const ng = wq < 1 || wu < 1 ? ngram.predict(variant) : { proba: [], urgency: 0 };
       return { queue: q - (1 - wq) * (ng.proba[cNgram] ?? 0), urgency: prediction.urgency - (1 - wu) * ng.urgency };
@@ -117,12 +121,12 @@ export class TicketExplainer {
     const encoderQueue = new Float64Array(attribution.tokens.length);
     const encoderUrgency = new Float64Array(attribution.tokens.length);
     if (encoder) {
-      const empty = encoderParts(alone[0]!, '');
+      const full = encoderParts(served, text);
       segments.forEach((seg, s) => {
-        const own = encoderParts(alone[s + 1]!, variants[s]!);
+        const rest = encoderParts(without[s]!, variants[s]!);
         for (const t of seg) {
-          encoderQueue[t] = (own.queue - empty.queue) / seg.length;
-          encoderUrgency[t] = (own.urgency - empty.urgency) / seg.length;
+          encoderQueue[t] = (full.queue - rest.queue) / seg.length;
+          encoderUrgency[t] = (full.urgency - rest.urgency) / seg.length;
         }
       });
     }

@@ -3,7 +3,7 @@
  * bundle's config.json asks for it. Runs on the worker's main thread with the same n-gram instance
  * the fallback serves, so a worker holds one copy of it.
  */
-import { type ModelConfig, ModelLoadError, type NgramModel, type TriagePrediction, rankQueues } from '@triage/shared';
+import { type ConfidenceMap, type ModelConfig, ModelLoadError, type NgramModel, type TriagePrediction, rankQueues } from '@triage/shared';
 import type { EncoderOutput } from './onnx-encoder';
 
 type NgramScores = ReturnType<NgramModel['predict']>;
@@ -34,6 +34,44 @@ function normalizeProbs(p: number[]): number[] {
 
 const clamp01 = (x: number) => (Number.isFinite(x) ? Math.min(1, Math.max(0, x)) : 0.5);
 
+/** Linear interpolation through the knots, flat beyond the ends (numpy.interp). */
+function interpolate(v: number, xs: readonly number[], ys: readonly number[]): number {
+  if (v <= (xs[0] as number)) return ys[0] as number;
+  const last = xs.length - 1;
+  if (v >= (xs[last] as number)) return ys[last] as number;
+  let lo = 0;
+  let hi = last;
+  while (hi - lo > 1) {
+    const mid = (lo + hi) >> 1;
+    if ((xs[mid] as number) <= v) lo = mid;
+    else hi = mid;
+  }
+  const x0 = xs[lo] as number;
+  const x1 = xs[hi] as number;
+  const y0 = ys[lo] as number;
+  return x1 === x0 ? y0 : y0 + ((v - x0) * ((ys[hi] as number) - y0)) / (x1 - x0);
+}
+
+/**
+ * As training/metrics.apply_confidence_map: the top class's probability becomes map(confidence), the
+ * others keep their ratios and share the rest; the top class never drops below the runner-up, so the
+ * ranking is the blend's.
+ */
+export function applyConfidenceMap(p: readonly number[], map: ConfidenceMap): number[] {
+  let top = 0;
+  for (let k = 1; k < p.length; k++) if ((p[k] as number) > (p[top] as number)) top = k;
+  const p1 = p[top] as number;
+  const rest = 1 - p1;
+  if (!(rest > 1e-12)) return p.slice();
+  let p2 = 0;
+  p.forEach((v, k) => {
+    if (k !== top && v > p2) p2 = v;
+  });
+  const g = Math.max(interpolate(p1, map.x, map.y), Math.min(p1, p2 / (rest + p2) + 1e-9));
+  const scale = (1 - g) / rest;
+  return p.map((v, k) => (k === top ? g : v * scale));
+}
+
 /** Throws ModelLoadError when the blend needs a label the n-gram model does not know. */
 export function createBlender(config: ModelConfig, ngram: NgramModel): Blender {
   const labels = config.labels;
@@ -46,6 +84,7 @@ export function createBlender(config: ModelConfig, ngram: NgramModel): Blender {
   const combine = (out: EncoderOutput, ng: NgramScores | null): TriagePrediction => {
     let p = Array.from(out.probs);
     let u = out.urgency;
+    let blended: number[] | undefined;
     if (blend && ng) {
       const w = blend.queue_encoder_weight;
       // as training/metrics.power_calibrate: clip to [1e-12, 1], power 1/t, renormalise
@@ -53,10 +92,15 @@ export function createBlender(config: ModelConfig, ngram: NgramModel): Blender {
         p.map((pe, k) => Math.pow(Math.min(1, Math.max(1e-12, w * pe + (1 - w) * (ng.proba[ngramIndex[k] as number] ?? 0))), 1 / blend.temperature)),
       );
       u = blend.urgency_encoder_weight * u + (1 - blend.urgency_encoder_weight) * ng.urgency;
+      if (blend.confidence_map) {
+        blended = p;
+        p = applyConfidenceMap(p, blend.confidence_map);
+      }
     } else {
       p = normalizeProbs(p);
     }
-    return { ...rankQueues(p, labels), urgency: clamp01(u), embedding: l2normalize(out.embedding), modelVersion: config.model_version, inputTokens: out.tokens };
+    const prediction = { ...rankQueues(p, labels), urgency: clamp01(u), embedding: l2normalize(out.embedding), modelVersion: config.model_version, inputTokens: out.tokens };
+    return blended ? { ...prediction, blended } : prediction;
   };
   return { ngramPart: (text) => (blend ? ngram.predict(text) : null), combine };
 }

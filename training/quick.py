@@ -25,9 +25,9 @@ from .data import URGENCY_MAPPING, DataFile, Dataset, Split, load_files, split_p
 from .evaluate import content_hash, serve
 from .frozen import encode_with_model, frozen_outputs
 from .heads import attach_heads
-from .ngram import NgramModel, train_ngram
+from .ngram import NgramModel
 from .onnx_files import served_files
-from .refit import choose_serving, emergency_cap, refit_serving
+from .refit import NgramFitter, choose_serving, emergency_cap, refit_serving
 from .report import ALERT_MIN_PRECISION, distribution, queue_report, urgency_report
 
 log = logging.getLogger("training.quick")
@@ -135,9 +135,7 @@ def main(argv: list[str] | None = None) -> None:
     labels = ds.labels
     levels = sorted({p for p in ds.priorities if p}, key=lambda p: URGENCY_MAPPING[p])
 
-    def ngram_of(rows: Dataset) -> NgramModel:
-        log.info("n-gram model on %d rows", len(rows))
-        return train_ngram(rows.texts, rows.queues, labels, rows.urgency, seed=args.seed)
+    ngram_of = NgramFitter(labels, args.seed, workers=args.threads)
 
     # Every setting is chosen with heads fitted on the training split and judged on validation ...
     fit, _, chosen = choose_serving(emb, ds, split.train, split.val, levels, args.seed, ngram_of)

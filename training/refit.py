@@ -9,11 +9,12 @@ import argparse
 import hashlib
 import json
 import logging
+import multiprocessing
 import os
 import shutil
 import sys
 import time
-from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -157,11 +158,46 @@ class Serving:
         return serve(self.encoder(emb), self.ngram.predict_proba(texts), self.ngram.predict_urgency(texts), self.blend)
 
 
-NgramOf = Callable[[Dataset], NgramModel]
+@dataclass(frozen=True)
+class NgramFitter:
+    """Fits n-gram models, the slow step (~45 s per 5k rows on one core, single-threaded): several at once on
+    `workers` processes, and reused from `cache` for the same rows, labels and seed. Every model goes through its
+    JSON form, as the worker loads it, so the result does not depend on the number of workers or on the cache."""
+
+    labels: list[str]
+    seed: int
+    cache: Path | None = None
+    workers: int = 1
+
+    def __call__(self, rows: Dataset) -> NgramModel:
+        return self.many([rows])[0]
+
+    def many(self, datasets: list[Dataset]) -> list[NgramModel]:
+        log.info("n-gram model(s) on %s rows", ", ".join(str(len(d)) for d in datasets))
+        jobs = [(d.texts, d.queues, d.urgency) for d in datasets]
+        if self.workers <= 1 or len(jobs) == 1:
+            fitted = [self.fit_json(*job) for job in jobs]
+        else:  # spawn, not fork: the parent holds onnxruntime and BLAS threads
+            with ProcessPoolExecutor(min(self.workers, len(jobs)), mp_context=multiprocessing.get_context("spawn")) as pool:
+                fitted = list(pool.map(self.fit_json, *zip(*jobs, strict=True)))
+        return [NgramModel.from_json(m) for m in fitted]
+
+    def fit_json(self, texts: list[str], queues: np.ndarray, urgency: np.ndarray) -> dict:
+        key = hashlib.sha256(json.dumps([texts, queues.tolist(), self.labels, np.nan_to_num(urgency, nan=-1).tolist(),
+                                         self.seed]).encode()).hexdigest()[:16]
+        path = self.cache / f"ngram-{key}.json" if self.cache else None
+        if path and path.is_file():
+            return json.loads(path.read_text())
+        with threadpool_limits(limits=1):  # one core per fit; the parallelism is across fits
+            model = train_ngram(texts, queues, self.labels, urgency, seed=self.seed).to_json()
+        if path:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(model, separators=(",", ":")))
+        return model
 
 
 def choose_serving(emb: np.ndarray, ds: Dataset, tr: np.ndarray, va: np.ndarray, levels: list[str], seed: int,
-                   ngram_of: NgramOf) -> tuple[Serving, dict[str, np.ndarray], float]:
+                   ngram_of: NgramFitter) -> tuple[Serving, dict[str, np.ndarray], float]:
     """Every setting chosen with heads and n-gram model fitted on `tr` and judged on `va`: head settings, blend and
     the alert threshold reaching ALERT_MIN_PRECISION. Returns the fit, validation's served outputs and that threshold."""
     heads, choice = choose_queue_heads(emb, ds.queues, tr, va, ds.labels, seed)
@@ -190,34 +226,39 @@ def validation_served(val: Dataset, served: dict[str, np.ndarray]) -> dict[str, 
 
 
 def refit_serving(fit: Serving, emb: np.ndarray, ds: Dataset, rows: np.ndarray, levels: list[str], seed: int,
-                  ngram_of: NgramOf) -> Serving:
+                  ngram_of: NgramFitter) -> Serving:
     """The validation-chosen settings refitted on `rows` (train + validation): heads, kNN memory (cross-fitted
-    temperature), urgency head and n-gram model; the blend stays the one chosen."""
+    temperature), urgency head and n-gram model; the blend stays the one chosen, with a cross-fitted confidence map."""
+    folds = cross_folds(rows, seed)
+    ngram, *fold_ngrams = ngram_of.many([ds.subset(rows), *(ds.subset(train) for train, _ in folds)])
     queue = refit_queue_heads(emb, ds.queues, rows, len(ds.labels), fit.choice, seed)
-    refit = replace(fit, queue=queue, urgency=fit_urgency_head(emb, ds, rows, levels, fit.choice, seed, queue.memory),
-                    ngram=ngram_of(ds.subset(rows)))
-    return replace(refit, blend={**fit.blend, "confidence_map": cross_fitted_confidence_map(refit, emb, ds, rows, seed, ngram_of)})
+    refit = replace(fit, queue=queue, urgency=fit_urgency_head(emb, ds, rows, levels, fit.choice, seed, queue.memory), ngram=ngram)
+    return replace(refit, blend={**fit.blend, "confidence_map": cross_fitted_confidence_map(refit, emb, ds, folds, fold_ngrams, seed)})
 
 
-def cross_fitted_confidence_map(fit: Serving, emb: np.ndarray, ds: Dataset, rows: np.ndarray, seed: int, ngram_of: NgramOf,
-                                folds: int = 5) -> dict[str, list[float]]:
-    """The served blend's confidence map, fitted on out-of-fold served predictions over `rows`: each fold is
-    predicted by a queue head, kNN memory and n-gram model fitted without it (with the refitted heads' settings), so
-    the map never sees a prediction made by a model that trained on the same row."""
+def cross_folds(rows: np.ndarray, seed: int, folds: int = 5) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(fitted rows, held-out rows) for each of `folds` random folds of `rows`."""
+    parts = np.array_split(np.random.default_rng(seed + 1).permutation(rows), folds)
+    return [(np.sort(np.concatenate([p for g, p in enumerate(parts) if g != f])), held) for f, held in enumerate(parts)]
+
+
+def cross_fitted_confidence_map(fit: Serving, emb: np.ndarray, ds: Dataset, folds: list[tuple[np.ndarray, np.ndarray]],
+                                fold_ngrams: list[NgramModel], seed: int) -> dict[str, list[float]]:
+    """The served blend's confidence map, fitted on out-of-fold served predictions: each fold is predicted by a queue
+    head, kNN memory and n-gram model (`fold_ngrams`) fitted without it (with the refitted heads' settings), so the
+    map never sees a prediction made by a model that trained on the same row."""
     q = fit.queue
     blend = {k: v for k, v in fit.blend.items() if k != "confidence_map"}
-    parts = np.array_split(np.random.default_rng(seed + 1).permutation(rows), folds)
     probs, truth = [], []
-    for f, held in enumerate(parts):
-        train = np.sort(np.concatenate([part for g, part in enumerate(parts) if g != f]))
+    for (train, held), ngram in zip(folds, fold_ngrams, strict=True):
         coef, intercept = fit_linear(emb[train], ds.queues[train], q.n_labels, fit.choice["linear_C"], True, seed)
         heads = replace(q, coef=coef, intercept=intercept, memory=emb[train], memory_labels=ds.queues[train])
-        ngram, texts = ngram_of(ds.subset(train)), [ds.texts[i] for i in held]
+        texts = [ds.texts[i] for i in held]
         enc = {"queue_probs": heads.probs(emb[held]), "urgency": np.zeros(len(held))}
         probs.append(serve(enc, ngram.predict_proba(texts), ngram.predict_urgency(texts), blend)["queue_probs"])
         truth.append(ds.queues[held])
     cmap = fit_confidence_map(np.vstack(probs), np.concatenate(truth))
-    log.info("confidence map cross-fitted on %d rows: %d knots", len(rows), len(cmap["x"]))
+    log.info("confidence map cross-fitted on %d rows: %d knots", sum(len(h) for _, h in folds), len(cmap["x"]))
     return cmap
 
 
@@ -245,8 +286,7 @@ def main(argv: list[str] | None = None) -> None:
     emb = frozen["embedding"].astype(np.float64)
     val, test = ds.subset(va), ds.subset(te)
 
-    def ngram_of(rows: Dataset) -> NgramModel:
-        return cached_ngram(args.work_dir, rows, ds.labels, args.seed)
+    ngram_of = NgramFitter(ds.labels, args.seed, cache=args.work_dir, workers=args.threads)
 
     with threadpool_limits(limits=args.threads):
         # Every choice is made with heads fitted on the training split and judged on validation ...
@@ -394,19 +434,6 @@ def encoder_source(source: Path, src_cfg: dict, layers: int, work_dir: Path) -> 
             raise SystemExit(f"--layers {layers}: {e}") from e
     log.info("encoder: the first %d of %s's %d layers (%s)", layers, source, src_cfg["encoder_layers"], out)
     return out
-
-
-def cached_ngram(work_dir: Path, train, labels: list[str], seed: int) -> NgramModel:
-    """The n-gram fit is the slow step (minutes on a busy machine): reuse it for the same rows, labels and seed."""
-    key = hashlib.sha256(json.dumps([train.texts, train.queues.tolist(), labels, np.nan_to_num(train.urgency, nan=-1).tolist(),
-                                     seed]).encode()).hexdigest()[:16]
-    path = work_dir / f"ngram-{key}.json"
-    if path.is_file():
-        return NgramModel.from_json(json.loads(path.read_text()))
-    model = train_ngram(train.texts, train.queues, labels, train.urgency, seed=seed)
-    work_dir.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(model.to_json(), separators=(",", ":")))
-    return model
 
 
 def latency_with_cpu(predictor: OnnxPredictor, ids_list: list[list[int]]) -> dict[str, float]:

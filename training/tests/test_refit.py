@@ -3,9 +3,11 @@ from types import SimpleNamespace
 
 import numpy as np
 
+from training.data import Dataset
 from training.heads import QueueHeads, fit_linear
 from training.metrics import fit_power_temperature
-from training.refit import fit_urgency_head, refit_queue_heads
+from training.refit import NgramFitter, fit_urgency_head, refit_queue_heads
+from training.tests.test_ngram import LABELS, synthetic
 
 CHOICE = {"linear_C": 8.0, "knn_k": 5, "knn_temperature": 0.05, "linear_weight": 0.3, "temperature": 1.0}
 URGENCY_CHOICE = {"urgency_C": 1.0, "urgency_knn_k": 5, "urgency_knn_temperature": 0.05, "urgency_linear_weight": 1.0}
@@ -45,3 +47,24 @@ def test_urgency_head_learns_only_from_rows_with_a_priority():
     only_vote = fit_urgency_head(emb, ds, np.arange(200), ["low", "high"], {**URGENCY_CHOICE, "urgency_linear_weight": 0.0}, seed=0)
     v = only_vote(emb[100:], exclude_self=True)  # a vote of the rows without a priority would be mostly wrong
     assert (v[emb[100:, 0] > 0] > 0.5).mean() > 0.7 and (v[emb[100:, 0] <= 0] < 0.5).mean() > 0.7
+
+
+def _dataset(texts: list[str], y: np.ndarray, u: np.ndarray) -> Dataset:
+    n = len(texts)
+    return Dataset(texts, y, LABELS, ["medium"] * n, u.astype(np.float32), np.full(n, -1), [], [[] for _ in range(n)], ["en"] * n, "")
+
+
+def test_ngram_fitter_gives_the_same_models_on_several_processes_and_from_its_cache(tmp_path):
+    texts, y, u = synthetic(240)
+    u[::7] = np.nan  # rows without a priority
+    parts = [_dataset(texts[i::3], y[i::3], u[i::3]) for i in range(3)]
+    probe = texts[:40]
+    one = NgramFitter(LABELS, seed=0).many(parts)
+    two = NgramFitter(LABELS, seed=0, cache=tmp_path, workers=2).many(parts)
+    assert len(list(tmp_path.glob("ngram-*.json"))) == 3
+    cached = NgramFitter(LABELS, seed=0, cache=tmp_path).many(parts)
+    for a, b, c in zip(one, two, cached, strict=True):
+        assert np.array_equal(a.predict_proba(probe), b.predict_proba(probe))
+        assert np.array_equal(a.predict_urgency(probe), c.predict_urgency(probe))
+    # each part learnt its own rows: the models differ from one another
+    assert not np.array_equal(one[0].predict_proba(probe), one[1].predict_proba(probe))

@@ -24,7 +24,7 @@ export const evidenceSpanSchema = z.object({
   weight: z.number(),
   /** The n-gram model's exact linear share (gradient × input), already scaled by its blend weight. */
   ngram: z.number(),
-  /** The encoder's share by occlusion: what the word's segment read alone adds over the empty text, spread evenly over its words. */
+  /** The encoder's share by occlusion: how much taking the word's segment out of the text lowers the encoder's part, spread evenly over its words. */
   encoder: z.number(),
 });
 export type EvidenceSpan = z.infer<typeof evidenceSpanSchema>;

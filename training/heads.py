@@ -57,9 +57,13 @@ class UrgencyHead:
         return softmax(emb @ self.coef + self.intercept) @ self.scores
 
     def knn(self, emb: np.ndarray, exclude_self: bool = False) -> np.ndarray:
-        bias = np.where(np.isnan(self.memory_urgency), NO_PRIORITY_BIAS, 0.0)
-        top, w = nearest(emb, self.memory, self.k_used, self.knn_temperature, exclude_self, bias)
+        top, w = nearest(emb, self.memory, self.k_used, self.knn_temperature, exclude_self, self.vote_bias)
         return (w * np.nan_to_num(self.memory_urgency)[top]).sum(axis=1)
+
+    @property
+    def vote_bias(self) -> np.ndarray:
+        """Per memory row, added to its similarity before the vote ranks it (the graph adds the same)."""
+        return np.where(np.isnan(self.memory_urgency), NO_PRIORITY_BIAS, 0.0)
 
     @property
     def k_used(self) -> int:
@@ -127,7 +131,7 @@ def attach_heads(src: Path, dst: Path, queue: QueueHeads, urgency: UrgencyHead) 
         f32("heads_knn_w", 1.0 - queue.linear_weight), f32("heads_inv_t", 1.0 / queue.temperature),
         f32("heads_eps", 1e-12),
         f32("heads_urg_w", urgency.coef), f32("heads_urg_b", urgency.intercept), f32("heads_urg_scores", urgency.scores),
-        f32("heads_urg_bias", np.where(np.isnan(urgency.memory_urgency), NO_PRIORITY_BIAS, 0.0)),
+        f32("heads_urg_bias", urgency.vote_bias),
         f32("heads_urg_memory", np.nan_to_num(urgency.memory_urgency)),
         numpy_helper.from_array(np.array([urgency.k_used], dtype=np.int64), "heads_urg_k"),
         f32("heads_urg_inv_knn_t", 1.0 / urgency.knn_temperature), f32("heads_urg_lin_w", urgency.linear_weight),

@@ -111,19 +111,19 @@ export class TicketExplainer {
     const wu = blend.urgency_encoder_weight;
     const attribution = cNgram <= 0 ? layout : ngram.attribute(text, cNgram);
 
-    // The encoder's part of q_c (w·p_enc,c) and of u (w_u·u_enc), for the full text or one variant.
-    const encoderParts = (prediction: Scored, variant: string) => {
+    // The encoder's part of q_c (w·p_enc,c) and of u (w_u·u_enc), given the n-gram model's scores of the same text.
+    const encoderParts = (prediction: Scored, ng: { proba: number[]; urgency: number }) => {
       const powered = (prediction.blended ?? prediction.probabilities).map((p) => Math.pow(p, blend.temperature));
       const q = (powered[c] as number) / powered.reduce((a, b) => a + b, 0);
-      const ng = wq < 1 || wu < 1 ? ngram.predict(variant) : { proba: [], urgency: 0 };
       return { queue: q - (1 - wq) * (ng.proba[cNgram] ?? 0), urgency: prediction.urgency - (1 - wu) * ng.urgency };
     };
     const encoderQueue = new Float64Array(attribution.tokens.length);
     const encoderUrgency = new Float64Array(attribution.tokens.length);
     if (encoder) {
-      const full = encoderParts(served, text);
+      // layout already holds the n-gram model's scores of the full text
+      const full = encoderParts(served, layout);
       segments.forEach((seg, s) => {
-        const rest = encoderParts(without[s]!, variants[s]!);
+        const rest = encoderParts(without[s]!, wq < 1 || wu < 1 ? ngram.predict(variants[s]!) : { proba: [], urgency: 0 });
         for (const t of seg) {
           encoderQueue[t] = (full.queue - rest.queue) / seg.length;
           encoderUrgency[t] = (full.urgency - rest.urgency) / seg.length;

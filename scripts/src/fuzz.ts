@@ -17,7 +17,8 @@ const fuzzConfigSchema = z.object({
   FUZZ_URL: z.url().optional(),
   FUZZ_API_KEY: z.string().min(1).optional(),
   FUZZ_EXAMPLES: positiveInt(10_000).default(100),
-  FUZZ_SEED: z.coerce.number().int().optional(),
+  // schemathesis prints 128-bit seeds: kept as digits, not a JS number
+  FUZZ_SEED: z.string().regex(/^\d+$/, 'a non-negative integer').optional(),
   SCHEMATHESIS_BIN: z.string().min(1).default('schemathesis'),
 });
 
@@ -64,7 +65,7 @@ async function main(): Promise<void> {
       '--request-timeout',
       '30',
       '--no-color',
-      ...(config.FUZZ_SEED === undefined ? [] : ['--seed', String(config.FUZZ_SEED)]),
+      ...(config.FUZZ_SEED === undefined ? [] : ['--seed', config.FUZZ_SEED]),
     ], dataDir);
     process.exitCode = code;
   } finally {

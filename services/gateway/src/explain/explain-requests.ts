@@ -31,7 +31,7 @@ interface Channel {
  * The queue and its events listener (a blocking connection of its own) start on the first request.
  */
 export class ExplainRequests {
-  private channel: Channel | undefined;
+  private channel: Promise<Channel> | undefined;
   private readonly errorListeners: Array<(err: Error) => void> = [];
 
   /** `redis` is the gateway's producer connection (no offline queue: a Redis outage fails fast). */
@@ -44,25 +44,50 @@ export class ExplainRequests {
     this.errorListeners.push(listener);
   }
 
-  private open(): Channel {
-    if (this.channel) return this.channel;
+  private open(): Promise<Channel> {
+    this.channel ??= this.connect().catch((err: unknown) => {
+      this.channel = undefined;
+      throw err;
+    });
+    return this.channel;
+  }
+
+  private async connect(): Promise<Channel> {
     const prefix = redisKeys(this.config.REDIS_PREFIX).bullPrefix;
     const queue = new Queue<ExplainJobData>(QueueName.Explain, {
       connection: this.redis,
       prefix,
       defaultJobOptions: { attempts: 1, removeOnComplete: { age: 300, count: 1_000 }, removeOnFail: true },
     });
-    const eventsConnection = connectRedis(this.config, { kind: 'worker' });
-    const events = new QueueEvents(QueueName.Explain, { connection: eventsConnection, prefix });
     const report = (err: Error) => this.errorListeners.forEach((listener) => listener(err));
     queue.on('error', report);
+    let lastEventId: string;
+    try {
+      lastEventId = await this.eventsEnd(queue);
+    } catch (err) {
+      await queue.close().catch(() => undefined);
+      throw err;
+    }
+    const eventsConnection = connectRedis(this.config, { kind: 'worker' });
+    const events = new QueueEvents(QueueName.Explain, { connection: eventsConnection, prefix, lastEventId });
     events.on('error', report);
     eventsConnection.on('error', report);
-    return (this.channel = { queue, events, eventsConnection });
+    return { queue, events, eventsConnection };
+  }
+
+  /**
+   * The id of the events stream's newest entry, where the listener starts reading. Not "$": that means
+   * "after whatever exists when the first read arrives", and a job finishing before that read (a quick
+   * explanation on a freshly opened listener) would never be heard of.
+   */
+  private async eventsEnd(queue: Queue<ExplainJobData>): Promise<string> {
+    await queue.waitUntilReady();
+    const [newest] = await this.redis.xrevrange(queue.toKey('events'), '+', '-', 'COUNT', 1);
+    return newest?.[0] ?? '0-0';
   }
 
   async explain(data: ExplainJobData): Promise<Explanation> {
-    const { queue, events } = this.open();
+    const { queue, events } = await this.open();
     // One job per ticket: concurrent requests for the same ticket share it.
     const job = await queue.add(JobName.Explain, data, { jobId: data.ticket_id });
     let result: unknown;
@@ -79,7 +104,7 @@ export class ExplainRequests {
   }
 
   async close(): Promise<void> {
-    const channel = this.channel;
+    const channel = await this.channel?.catch(() => undefined);
     if (!channel) return;
     await channel.events.close().catch(() => undefined);
     await channel.queue.close().catch(() => undefined);

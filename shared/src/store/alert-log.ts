@@ -104,6 +104,8 @@ export class AlertLog {
   /** The service-wide log, newest first, filtered; `next_before` pages on to older lines. */
   async deliveries(query: AlertDeliveriesQuery): Promise<{ deliveries: AlertDelivery[]; next_before: string | null }> {
     const found: AlertDelivery[] = [];
+    // Nothing precedes the stream's smallest id, and Redis refuses "(0-0" as a range end.
+    if (query.before !== undefined && /^0+-0+$/.test(query.before)) return { deliveries: found, next_before: null };
     let end = query.before === undefined ? '+' : `(${query.before}`;
     for (;;) {
       const page = await this.redis.xrevrange(this.keys.alertDeliveries, end, '-', 'COUNT', SCAN_PAGE);

@@ -125,6 +125,12 @@ describe('GET /v2/alerts', () => {
         before = page.body.next_before;
       } while (before !== null && seen.length < 10);
       expect(seen).toEqual([...lines.map((l) => l.id)]);
+      // the smallest position there is: nothing before it (Redis itself refuses "(0-0" as a range end)
+      for (const start of ['0-0', '000-00']) {
+        const none = await request(gw.app).get(`/v2/alerts?before=${start}`);
+        expect(none.status).toBe(200);
+        expect(none.body).toEqual({ deliveries: [], next_before: null });
+      }
     } finally {
       await alerts.close();
       await Promise.all([slack.close(), discord.close()]);

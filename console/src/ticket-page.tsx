@@ -151,7 +151,7 @@ export function TicketPage({ id, onDone }: { id: string; onDone: () => void }) {
                   {why === 'queue'
                     ? `Words for (green) and against (red) ${e.queue.category}, in points of its probability;`
                     : 'Words that made it more (green) or less (red) urgent, in points of the urgency score;'}{' '}
-                  {e.model_used === 'encoder' ? `n-gram exact + encoder by occlusion (${e.occlusion_segments === 1 ? 'the text taken out as one segment' : `each of ${e.occlusion_segments} segments taken out in turn`}).` : 'n-gram model only (the encoder is unavailable).'}
+                  {e.model_used === 'encoder' ? `n-gram exact + encoder by occlusion (${e.occlusion_segments === 1 ? 'the text taken out as one segment' : `${e.occlusion_segments} runs, each with one part of the text taken out`}).` : 'n-gram model only (the encoder is unavailable).'}
                 </p>
                 <WhyList evidence={evidence.filter((s) => s.weight > 0)} />
               </>

@@ -24,7 +24,11 @@ export const evidenceSpanSchema = z.object({
   weight: z.number(),
   /** The n-gram model's exact linear share (gradient × input), already scaled by its blend weight. */
   ngram: z.number(),
-  /** The encoder's share by occlusion: how much taking the word's segment out of the text lowers the encoder's part, spread evenly over its words. */
+  /**
+   * The encoder's share by occlusion: how much taking the word's segment out of the text lowers the encoder's
+   * part, spread evenly over its words; in a short ticket's strongest segment, its part's own fall plus an even
+   * share of what the parts' falls leave of the segment's.
+   */
   encoder: z.number(),
 });
 export type EvidenceSpan = z.infer<typeof evidenceSpanSchema>;
@@ -37,7 +41,7 @@ export const explanationSchema = z.object({
   model_used: modelUsedSchema,
   queue: z.object({ category: z.string(), probability: z.number(), evidence: z.array(evidenceSpanSchema) }),
   urgency: z.object({ score: z.number(), evidence: z.array(evidenceSpanSchema) }),
-  /** Text segments the encoder was re-run without (0 with the fallback). */
+  /** Encoder runs with a part of the text taken out: the segments, plus the parts of a short ticket's strongest segment (0 with the fallback). */
   occlusion_segments: z.number().int().min(0),
   /** Time the worker spent on this explanation. */
   compute_ms: z.number(),

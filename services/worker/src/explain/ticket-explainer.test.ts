@@ -2,7 +2,7 @@ import { type FallbackModel, type TriageModel, explanationSchema, loadFallbackMo
 import { startThreadedEncoder } from '../inference/inference-client';
 import { loadSampleTickets } from '../../../../scripts/src/ticket-samples';
 import { modelDir } from '../../../../tests/support/worker';
-import { MAX_SEGMENTS, SEGMENT_WORDS, TicketExplainer } from './ticket-explainer';
+import { MAX_SEGMENTS, REFINE_MAX_WORDS, REFINE_PARTS, SEGMENT_WORDS, TicketExplainer } from './ticket-explainer';
 
 /**
  * The explanation must be honest: over tickets the shipped model never trained on, deleting the words it
@@ -75,7 +75,12 @@ describe('ticket explanations on the shipped model', () => {
     const ticket = { subject: '  Server down', body: 'Our production server has been down since 8am. All customers are affected, please help urgently.' };
     const e = explanationSchema.parse(await explainer.explain({ ticket_id: '00000000-0000-4000-8000-000000000001', ...ticket }));
     expect(e.model_used).toBe('encoder');
-    expect(e.occlusion_segments).toBe(Math.min(MAX_SEGMENTS, Math.ceil(words(ticket).length / SEGMENT_WORDS)));
+    // a short ticket, and every segment of it has at least REFINE_PARTS words: the strongest one is split in full
+    expect(words(ticket).length).toBeLessThanOrEqual(REFINE_MAX_WORDS);
+    const segments = Math.min(MAX_SEGMENTS, Math.ceil(words(ticket).length / SEGMENT_WORDS));
+    expect(e.occlusion_segments).toBe(segments + REFINE_PARTS);
+    // the refined segment's words carry their parts' shares, not one even share per segment
+    expect(new Set(e.queue.evidence.map((s) => s.encoder)).size).toBeGreaterThan(segments);
     const [top] = await encoder.predict([ticket.subject.trim() + '\n' + ticket.body]);
     expect(e.queue.category).toBe(top!.category);
     expect(e.queue.probability).toBeCloseTo(top!.confidence, 6);
@@ -87,6 +92,13 @@ describe('ticket explanations on the shipped model', () => {
     expect(e.queue.evidence.some((s) => s.field === 'subject' && s.text === 'Server')).toBe(true);
     const urgent = e.urgency.evidence.filter((s) => s.weight > 0).slice(0, 5).map((s) => s.text.toLowerCase());
     expect(urgent.some((w) => ['down', 'urgently', 'affected', 'production', 'server'].includes(w))).toBe(true);
+  });
+
+  it('split no segment of a long ticket (its extra passes would cost as much as the segments took)', async () => {
+    const body = Array.from({ length: 5 }, () => 'The export to CSV fails with a timeout after the last update, and the report stays empty for every user of our team.').join(' ');
+    expect(words({ body }).length).toBeGreaterThan(REFINE_MAX_WORDS);
+    const e = await explainer.explain({ ticket_id: '00000000-0000-4000-8000-000000000003', body });
+    expect(e.occlusion_segments).toBe(MAX_SEGMENTS);
   });
 
   it('fall back to the n-gram model alone, and say so, when the encoder is unavailable', async () => {

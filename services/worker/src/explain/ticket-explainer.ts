@@ -6,7 +6,10 @@
  * - n-gram part: (1 − w) times the n-gram model's exact linear token shares (NgramModel.attribute);
  * - encoder part: occlusion of one segment at a time. The text is cut into contiguous segments of
  *   16 words or more; the encoder reads the text once with each segment taken out (one batch), and the
- *   fall of w·p_enc,c that taking a segment out causes is spread evenly over its words. Reading each
+ *   fall of w·p_enc,c that taking a segment out causes is spread evenly over its words. On a ticket
+ *   of at most REFINE_MAX_WORDS words the segment with the largest fall is then split into parts, each
+ *   taken out in turn (one more batch): each part's own fall goes to its words, and what the parts'
+ *   falls do not add up to stays spread over the whole segment, so the segment keeps its total. Reading each
  *   segment alone instead is cheaper, but the kNN vote inside the encoder is sharp: a short text alone
  *   lands in some ticket family, not in its own ticket's, and says little about the words in context.
  *   Taking segments out is what the honesty test measures (docs/console.md has both, measured).
@@ -23,6 +26,16 @@ import { ticketText } from '@triage/shared';
 export const SEGMENT_WORDS = 16;
 /** At most this many segments: each is a near-full pass over the text, so long tickets get longer segments instead. */
 export const MAX_SEGMENTS = 4;
+/**
+ * The queue's strongest segment is then split into this many parts, each taken out in turn (one more
+ * batch): a segment's share spread evenly lands on its function words as much as on its content words.
+ */
+export const REFINE_PARTS = 4;
+/**
+ * Only tickets of at most this many words (three segments of minimum length) are refined: their extra
+ * passes are short. A longer ticket's would cost as much as its segments' passes again.
+ */
+export const REFINE_MAX_WORDS = 3 * SEGMENT_WORDS;
 /** Evidence entries returned per target, strongest first. */
 export const MAX_EVIDENCE = 40;
 
@@ -87,8 +100,9 @@ export class TicketExplainer {
     const encoder = this.deps.encoder();
     const words = layout.spans.flatMap((s, i) => (s ? [i] : []));
     const segments = encoder ? segmentsOf(words, Math.min(MAX_SEGMENTS, Math.ceil(words.length / SEGMENT_WORDS))) : [];
-    // The text with one segment taken out, for each segment.
-    const variants = segments.map((seg) => text.slice(0, layout.spans[seg[0]!]![0]) + text.slice(layout.spans[seg[seg.length - 1]!]![1]));
+    // The text with one run of words taken out.
+    const cut = (run: number[]) => text.slice(0, layout.spans[run[0]!]![0]) + text.slice(layout.spans[run[run.length - 1]!]![1]);
+    const variants = segments.map(cut);
 
     type Scored = Pick<TriagePrediction, 'probabilities' | 'blended' | 'urgency'>;
     let served: Scored = { probabilities: layout.proba, urgency: layout.urgency };
@@ -119,16 +133,38 @@ export class TicketExplainer {
     };
     const encoderQueue = new Float64Array(attribution.tokens.length);
     const encoderUrgency = new Float64Array(attribution.tokens.length);
+    let refined: number[][] = [];
     if (encoder) {
       // layout already holds the n-gram model's scores of the full text
       const full = encoderParts(served, layout);
+      const drop = (prediction: TriagePrediction, variant: string) => {
+        const rest = encoderParts(prediction, wq < 1 || wu < 1 ? ngram.predict(variant) : { proba: [], urgency: 0 });
+        return { queue: full.queue - rest.queue, urgency: full.urgency - rest.urgency };
+      };
+      const drops = segments.map((_, s) => drop(without[s]!, variants[s]!));
       segments.forEach((seg, s) => {
-        const rest = encoderParts(without[s]!, wq < 1 || wu < 1 ? ngram.predict(variants[s]!) : { proba: [], urgency: 0 });
         for (const t of seg) {
-          encoderQueue[t] = (full.queue - rest.queue) / seg.length;
-          encoderUrgency[t] = (full.urgency - rest.urgency) / seg.length;
+          encoderQueue[t] = drops[s]!.queue / seg.length;
+          encoderUrgency[t] = drops[s]!.urgency / seg.length;
         }
       });
+      const strongest = drops.reduce((best, d, s) => (d.queue > drops[best]!.queue ? s : best), 0);
+      const seg = segments[strongest];
+      if (seg && seg.length > 1 && words.length <= REFINE_MAX_WORDS) {
+        refined = segmentsOf(seg, Math.min(REFINE_PARTS, seg.length));
+        const partVariants = refined.map(cut);
+        const parts = (await encoder.predict(partVariants)).map((prediction, i) => drop(prediction, partVariants[i]!));
+        // Each part's own drop goes to its words; what the parts' drops do not add up to (words act
+        // together, not as a sum) stays spread over the whole segment, so the segment keeps its total.
+        const unexplained = (key: 'queue' | 'urgency') => (drops[strongest]![key] - parts.reduce((sum, d) => sum + d[key], 0)) / seg.length;
+        const rest = { queue: unexplained('queue'), urgency: unexplained('urgency') };
+        refined.forEach((part, i) => {
+          for (const t of part) {
+            encoderQueue[t] = parts[i]!.queue / part.length + rest.queue;
+            encoderUrgency[t] = parts[i]!.urgency / part.length + rest.urgency;
+          }
+        });
+      }
     }
 
     const place = placer(ticket.subject, ticket.body);
@@ -149,7 +185,7 @@ export class TicketExplainer {
       model_used: encoder ? 'encoder' : 'fallback',
       queue: { category, probability: served.probabilities[c] as number, evidence: evidence(attribution.queue, 1 - wq, encoderQueue) },
       urgency: { score: served.urgency, evidence: evidence(attribution.urgencyEvidence, 1 - wu, encoderUrgency) },
-      occlusion_segments: segments.length,
+      occlusion_segments: segments.length + refined.length,
       compute_ms: Math.round((performance.now() - started) * 10) / 10,
     };
   }

@@ -141,13 +141,14 @@ export class TicketExplainer {
         const rest = encoderParts(prediction, wq < 1 || wu < 1 ? ngram.predict(variant) : { proba: [], urgency: 0 });
         return { queue: full.queue - rest.queue, urgency: full.urgency - rest.urgency };
       };
-      const drops = segments.map((_, s) => drop(without[s]!, variants[s]!));
-      segments.forEach((seg, s) => {
-        for (const t of seg) {
-          encoderQueue[t] = drops[s]!.queue / seg.length;
-          encoderUrgency[t] = drops[s]!.urgency / seg.length;
+      const share = (run: number[], queue: number, urgency: number) => {
+        for (const t of run) {
+          encoderQueue[t] = queue;
+          encoderUrgency[t] = urgency;
         }
-      });
+      };
+      const drops = segments.map((_, s) => drop(without[s]!, variants[s]!));
+      segments.forEach((seg, s) => share(seg, drops[s]!.queue / seg.length, drops[s]!.urgency / seg.length));
       const strongest = drops.reduce((best, d, s) => (d.queue > drops[best]!.queue ? s : best), 0);
       const seg = segments[strongest];
       if (seg && seg.length > 1 && words.length <= REFINE_MAX_WORDS) {
@@ -158,12 +159,7 @@ export class TicketExplainer {
         // together, not as a sum) stays spread over the whole segment, so the segment keeps its total.
         const unexplained = (key: 'queue' | 'urgency') => (drops[strongest]![key] - parts.reduce((sum, d) => sum + d[key], 0)) / seg.length;
         const rest = { queue: unexplained('queue'), urgency: unexplained('urgency') };
-        refined.forEach((part, i) => {
-          for (const t of part) {
-            encoderQueue[t] = parts[i]!.queue / part.length + rest.queue;
-            encoderUrgency[t] = parts[i]!.urgency / part.length + rest.urgency;
-          }
-        });
+        refined.forEach((part, i) => share(part, parts[i]!.queue / part.length + rest.queue, parts[i]!.urgency / part.length + rest.urgency));
       }
     }
 

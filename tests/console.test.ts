@@ -146,9 +146,14 @@ describe('console in Chromium', () => {
     const topWord = explanation.queue.evidence.find((e) => e.weight > 0)!.text;
     expect(marked).toContain(topWord);
     await shot(page, 'agent-ticket-queue-evidence-1280x800');
+    // every listed word shows a share the reader can see (none rounds to 0.0 points)
+    const shownWeights = () => page.locator('.why-list .weight').allTextContents();
+    expect((await shownWeights()).length).toBeGreaterThan(0);
+    expect((await shownWeights()).filter((w) => /^[+−]0\.0$/.test(w))).toEqual([]);
     await page.keyboard.press('w');
     await page.getByRole('tab', { name: 'Why this urgency', selected: true }).waitFor();
     await shot(page, 'agent-ticket-urgency-evidence-1280x800');
+    expect((await shownWeights()).filter((w) => /^[+−]0\.0$/.test(w))).toEqual([]);
 
     // correct the queue to the second of the top 3, set the priority, then ack — all from the keyboard
     const second = await page.locator('.top3 li').nth(1).locator('button').textContent();

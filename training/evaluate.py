@@ -42,6 +42,7 @@ from .report import (
     high_vs_low_auc,
     is_high,
     queue_report,
+    token_length_reference,
     urgency_report,
 )
 from .smoothing import smooth_encoder
@@ -337,8 +338,7 @@ def write_config(out_dir: Path, args, prep, ft: Finetuner, names: list[str], tem
         "drift_reference": {
             "predicted_queue_share": {label: float((pred == i).mean()) for i, label in enumerate(ds.labels)},
             "urgency": distribution(served_train["urgency"]),
-            "token_length_percentiles": {str(q): float(np.percentile(lengths, q)) for q in (5, 25, 50, 75, 95)},
-            "truncated_share": float((lengths >= args.max_length).mean()),
+            **token_length_reference(lengths, args.max_length),
         },
     }
     (out_dir / "config.json").write_text(json.dumps(config, indent=1, ensure_ascii=False))

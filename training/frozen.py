@@ -28,7 +28,8 @@ def frozen_outputs(model_dir: Path, texts: Sequence[str], cache: Path | None = N
     """queue_probs, urgency and embedding of the served int8 graph for every text (cached by content)."""
     config = json.loads((model_dir / "config.json").read_text())
     onnx_path = model_dir / config["onnx_file"]
-    key = hashlib.sha256(onnx_path.read_bytes() + "\x00".join(texts).encode()).hexdigest()[:16]
+    # max_length decides the token ids, so two truncations of one graph are two cache entries
+    key = hashlib.sha256(onnx_path.read_bytes() + f"{config['max_length']}\x00".encode() + "\x00".join(texts).encode()).hexdigest()[:16]
     if cache is not None:
         path = cache / f"frozen-{key}.npz"
         if path.is_file():

@@ -28,7 +28,7 @@ from .heads import attach_heads
 from .ngram import NgramModel
 from .onnx_files import served_files
 from .refit import NgramFitter, choose_serving, emergency_cap, refit_serving
-from .report import ALERT_MIN_PRECISION, distribution, queue_report, urgency_report
+from .report import ALERT_MIN_PRECISION, distribution, queue_report, token_length_reference, urgency_report
 
 log = logging.getLogger("training.quick")
 
@@ -181,8 +181,7 @@ def main(argv: list[str] | None = None) -> None:
         "drift_reference": {
             "predicted_queue_share": {label: float((fitted_served["queue_probs"].argmax(1) == i).mean()) for i, label in enumerate(labels)},
             "urgency": distribution(fitted_served["urgency"]),
-            "token_length_percentiles": {str(q): float(np.percentile(lengths, q)) for q in (5, 25, 50, 75, 95)},
-            "truncated_share": float((lengths >= base_cfg["max_length"]).mean()),
+            **token_length_reference(lengths, base_cfg["max_length"]),
         },
     }
     (out / "config.json").write_text(json.dumps(cfg, indent=1, ensure_ascii=False))

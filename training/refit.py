@@ -39,6 +39,7 @@ from .report import (
     high_vs_low_auc,
     is_high,
     queue_report,
+    token_length_reference,
     urgency_report,
 )
 from .truncate import keep_first_layers
@@ -60,6 +61,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=13)
     p.add_argument("--layers", type=int, default=0,
                    help="keep only the source encoder's first N layers (cut from its int8 graph; 0 keeps them all)")
+    p.add_argument("--max-length", type=int, default=0,
+                   help="truncate tickets to N tokens, in the fit and in the shipped config.json (0 keeps the source's)")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--train-only", action="store_true",
                    help="ship the heads fitted on the training split (default: refit them on train + validation with the "
@@ -280,7 +283,7 @@ def main(argv: list[str] | None = None) -> None:
     if src_cfg["labels"] != ds.labels:
         raise SystemExit(f"{args.source}: its labels {src_cfg['labels']} differ from the data's {ds.labels}")
     levels = sorted({p for p in ds.priorities if p}, key=lambda p: URGENCY_MAPPING[p])
-    encoder = encoder_source(args.source, src_cfg, args.layers, args.work_dir)
+    encoder = encoder_source(args.source, src_cfg, args.layers, args.max_length, args.work_dir)
     enc_cfg = json.loads((encoder / "config.json").read_text())
     frozen = frozen_outputs(encoder, ds.texts, cache=args.work_dir, threads=args.threads, log=log.info)
     emb = frozen["embedding"].astype(np.float64)
@@ -378,8 +381,7 @@ def main(argv: list[str] | None = None) -> None:
                 "predicted_queue_share": {label: float((served_train["queue_probs"].argmax(1) == i).mean())
                                           for i, label in enumerate(ds.labels)},
                 "urgency": distribution(served_train["urgency"]),
-                "token_length_percentiles": {str(q): float(np.percentile(lengths, q)) for q in (5, 25, 50, 75, 95)},
-                "truncated_share": float((lengths >= src_cfg["max_length"]).mean()),
+                **token_length_reference(lengths, enc_cfg["max_length"]),
             },
         }
         first = reports[0]
@@ -421,18 +423,28 @@ def main(argv: list[str] | None = None) -> None:
     log.info("wrote %s in %.0fs", final, time.time() - t0)
 
 
-def encoder_source(source: Path, src_cfg: dict, layers: int, work_dir: Path) -> Path:
+def encoder_source(source: Path, src_cfg: dict, layers: int, max_length: int, work_dir: Path) -> Path:
     """The model directory whose encoder the heads are fitted on: `source` itself, or a copy of it cut to its first
-    `layers` layers (kept under `work_dir`, named by the source's version)."""
-    if not layers or layers == src_cfg["encoder_layers"]:
+    `layers` layers and/or truncating at `max_length` tokens (kept under `work_dir`, named by the source's version)."""
+    cut = bool(layers) and layers != src_cfg["encoder_layers"]
+    shorter = bool(max_length) and max_length != src_cfg["max_length"]
+    if not cut and not shorter:
         return source
-    out = work_dir / f"encoder-{src_cfg['model_version'].removeprefix('sha256:')}-{layers}-layers"
+    layers = layers if cut else src_cfg["encoder_layers"]
+    max_length = max_length if shorter else src_cfg["max_length"]
+    if max_length > src_cfg["max_length"]:
+        raise SystemExit(f"--max-length {max_length}: the source was trained on at most {src_cfg['max_length']} tokens")
+    out = work_dir / f"encoder-{src_cfg['model_version'].removeprefix('sha256:')}-{layers}-layers-{max_length}-tokens"
     if not (out / "config.json").is_file():
         try:
             keep_first_layers(source, layers, out)
         except ValueError as e:
             raise SystemExit(f"--layers {layers}: {e}") from e
-    log.info("encoder: the first %d of %s's %d layers (%s)", layers, source, src_cfg["encoder_layers"], out)
+        config = json.loads((out / "config.json").read_text())
+        config["max_length"] = max_length
+        (out / "config.json").write_text(json.dumps(config, indent=1, ensure_ascii=False))
+    log.info("encoder: the first %d of %s's %d layers, at most %d tokens (%s)", layers, source, src_cfg["encoder_layers"],
+             max_length, out)
     return out
 
 

@@ -9,6 +9,7 @@ from .metrics import alert_quality, classification, coverage, ece, nll, regressi
 
 # The alert target: of the tickets that alert, this share must truly be high priority.
 ALERT_MIN_PRECISION = 0.8
+LENGTH_PERCENTILES = (5, 25, 50, 75, 95)
 
 
 def per_language(ds: Dataset, pred: np.ndarray) -> dict[str, dict[str, float]]:
@@ -20,6 +21,23 @@ def per_language(ds: Dataset, pred: np.ndarray) -> dict[str, dict[str, float]]:
 def distribution(values: np.ndarray, bins: int = 10) -> dict[str, list[float]]:
     hist, edges = np.histogram(values, bins=bins, range=(0.0, 1.0))
     return {"edges": [float(e) for e in edges], "share": [float(h) / max(len(values), 1) for h in hist]}
+
+
+def token_length_reference(lengths: np.ndarray, max_length: int) -> dict:
+    """The drift reference for input length in tokens (after truncation). Percentile bins alone tie when many texts
+    reach `max_length`, so the histogram's edges are the distinct percentiles below `max_length`, then a bin of its
+    own for truncated texts ([max_length, max_length]); shares follow the service's histogram rule (a value falls in
+    the last bin whose lower edge it reaches; the last bin includes its upper edge)."""
+    lengths = np.asarray(lengths)
+    cuts = sorted({float(np.percentile(lengths, q)) for q in LENGTH_PERCENTILES} - {float(max_length)})
+    edges = [0.0, *(c for c in cuts if 0 < c < max_length), float(max_length), float(max_length)]
+    inner = np.searchsorted(np.array(edges[1:-1]), lengths, side="right")  # bins below max_length: 0 … len(edges) - 3
+    share = np.bincount(np.minimum(inner, len(edges) - 2), minlength=len(edges) - 1) / max(len(lengths), 1)
+    return {
+        "token_length_percentiles": {str(q): float(np.percentile(lengths, q)) for q in LENGTH_PERCENTILES},
+        "token_length": {"edges": edges, "share": [float(x) for x in share]},
+        "truncated_share": float((lengths >= max_length).mean()),
+    }
 
 
 def high_vs_low_auc(ds: Dataset, score: np.ndarray) -> float | None:

@@ -7,6 +7,9 @@ import { actionLabel, duration, pct } from './format';
 type Evidence = Explanation['queue']['evidence'][number];
 type Field = Evidence['field'];
 const PRIORITIES = ['low', 'medium', 'high'] as const;
+/** |weight| in points (hundredths of the probability or score), as the list shows it. */
+const points = (weight: number) => Math.abs(weight * 100).toFixed(1);
+
 /** Words whose weight is below this share of the strongest one are left unmarked. */
 const MARK_FROM = 0.15;
 
@@ -36,14 +39,15 @@ function Highlighted({ text, field, evidence, max }: { text: string; field: Fiel
 }
 
 function WhyList({ evidence }: { evidence: Evidence[] }) {
-  const top = evidence.slice(0, 8);
+  // A word whose share rounds to 0.0 points says nothing the reader can see: it is left out.
+  const top = evidence.filter((e) => points(e.weight) !== '0.0').slice(0, 8);
   if (top.length === 0) return <p class="muted">No word stands out.</p>;
   return (
     <ol class="why-list">
       {top.map((e, i) => (
         <li key={i} class={e.weight > 0 ? 'for' : 'against'}>
           <span class="word">{e.text}</span>
-          <span class="weight">{e.weight > 0 ? '+' : '−'}{Math.abs(e.weight * 100).toFixed(1)}</span>
+          <span class="weight">{e.weight > 0 ? '+' : '−'}{points(e.weight)}</span>
         </li>
       ))}
     </ol>

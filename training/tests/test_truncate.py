@@ -76,3 +76,25 @@ def test_a_model_directory_keeps_its_tokenizer_and_records_its_layers(tiny_bert,
     for bad in (0, 3):
         with pytest.raises(ValueError, match=f"cannot keep {bad} of the graph's 2 encoder layers"):
             keep_first_layers(source, bad, tmp_path / f"cut-{bad}")
+
+
+def test_refit_encoder_source_cuts_layers_and_or_truncation_into_a_copy(tiny_bert, tmp_path):
+    from training.refit import encoder_source
+    serving = _serving(tiny_bert)
+    source = tmp_path / "model"
+    export_onnx(serving, source / "onnx" / "model_quantized.onnx", pad_id=1)
+    for name in ("tokenizer.json", "ngram.json"):
+        (source / name).write_text("{}")
+    cfg = {"onnx_file": "onnx/model_quantized.onnx", "encoder_layers": 2, "max_length": 256, "model_version": "sha256:ab"}
+    (source / "config.json").write_text(json.dumps(cfg))
+    assert encoder_source(source, cfg, 0, 0, tmp_path / "work") == source
+    assert encoder_source(source, cfg, 2, 256, tmp_path / "work") == source
+    short = encoder_source(source, cfg, 0, 96, tmp_path / "work")
+    assert short != source
+    assert {k: json.loads((short / "config.json").read_text())[k] for k in ("encoder_layers", "max_length")} == \
+        {"encoder_layers": 2, "max_length": 96}
+    both = json.loads((encoder_source(source, cfg, 1, 64, tmp_path / "work") / "config.json").read_text())
+    assert (both["encoder_layers"], both["max_length"]) == (1, 64)
+    assert (source / "config.json").read_text() == json.dumps(cfg)  # the source is left alone
+    with pytest.raises(SystemExit, match="trained on at most 256 tokens"):
+        encoder_source(source, cfg, 0, 512, tmp_path / "work")

@@ -9,7 +9,7 @@ describe('service configuration', () => {
     const worker = loadWorkerConfig({});
     expect(worker.MODEL_DIR.endsWith('models/triage')).toBe(true);
     expect(worker.INTRA_OP_THREADS).toBe(1);
-    expect(worker.INFERENCE_MAX_BATCH_TOKENS).toBeUndefined(); // the model's max_length
+    expect(worker.INFERENCE_MAX_BATCH_TOKENS).toBeUndefined(); // DEFAULT_BATCH_TOKENS, or the model's max_length if longer
     expect(worker.ACTION_AUTO_ROUTE).toBeUndefined();
     expect(loadLauncherConfig({}).WORKERS).toBeGreaterThanOrEqual(1);
   });

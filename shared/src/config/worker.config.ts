@@ -18,7 +18,7 @@ export const workerConfigSchema = z
     WORKER_CONCURRENCY: positiveInt(256).default(4),
     INTRA_OP_THREADS: positiveInt(64).default(1),
     INFERENCE_MAX_BATCH: positiveInt(256).default(8),
-    // Most padded tokens (texts × longest) per onnxruntime run; unset → the model's max_length.
+    // Most padded tokens (texts × longest) per onnxruntime run; unset → 256, or the model's max_length if longer.
     INFERENCE_MAX_BATCH_TOKENS: positiveInt(65_536).optional(),
     // BullMQ job locks: renewed every LOCK_DURATION_MS / 2 while a job runs, so a worker that
     // dies loses its jobs after at most LOCK_DURATION_MS; a stall check every STALLED_INTERVAL_MS

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { computeDrift, driftReferenceOf } from './drift';
+import { type DriftReference, computeDrift, driftReferenceOf, tokenLengthBins } from './drift';
 import { histogram, percentileBins, psi, psiBand } from './psi';
 import { bucketsFor, parseWindow } from './window';
 
@@ -41,17 +41,8 @@ describe('computeDrift against the shipped model reference', () => {
     tokens: tokensShapedLikeReference(n),
   });
 
-  // One length inside each of the reference's percentile bins, weighted by that bin's share, so the
-  // test follows whichever model is shipped.
   function tokensShapedLikeReference(n: number): Map<number, number> {
-    const { edges, shares } = percentileBins(reference.token_length_percentiles);
-    const inside = (i: number) => {
-      const [lo, hi] = [edges[i]!, edges[i + 1]!];
-      if (!Number.isFinite(lo)) return hi - 1;
-      if (!Number.isFinite(hi)) return lo + 1;
-      return (lo + hi) / 2;
-    };
-    return new Map(shares.map((share, i) => [inside(i), Math.round(share * n)] as [number, number]));
+    return tokensShapedLike(reference, n);
   }
 
   it('reads ≈ 0 for counts shaped like the reference', () => {
@@ -64,6 +55,43 @@ describe('computeDrift against the shipped model reference', () => {
     const signals = computeDrift(reference, shifted, 100);
     for (const s of signals) expect(s.band).toBe('act');
     expect(computeDrift(reference, asCounts(50), 100).every((s) => s.psi === null)).toBe(true);
+  });
+});
+
+// One length inside each of the reference's length bins, weighted by that bin's share, so the
+// tests follow whichever model is shipped.
+function tokensShapedLike(ref: DriftReference, n: number): Map<number, number> {
+  const { edges, shares } = tokenLengthBins(ref);
+  const inside = (i: number) => {
+    const [lo, hi] = [edges[i]!, edges[i + 1]!];
+    if (!Number.isFinite(lo)) return hi - 1;
+    if (!Number.isFinite(hi)) return lo + 1;
+    return (lo + hi) / 2;
+  };
+  return new Map(shares.map((share, i) => [inside(i), Math.round(share * n)] as [number, number]));
+}
+
+describe('input tokens when many texts reach max_length', () => {
+  // 60 % of the training texts truncated at 96 tokens: percentiles 50, 75 and 95 all read 96.
+  const truncating: DriftReference = {
+    predicted_queue_share: { A: 1 },
+    urgency: { edges: [0, 1], share: [1] },
+    token_length_percentiles: { '5': 14.5, '25': 32.5, '50': 96, '75': 96, '95': 96 },
+    token_length: { edges: [0, 14.5, 32.5, 96, 96], share: [0.1, 0.2, 0.1, 0.6] },
+  };
+  const window = { byQueue: { A: 1000 }, urgency: new Map([[50, 1000]]), tokens: new Map([[10, 100], [20, 200], [60, 100], [96, 600]]) };
+  const tokenPsi = (ref: DriftReference) => computeDrift(ref, window, 100).find((s) => s.signal === 'input_tokens')!;
+
+  it('reads its own traffic as stable with the histogram, with the truncated texts in a bin of their own', () => {
+    const s = tokenPsi(truncating);
+    expect(s.psi).toBeLessThan(0.01);
+    expect(s.bins.at(-1)).toEqual({ bin: '96', reference: 0.6, current: 0.6 });
+    expect(computeDrift(truncating, { ...window, tokens: tokensShapedLike(truncating, 1000) }, 100)[2]!.psi).toBeLessThan(0.01);
+  });
+
+  it('would read that same traffic as drift from the tied percentiles alone (older bundles)', () => {
+    const { token_length: _histogram, ...percentilesOnly } = truncating;
+    expect(tokenPsi(percentilesOnly).psi).toBeGreaterThan(0.25);
   });
 });
 

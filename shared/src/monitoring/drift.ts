@@ -1,11 +1,20 @@
 import { z } from 'zod';
 import { type DriftBand, histogram, percentileBins, psi, psiBand } from './psi';
 
+const histogramSchema = z
+  .object({ edges: z.array(z.number()).min(2), share: z.array(z.number().min(0)) })
+  .refine((h) => h.share.length === h.edges.length - 1, 'share needs one entry per bin');
+
 /** The `drift_reference` block training writes into config.json (the served blend on the training rows). */
 export const driftReferenceSchema = z.looseObject({
   predicted_queue_share: z.record(z.string(), z.number().min(0)),
-  urgency: z.object({ edges: z.array(z.number()).min(2), share: z.array(z.number().min(0)) }).refine((u) => u.share.length === u.edges.length - 1, 'urgency.share needs one entry per bin'),
+  urgency: histogramSchema,
   token_length_percentiles: z.record(z.string(), z.number()),
+  /**
+   * Input tokens as a histogram whose last bin, [max_length, max_length], holds the truncated texts. Bundles
+   * made before it have percentiles only, which tie when many texts reach max_length.
+   */
+  token_length: histogramSchema.optional(),
 });
 export type DriftReference = z.infer<typeof driftReferenceSchema>;
 
@@ -69,16 +78,21 @@ export function computeDrift(reference: DriftReference, window: DriftInputs, min
     minSamples,
   );
 
-  const bins = percentileBins(reference.token_length_percentiles);
-  const tokenCounts = histogram(window.tokens, bins.edges);
+  const bins = tokenLengthBins(reference);
   const tokens = signal(
     'input_tokens',
-    bins.edges.slice(1).map((hi, i) => `${bins.edges[i]}–${hi}`),
+    bins.edges.slice(1).map((hi, i) => (bins.edges[i] === hi ? `${hi}` : `${bins.edges[i]}–${hi}`)),
     bins.shares,
-    tokenCounts,
+    histogram(window.tokens, bins.edges),
     minSamples,
   );
   return [queue, urgency, tokens];
+}
+
+/** The reference's input-length bins: its histogram when it has one, else bins between its percentiles. */
+export function tokenLengthBins(reference: DriftReference): { edges: number[]; shares: number[] } {
+  const h = reference.token_length;
+  return h ? { edges: h.edges, shares: h.share } : percentileBins(reference.token_length_percentiles);
 }
 
 /** The drift reference of a model directory's config.json; null when the model has none or it does not parse. */

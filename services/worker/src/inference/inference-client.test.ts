@@ -1,6 +1,6 @@
 import { loadFallbackModel } from '@triage/shared';
 import { modelDir } from '../../../../tests/support/worker';
-import { InferenceClient, startThreadedEncoder } from './inference-client';
+import { DEFAULT_BATCH_TOKENS, InferenceClient, startThreadedEncoder } from './inference-client';
 
 describe('InferenceClient (real inference thread, shipped model)', () => {
   const fallback = loadFallbackModel(modelDir());
@@ -58,8 +58,12 @@ describe('InferenceClient (real inference thread, shipped model)', () => {
 
   it("keeps a run's padded tokens within the budget, whatever the batch size allows", async () => {
     expect(await runSizes({ maxBatch: 4, maxBatchTokens: 30 }, [same, same, same, same, same])).toEqual([1, 2, 2]);
-    const long = 'The export job fails every night. '.repeat(40); // past max_length: a full-length text
-    expect(await runSizes({ maxBatch: 4 }, [long, long, long, long])).toEqual([1, 1, 1, 1]);
+    // past max_length: full-length texts, as many per run as the default budget holds
+    const long = 'The export job fails every night. '.repeat(80);
+    const perRun = Math.max(1, Math.floor(Math.max(DEFAULT_BATCH_TOKENS, fallback.config!.max_length) / fallback.config!.max_length));
+    const sizes = await runSizes({ maxBatch: 4 }, [long, long, long, long, long]);
+    expect(Math.max(...sizes)).toBe(Math.min(4, perRun));
+    expect(sizes.reduce((a, b) => a + b, 0)).toBe(5);
   }, 60_000);
 
   it('computes the n-gram half of the blend while the thread runs the encoder, not after its answer', async () => {

@@ -24,7 +24,7 @@ export interface InferenceOptions {
   maxBatch: number;
   /** A batch's padding may add at most this fraction of its real tokens. */
   maxPadding?: number;
-  /** Most padded tokens per run (see BatchLimits.maxTokens); default: the model's max_length. */
+  /** Most padded tokens per run (see BatchLimits.maxTokens); default: DEFAULT_BATCH_TOKENS, or the model's max_length if longer. */
   maxBatchTokens?: number;
   observer?: InferenceObserver;
   threadScript?: string;
@@ -47,6 +47,11 @@ export function defaultThreadScript(): string {
 
 const RESPAWN_DELAY_MS = 1_000;
 const DEFAULT_MAX_PADDING = 0.25;
+/**
+ * The padded tokens one run may hold unless configured: one 256-token text's activations. A model with a
+ * shorter max_length still batches its truncated texts within that footprint.
+ */
+export const DEFAULT_BATCH_TOKENS = 256;
 
 export class ModelUnavailableError extends Error {
   override readonly name = 'ModelUnavailableError';
@@ -79,7 +84,7 @@ export class InferenceClient {
     this.limits = {
       maxBatch: options.maxBatch,
       maxPadding: options.maxPadding ?? DEFAULT_MAX_PADDING,
-      maxTokens: options.maxBatchTokens ?? options.config.max_length,
+      maxTokens: options.maxBatchTokens ?? Math.max(DEFAULT_BATCH_TOKENS, options.config.max_length),
     };
     this.thread = thread;
     this.attach(thread);

@@ -24,7 +24,7 @@ export interface BatchLimits {
   /**
    * Most padded tokens (texts × longest) per run. onnxruntime's CPU arena keeps the largest activation
    * footprint any run needed: four texts of 256 tokens leave ~75 MB more resident for good, so the
-   * default (the model's max_length) never lets a batch need more than one full-length text.
+   * default (DEFAULT_BATCH_TOKENS) never lets a batch need more than one 256-token text.
    */
   maxTokens: number;
 }

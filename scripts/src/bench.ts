@@ -50,7 +50,8 @@ const benchConfigSchema = z.object({
   BENCH_GATEWAY_CONNECTIONS: z.coerce.number().int().min(1).default(32),
   /** (e) the gateway idles this long after (d) before its settled RSS is read. */
   BENCH_SETTLE_SECONDS: z.coerce.number().min(0).default(40),
-  WORKER_CONCURRENCY: z.coerce.number().int().min(1).default(4),
+  /** Jobs in flight per worker in (b)/(c); unset → twice the ceiling's batch (at least 4), see serviceConcurrency. */
+  WORKER_CONCURRENCY: z.coerce.number().int().min(1).optional(),
   BENCH_ENCODER_BUDGET_MS: z.coerce.number().int().min(1).default(60_000),
   MODEL_DIR: z.string().min(1).default(join(REPO_ROOT, 'models', 'triage')),
 });
@@ -142,6 +143,14 @@ function once<T extends FromCeilingChild['type']>(child: ChildProcess, type: T):
  * (a) The encoder alone: each process runs its share of the length-sorted texts, all starting together;
  * every layout and batch size, or only `only`'s.
  */
+/**
+ * A worker reaches a run of `batch` texts only with that many jobs waiting while the previous run computes:
+ * twice the batch in flight (at least the service default of 4), unless WORKER_CONCURRENCY says otherwise.
+ */
+function serviceConcurrency(configured: number | undefined, batch: number): number {
+  return configured ?? Math.max(4, 2 * batch);
+}
+
 async function measureCeiling(config: BenchConfig, sorted: string[], only?: CeilingRow): Promise<CeilingRow[]> {
   const rows: CeilingRow[] = [];
   for (const layout of only ? [only] : layouts(config.BENCH_CORES)) {
@@ -376,6 +385,7 @@ async function run(config: BenchConfig) {
   const blendCpuMs = ngramCpuMs(config.MODEL_DIR, texts);
   log(`  n-gram blend (worker main thread, not in the ceiling): ${blendCpuMs} CPU ms/ticket`);
 
+  const concurrency = serviceConcurrency(config.WORKER_CONCURRENCY, best.batch);
   const env = {
     MODEL_DIR: config.MODEL_DIR,
     // The bench measures the encoder path: with the default budget a busy machine would hand tickets
@@ -383,7 +393,7 @@ async function run(config: BenchConfig) {
     ENCODER_LATENCY_BUDGET_MS: String(config.BENCH_ENCODER_BUDGET_MS),
     INTRA_OP_THREADS: String(best.threads),
     INFERENCE_MAX_BATCH: String(best.batch),
-    WORKER_CONCURRENCY: String(config.WORKER_CONCURRENCY),
+    WORKER_CONCURRENCY: String(concurrency),
   };
   const metricsPort = await freePort();
   const { service, latency, workersMb } = await withStack({ workers: best.processes, env, workerMetricsPort: metricsPort }, async (stack) => {
@@ -394,7 +404,7 @@ async function run(config: BenchConfig) {
     const store = new TicketStore(redis, redisKeys('bench'), queuePolicy(gatewayConfigSchema.parse({})));
     try {
       await measureLatency(client, store, tickets, 20, 1); // warm-up
-      log(`\n(b) service, ${best.processes} worker(s) × ${best.threads} thread(s), INFERENCE_MAX_BATCH ${best.batch}, WORKER_CONCURRENCY ${config.WORKER_CONCURRENCY}`);
+      log(`\n(b) service, ${best.processes} worker(s) × ${best.threads} thread(s), INFERENCE_MAX_BATCH ${best.batch}, WORKER_CONCURRENCY ${concurrency}`);
       const redisPid = Number(/process_id:(\d+)/.exec(await redis.info('server'))?.[1]);
       const service = await measureService(client, store, tickets, config.BENCH_ROUNDS, { workers: stack.workers.map((w) => w.pid), redis: redisPid });
       log(`  ${service.tickets_per_s} tickets/s sustained (${service.tickets} tickets in ${service.seconds} s after the last accept) = ${round(service.tickets_per_s / best.tickets_per_s, 2)} of the ceiling`);
@@ -435,7 +445,7 @@ async function run(config: BenchConfig) {
     tickets: tickets.length,
     source,
     machine: { cores: config.BENCH_CORES, cpu: cpus()[0]?.model ?? 'unknown', loadavg_before: loadBefore, loadavg_after: loadavg().map((x) => round(x, 2)) },
-    config: { batches: config.BENCH_BATCHES, rounds: config.BENCH_ROUNDS, load_seconds: config.BENCH_LOAD_SECONDS, worker_concurrency: config.WORKER_CONCURRENCY },
+    config: { batches: config.BENCH_BATCHES, rounds: config.BENCH_ROUNDS, load_seconds: config.BENCH_LOAD_SECONDS, worker_concurrency: concurrency },
     ceiling: { best, rows: ceilingRows, ngram_blend_cpu_ms_per_ticket: blendCpuMs },
     service: { ...service, layout: { processes: best.processes, threads: best.threads, batch: best.batch }, ratio_to_ceiling: round(service.tickets_per_s / best.tickets_per_s, 2),
       ceiling_after: recheck ?? null,

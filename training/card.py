@@ -309,6 +309,11 @@ def render_refit(m: dict, cfg: dict) -> str:
       + (f" in the layers kept: that encoder was fine-tuned with {r['from_layers']} layers, and this model keeps its "
          f"first {r['layers']} (`--layers {r['layers']}`; the graph is cut after layer {r['layers']}, pooling reads its "
          "output)." if cut else "."))
+    # A refit with --max-length reads fewer tokens than its source encoder was fine-tuned on.
+    if r.get("max_length", cfg["max_length"]) != r.get("from_max_length", cfg["max_length"]):
+        w(f"- Input: at most {r['max_length']} tokens per ticket (`--max-length {r['max_length']}`; the encoder was "
+          f"fine-tuned on up to {r['from_max_length']}); the truncation was chosen on validation scores and latency "
+          "(README, \"Model and training\").")
     if "validation_served" in ch:
         v = ch["validation_served"]
         w(f"- On the validation split (heads fitted on the training split), served: accuracy {v['accuracy']:.3f}, "

@@ -394,6 +394,7 @@ def main(argv: list[str] | None = None) -> None:
                      "files": [{k: f[k] for k in ("path", "sha256", "rows", "split")} for f in reports]},
             "refit": {"from": str(args.source), "from_version": src_cfg["model_version"], "choice": choice,
                       "from_layers": src_cfg["encoder_layers"], "layers": enc_cfg["encoder_layers"],
+                      "from_max_length": src_cfg["max_length"], "max_length": enc_cfg["max_length"],
                       "refit_on_train_and_val": not args.train_only, "fit_rows": len(fit_rows), "seconds": None},
             "temperature": heads.temperature,
             "blend": blend,

@@ -21,3 +21,17 @@ def test_without_truncation_the_bins_are_the_percentile_gaps_and_the_last_is_emp
     edges = on_edge["token_length"]["edges"]
     assert 20.0 in edges
     assert on_edge["token_length"]["share"][edges.index(20.0)] == 0.4  # both 20s, not the 10
+
+
+def test_the_shipped_card_says_how_many_tokens_the_model_reads() -> None:
+    import json
+    from pathlib import Path
+
+    from training.card import render_refit
+    model = Path(__file__).resolve().parents[2] / "models" / "triage"
+    metrics, config = (json.loads((model / f).read_text()) for f in ("metrics.json", "config.json"))
+    card = render_refit(metrics, config)
+    assert f"at most {config['max_length']} tokens per ticket" in card
+    # a refit that kept its source's length says nothing about it
+    same = {**metrics, "refit": {**metrics["refit"], "from_max_length": config["max_length"]}}
+    assert "tokens per ticket" not in render_refit(same, config)

@@ -1,5 +1,6 @@
 """Cutting an exported graph after its first layers computes what the same encoder with fewer layers computes."""
 import json
+from pathlib import Path
 
 import numpy as np
 import onnx
@@ -63,13 +64,17 @@ def test_the_int8_graph_keeps_its_first_layers_bit_identical(tiny_bert, tmp_path
     assert len(cut.graph.initializer) < len(original)
 
 
-def test_a_model_directory_keeps_its_tokenizer_and_records_its_layers(tiny_bert, tmp_path):
-    serving = _serving(tiny_bert)
-    source = tmp_path / "model"
-    export_onnx(serving, source / "onnx" / "model_quantized.onnx", pad_id=1)
+def _model_dir(base, path, **config) -> Path:
+    """A two-layer model directory with placeholder tokenizer and n-gram files."""
+    export_onnx(_serving(base), path / "onnx" / "model_quantized.onnx", pad_id=1)
     for name in ("tokenizer.json", "ngram.json"):
-        (source / name).write_text("{}")
-    (source / "config.json").write_text(json.dumps({"onnx_file": "onnx/model_quantized.onnx", "encoder_layers": 2}))
+        (path / name).write_text("{}")
+    (path / "config.json").write_text(json.dumps({"onnx_file": "onnx/model_quantized.onnx", "encoder_layers": 2, **config}))
+    return path
+
+
+def test_a_model_directory_keeps_its_tokenizer_and_records_its_layers(tiny_bert, tmp_path):
+    source = _model_dir(tiny_bert, tmp_path / "model")
     out = keep_first_layers(source, 1, tmp_path / "cut")
     assert json.loads((out / "config.json").read_text())["encoder_layers"] == 1
     assert (out / "tokenizer.json").is_file() and (out / "ngram.json").is_file()
@@ -80,13 +85,8 @@ def test_a_model_directory_keeps_its_tokenizer_and_records_its_layers(tiny_bert,
 
 def test_refit_encoder_source_cuts_layers_and_or_truncation_into_a_copy(tiny_bert, tmp_path):
     from training.refit import encoder_source
-    serving = _serving(tiny_bert)
-    source = tmp_path / "model"
-    export_onnx(serving, source / "onnx" / "model_quantized.onnx", pad_id=1)
-    for name in ("tokenizer.json", "ngram.json"):
-        (source / name).write_text("{}")
-    cfg = {"onnx_file": "onnx/model_quantized.onnx", "encoder_layers": 2, "max_length": 256, "model_version": "sha256:ab"}
-    (source / "config.json").write_text(json.dumps(cfg))
+    source = _model_dir(tiny_bert, tmp_path / "model", max_length=256, model_version="sha256:ab")
+    cfg = json.loads((source / "config.json").read_text())
     assert encoder_source(source, cfg, 0, 0, tmp_path / "work") == source
     assert encoder_source(source, cfg, 2, 256, tmp_path / "work") == source
     short = encoder_source(source, cfg, 0, 96, tmp_path / "work")
@@ -95,6 +95,6 @@ def test_refit_encoder_source_cuts_layers_and_or_truncation_into_a_copy(tiny_ber
         {"encoder_layers": 2, "max_length": 96}
     both = json.loads((encoder_source(source, cfg, 1, 64, tmp_path / "work") / "config.json").read_text())
     assert (both["encoder_layers"], both["max_length"]) == (1, 64)
-    assert (source / "config.json").read_text() == json.dumps(cfg)  # the source is left alone
+    assert json.loads((source / "config.json").read_text()) == cfg  # the source is left alone
     with pytest.raises(SystemExit, match="trained on at most 256 tokens"):
         encoder_source(source, cfg, 0, 512, tmp_path / "work")

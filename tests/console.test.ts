@@ -148,8 +148,9 @@ describe('console in Chromium', () => {
     await shot(page, 'agent-ticket-queue-evidence-1280x800');
     // every listed word shows a share the reader can see (none rounds to 0.0 points)
     const shownWeights = () => page.locator('.why-list .weight').allTextContents();
-    expect((await shownWeights()).length).toBeGreaterThan(0);
-    expect((await shownWeights()).filter((w) => /^[+−]0\.0$/.test(w))).toEqual([]);
+    const queueWeights = await shownWeights();
+    expect(queueWeights.length).toBeGreaterThan(0);
+    expect(queueWeights.filter((w) => /^[+−]0\.0$/.test(w))).toEqual([]);
     await page.keyboard.press('w');
     await page.getByRole('tab', { name: 'Why this urgency', selected: true }).waitFor();
     await shot(page, 'agent-ticket-urgency-evidence-1280x800');

@@ -29,12 +29,12 @@ def token_length_reference(lengths: np.ndarray, max_length: int) -> dict:
     own for truncated texts ([max_length, max_length]); shares follow the service's histogram rule (a value falls in
     the last bin whose lower edge it reaches; the last bin includes its upper edge)."""
     lengths = np.asarray(lengths)
-    cuts = sorted({float(np.percentile(lengths, q)) for q in LENGTH_PERCENTILES} - {float(max_length)})
-    edges = [0.0, *(c for c in cuts if 0 < c < max_length), float(max_length), float(max_length)]
+    percentiles = {str(q): float(np.percentile(lengths, q)) for q in LENGTH_PERCENTILES}
+    edges = [0.0, *sorted({c for c in percentiles.values() if 0 < c < max_length}), float(max_length), float(max_length)]
     inner = np.searchsorted(np.array(edges[1:-1]), lengths, side="right")  # bins below max_length: 0 … len(edges) - 3
     share = np.bincount(np.minimum(inner, len(edges) - 2), minlength=len(edges) - 1) / max(len(lengths), 1)
     return {
-        "token_length_percentiles": {str(q): float(np.percentile(lengths, q)) for q in LENGTH_PERCENTILES},
+        "token_length_percentiles": percentiles,
         "token_length": {"edges": edges, "share": [float(x) for x in share]},
         "truncated_share": float((lengths >= max_length).mean()),
     }

@@ -38,12 +38,8 @@ describe('computeDrift against the shipped model reference', () => {
   const asCounts = (n: number) => ({
     byQueue: Object.fromEntries(Object.entries(reference.predicted_queue_share).map(([q, s]) => [q, Math.round(s * n)])),
     urgency: new Map(reference.urgency.share.map((s, i) => [i * 10 + 5, Math.round(s * n)] as [number, number])),
-    tokens: tokensShapedLikeReference(n),
+    tokens: tokensShapedLike(reference, n),
   });
-
-  function tokensShapedLikeReference(n: number): Map<number, number> {
-    return tokensShapedLike(reference, n);
-  }
 
   it('reads ≈ 0 for counts shaped like the reference', () => {
     const signals = computeDrift(reference, asCounts(1000), 100);

@@ -34,6 +34,10 @@ class ControlledEncoder implements TriageModel {
   readonly labels = fallback.labels;
   readonly config = { model_version: fallback.modelVersion, labels: [...fallback.labels], max_length: 256, alert_threshold: 0.8 } as ModelConfig;
 
+  inView(_text: string, cuts: readonly number[]): Promise<number> {
+    return Promise.resolve(cuts.length);
+  }
+
   predict(texts: string[]): Promise<TriagePrediction[]> {
     this.calls += 1;
     const answer = texts.map((): TriagePrediction => {

@@ -30,6 +30,11 @@ export interface TriageModel {
   readonly config: ModelConfig;
   /** An aborted `signal` means the caller stopped waiting: texts not yet computed are dropped. */
   predict(texts: string[], signal?: AbortSignal): Promise<TriagePrediction[]>;
+  /**
+   * How many of `cuts` (ascending offsets into `text`, each the end of a word) close a prefix the encoder
+   * reads whole; the text past the last of them is partly or wholly cut off by max_length.
+   */
+  inView(text: string, cuts: readonly number[]): Promise<number>;
   dispose(): Promise<void>;
 }
 

@@ -101,6 +101,22 @@ describe('ticket explanations on the shipped model', () => {
     expect(e.occlusion_segments).toBe(MAX_SEGMENTS);
   });
 
+  it('spend their passes on the words the encoder reads, and give the words past its window no encoder share', async () => {
+    const body = Array.from({ length: 40 }, (_, i) => `Report ${i}: the export to CSV stops with a timeout and the file stays empty.`).join(' ');
+    const ticket = { ticket_id: '00000000-0000-4000-8000-000000000004', body };
+    const ends = words(ticket).map((w) => w.end);
+    const read = (await encoder.inView(body, ends)) + 1;
+    expect(read).toBeLessThan(ends.length / 4);
+    const e = await explainer.explain(ticket);
+    expect(e.occlusion_segments).toBe(MAX_SEGMENTS);
+    const inside = e.queue.evidence.filter((s) => s.end <= ends[read - 1]!);
+    const past = [...e.queue.evidence, ...e.urgency.evidence].filter((s) => s.start >= ends[read - 1]!);
+    expect(past.length).toBeGreaterThan(0);
+    for (const span of past) expect(span.encoder).toBe(0);
+    // all the segments lie inside the window (a segment of a quarter of the ticket would cover all of it)
+    expect(new Set(inside.map((s) => s.encoder)).size).toBeGreaterThan(1);
+  });
+
   it('fall back to the n-gram model alone, and say so, when the encoder is unavailable', async () => {
     const ticket = { body: 'I was charged twice for my subscription this month, please refund the second payment.' };
     const e = await fallbackExplainer.explain({ ticket_id: '00000000-0000-4000-8000-000000000002', ...ticket });

@@ -13,6 +13,8 @@
  *   segment alone instead is cheaper, but the kNN vote inside the encoder is sharp: a short text alone
  *   lands in some ticket family, not in its own ticket's, and says little about the words in context.
  *   Taking segments out is what the honesty test measures (docs/console.md has both, measured).
+ *   The encoder reads only its first max_length tokens: the segments cover the words it reads (the word
+ *   it stops inside included), and the words past them get no encoder share and cost no pass.
  *   w·p_enc,c is read back from the served blend before its confidence map (monotone, so the ranking
  *   is the same, but no sum of parts): q_k = p_k^T / Σ_j p_j^T, and
  *   w·p_enc,c = q_c − (1 − w)·p_ngram,c with p_ngram computed here in pure TypeScript.
@@ -99,7 +101,8 @@ export class TicketExplainer {
     const layout = ngram.attribute(text, 0);
     const encoder = this.deps.encoder();
     const words = layout.spans.flatMap((s, i) => (s ? [i] : []));
-    const segments = encoder ? segmentsOf(words, Math.min(MAX_SEGMENTS, Math.ceil(words.length / SEGMENT_WORDS))) : [];
+    const seen = encoder ? words.slice(0, (await encoder.inView(text, words.map((w) => layout.spans[w]![1]))) + 1) : [];
+    const segments = segmentsOf(seen, Math.min(MAX_SEGMENTS, Math.ceil(seen.length / SEGMENT_WORDS)));
     // The text with one run of words taken out.
     const cut = (run: number[]) => text.slice(0, layout.spans[run[0]!]![0]) + text.slice(layout.spans[run[run.length - 1]!]![1]);
     const variants = segments.map(cut);

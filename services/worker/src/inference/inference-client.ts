@@ -68,6 +68,8 @@ const abortReason = (signal: AbortSignal): Error =>
 export class InferenceClient {
   private readonly queue: PendingText[] = [];
   private inFlight: { id: number; items: PendingText[]; started: number } | undefined;
+  /** in-view questions sent to the thread; they run no model, so they do not wait for a batch slot. */
+  private readonly views = new Map<number, { resolve: (count: number) => void; reject: (err: Error) => void }>();
   private nextId = 1;
   private disposed = false;
   /** Undefined while a crashed thread is being replaced. */
@@ -115,6 +117,15 @@ export class InferenceClient {
     });
   }
 
+  inView(text: string, cuts: readonly number[]): Promise<number> {
+    if (this.disposed || !this.thread) return Promise.reject(new ModelUnavailableError('inference thread unavailable'));
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.views.set(id, { resolve, reject });
+      this.post({ type: 'in-view', id, text, cuts: [...cuts] });
+    });
+  }
+
   async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
@@ -158,6 +169,13 @@ export class InferenceClient {
   }
 
   private onMessage(message: FromThread): void {
+    const view = 'id' in message ? this.views.get(message.id) : undefined;
+    if (view && (message.type === 'in-view' || message.type === 'error')) {
+      this.views.delete(message.id);
+      if (message.type === 'in-view') view.resolve(message.count);
+      else view.reject(new Error(`inference failed: ${message.message}`));
+      return;
+    }
     if ((message.type !== 'result' && message.type !== 'error') || message.id !== this.inFlight?.id) return;
     const { items, started } = this.inFlight;
     this.inFlight = undefined;
@@ -199,6 +217,8 @@ export class InferenceClient {
     const items = [...(this.inFlight?.items ?? []), ...this.queue.splice(0)];
     this.inFlight = undefined;
     for (const item of items) item.reject(err);
+    for (const view of this.views.values()) view.reject(err);
+    this.views.clear();
   }
 
   private post(message: ToThread): void {
@@ -251,6 +271,7 @@ export async function startThreadedEncoder(options: InferenceOptions & { ngram: 
           return blend.combine(out, ngram);
         }),
       ),
+    inView: (text, cuts) => client.inView(text, cuts),
     dispose: () => client.dispose(),
   };
 }

@@ -9,12 +9,16 @@ export interface InferenceThreadInit {
   intraOpThreads: number;
 }
 
-/** One `predict` is one onnxruntime run: the client has already chosen the batch. */
-export type ToThread = { type: 'predict'; id: number; texts: string[] } | { type: 'dispose' };
+/** One `predict` is one onnxruntime run: the client has already chosen the batch. `in-view` runs no model. */
+export type ToThread =
+  | { type: 'predict'; id: number; texts: string[] }
+  | { type: 'in-view'; id: number; text: string; cuts: number[] }
+  | { type: 'dispose' };
 
 export type FromThread =
   | { type: 'ready' }
   | { type: 'load-failed'; message: string }
   | { type: 'result'; id: number; outputs: EncoderOutput[] }
+  | { type: 'in-view'; id: number; count: number }
   | { type: 'error'; id: number; message: string }
   | { type: 'disposed' };

@@ -19,7 +19,8 @@ async function serve(encoder: OnnxEncoder, message: ToThread): Promise<void> {
     return;
   }
   try {
-    send({ type: 'result', id: message.id, outputs: await encoder.run(message.texts) });
+    if (message.type === 'in-view') send({ type: 'in-view', id: message.id, count: await encoder.inView(message.text, message.cuts) });
+    else send({ type: 'result', id: message.id, outputs: await encoder.run(message.texts) });
   } catch (err) {
     send({ type: 'error', id: message.id, message: errorMessage(err) });
   }

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { Tokenizer } from 'tokenizers';
-import { ModelLoadError, type ModelConfig, type NgramModel, type TriageModel, loadFallbackModel, loadNgramModel, readModelConfig, ticketText } from '@triage/shared';
+import { ModelLoadError, type ModelConfig, type NgramModel, type TriageModel, type TriagePrediction, loadFallbackModel, loadNgramModel, readModelConfig, ticketText } from '@triage/shared';
 import { REPO_ROOT, modelDir } from '../../../../tests/support/worker';
 import { createBlender } from './blend';
 import { loadOnnxEncoder } from './onnx-encoder';
@@ -55,6 +55,7 @@ async function loadTriageModel(dir: string, ngram?: NgramModel): Promise<TriageM
     labels: encoder.config.labels,
     config: encoder.config,
     predict: async (texts) => (await encoder.run(texts)).map((out, i) => blend.combine(out, blend.ngramPart(texts[i] as string))),
+    inView: (text, cuts) => encoder.inView(text, cuts),
     dispose: () => encoder.dispose(),
   };
 }
@@ -203,6 +204,24 @@ describe(`loaded model (${MODEL_DIR})`, () => {
     } finally {
       await session.release();
     }
+  });
+
+  it('tells which words of a long text it reads: the text up to the first word it does not read whole is read exactly as the whole', async () => {
+    const text = ticketText('Export broken', Array.from({ length: 30 }, (_, i) => `Step ${i}: the export to CSV stops with a timeout.`).join(' '));
+    const ends = [...text.matchAll(/\S+/g)].map((m) => m.index + m[0].length);
+    const k = await model.inView(text, ends);
+    expect(k).toBeGreaterThan(0);
+    expect(k).toBeLessThan(ends.length);
+    const [whole, upTo, before] = (await model.predict([text])).concat(await model.predict([text.slice(0, ends[k])]), await model.predict([text.slice(0, ends[k - 1])])) as [TriagePrediction, TriagePrediction, TriagePrediction];
+    expect(whole.inputTokens).toBe(model.config.max_length);
+    // the same first max_length tokens: the same answer to the last bit
+    expect(upTo.embedding).toEqual(whole.embedding);
+    expect(before.inputTokens).toBeLessThan(model.config.max_length);
+    expect(before.embedding).not.toEqual(whole.embedding);
+    // a text it reads whole: every word
+    const short = 'The export to CSV stops with a timeout.';
+    expect(await model.inView(short, [...short.matchAll(/\S+/g)].map((m) => m.index + m[0].length))).toBe(8);
+    expect(await model.inView(short, [])).toBe(0);
   });
 
   it('gives (nearly) the same answer for a text alone and inside a padded batch', async () => {

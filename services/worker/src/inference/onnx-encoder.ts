@@ -26,6 +26,8 @@ export interface EncoderOutput {
 export interface OnnxEncoder {
   readonly config: ModelConfig;
   run(texts: string[]): Promise<EncoderOutput[]>;
+  /** See TriageModel.inView. */
+  inView(text: string, cuts: readonly number[]): Promise<number>;
   dispose(): Promise<void>;
 }
 
@@ -158,6 +160,24 @@ export async function loadOnnxEncoder(dir: string, options: LoadOnnxEncoderOptio
     }));
   }
 
+  // A prefix ending at a word is tokenised as the whole text's first tokens (words are split before the
+  // pieces are looked up); it was read whole when its ids, special tokens included, stay under max_length.
+  const readWhole = async (prefix: string) => ((await tokenizer.ids([tokenizerInput(prefix, cap)]))[0]?.length ?? 0) < config.max_length;
+
+  /** The first cut whose prefix does not fit, by bisection: a longer prefix never has fewer tokens. */
+  async function inView(text: string, cuts: readonly number[]): Promise<number> {
+    let fits = 0;
+    let overflows = cuts.length;
+    if (overflows === 0 || (await readWhole(text.slice(0, cuts[overflows - 1])))) return overflows;
+    overflows -= 1;
+    while (fits < overflows) {
+      const mid = (fits + overflows) >> 1;
+      if (await readWhole(text.slice(0, cuts[mid]))) fits = mid + 1;
+      else overflows = mid;
+    }
+    return fits;
+  }
+
   // one run at a time per session (onnxruntime already uses the configured threads)
   let queue: Promise<unknown> = Promise.resolve();
   let disposed = false;
@@ -170,6 +190,7 @@ export async function loadOnnxEncoder(dir: string, options: LoadOnnxEncoderOptio
       queue = run.catch(() => undefined);
       return run;
     },
+    inView,
     async dispose(): Promise<void> {
       if (disposed) return;
       disposed = true;

@@ -7,7 +7,7 @@ const fallback = loadFallbackModel(modelDir());
 const TEXT = 'The invoice for March was charged twice.';
 
 function encoder(predict: TriageModel['predict']): TriageModel {
-  return { modelVersion: 'sha256:encoder', labels: fallback.labels, config: {} as TriageModel['config'], predict, dispose: async () => undefined };
+  return { modelVersion: 'sha256:encoder', labels: fallback.labels, config: {} as TriageModel['config'], predict, inView: async (_text, cuts) => cuts.length, dispose: async () => undefined };
 }
 const answer = (): TriagePrediction[] => [
   { category: fallback.labels[0]!, confidence: 0.9, top3: [], probabilities: [], urgency: 0.3, embedding: [1, 0], modelVersion: 'sha256:encoder' },

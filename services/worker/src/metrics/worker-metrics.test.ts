@@ -100,6 +100,7 @@ describe('worker metrics (in-process worker, hung encoder)', () => {
       labels: fallback.labels,
       config: fallback.config!,
       predict: () => new Promise<TriagePrediction[]>(() => undefined),
+      inView: async (_text, cuts) => cuts.length,
       dispose: async () => undefined,
     };
     handle = await startTestWorker(

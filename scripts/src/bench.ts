@@ -85,6 +85,8 @@ interface LoadRow {
   tickets: number;
   accept_to_processed_ms: Percentiles;
   inference_ms_p50: number;
+  /** Accept → the worker starting the ticket (BullMQ's hand-over, the ticket lock), the rest of accept → processed. */
+  queue_ms_p50: number;
   served_by: Record<string, number>;
 }
 
@@ -261,6 +263,7 @@ async function measureLatency(client: TriageClient, store: TicketStore, tickets:
     tickets: done.length,
     accept_to_processed_ms: percentiles(done.map((t) => Date.parse(t!.processed_at!) - Date.parse(t!.accepted_at))),
     inference_ms_p50: round(percentile(done.map((t) => t!.timings?.inference_ms ?? NaN), 50), 2),
+    queue_ms_p50: round(percentile(done.map((t) => t!.timings?.queue_ms ?? NaN), 50), 2),
     served_by: servedBy(done),
   };
 }
@@ -331,7 +334,7 @@ function markdown(r: BenchResult): string {
     `| (b) CPU per ticket: ceiling vs service | ${best.cpu_ms_per_ticket} ms vs workers ${r.service.cpu_ms_per_ticket.workers} ms (n-gram blend ${r.ceiling.ngram_blend_cpu_ms_per_ticket} ms of it) + Redis ${r.service.cpu_ms_per_ticket.redis} ms → **${r.service.cpu_ratio}** | – |`,
     ...r.latency.map(
       (l) =>
-        `| (c) accept → processed at ${Math.round(l.target_fraction * 100)} % (${l.offered_per_s}/s, ${l.tickets} tickets) | p50 ${l.accept_to_processed_ms.p50} ms · p95 ${l.accept_to_processed_ms.p95} ms · p99 ${l.accept_to_processed_ms.p99} ms (service inference p50 ${l.inference_ms_p50} ms; ${servedByText(l.served_by)}) | ${l.target_fraction === 0.5 ? latencyTarget(r) : '–'} |`,
+        `| (c) accept → processed at ${Math.round(l.target_fraction * 100)} % (${l.offered_per_s}/s, ${l.tickets} tickets) | p50 ${l.accept_to_processed_ms.p50} ms · p95 ${l.accept_to_processed_ms.p95} ms · p99 ${l.accept_to_processed_ms.p99} ms (queue p50 ${l.queue_ms_p50} ms, service inference p50 ${l.inference_ms_p50} ms; ${servedByText(l.served_by)}) | ${l.target_fraction === 0.5 ? latencyTarget(r) : '–'} |`,
     ),
     `| (d) gateway POST /v2/tickets, ${r.gateway.connections} connections, ${r.gateway.requests} requests, no workers | **${r.gateway.accepts_per_s} accepts/s**, p50 ${r.gateway.latency_ms.p50} ms, p99 ${r.gateway.latency_ms.p99} ms (${r.gateway.non_2xx} non-2xx, ${r.gateway.errors} errors) | ≥ 8,000/s, p99 ≤ 5 ms |`,
     `| (e) RSS gateway after (d): right after the last request · after ${r.memory.gateway_mb.settle_seconds} s idle | ${r.memory.gateway_mb.rss} MB (peak ${r.memory.gateway_mb.peak} MB) · **${r.memory.gateway_mb.settled} MB** | ≤ 100 MB |`,
@@ -415,7 +418,7 @@ async function run(config: BenchConfig) {
         const row = { target_fraction: fraction, offered_per_s: rate, ...(await measureLatency(client, store, tickets, rate, config.BENCH_LOAD_SECONDS)) };
         latency.push(row);
         const p = row.accept_to_processed_ms;
-        log(`\n(c) ${fraction * 100} % load (${rate}/s): accept → processed p50 ${p.p50} ms, p95 ${p.p95} ms, p99 ${p.p99} ms; inference p50 ${row.inference_ms_p50} ms; served by ${servedByText(row.served_by)}`);
+        log(`\n(c) ${fraction * 100} % load (${rate}/s): accept → processed p50 ${p.p50} ms, p95 ${p.p95} ms, p99 ${p.p99} ms; queue p50 ${row.queue_ms_p50} ms; inference p50 ${row.inference_ms_p50} ms; served by ${servedByText(row.served_by)}`);
       }
       return { service, latency, workersMb: stack.workers.map((w) => rssMb(w.pid)) };
     } finally {

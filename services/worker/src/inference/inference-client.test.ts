@@ -39,6 +39,20 @@ describe('InferenceClient (real inference thread, shipped model)', () => {
     expect(runs).toEqual([]);
   });
 
+  it('answers which words the encoder reads beside the runs, without taking a batch slot; a disposed client refuses', async () => {
+    runs.length = 0;
+    const text = 'word '.repeat(300).trim();
+    const ends = Array.from({ length: 300 }, (_, i) => 5 * i + 4);
+    const [output, count] = await Promise.all([client.predict('The invoice for March was charged twice.'), client.inView(text, ends)]);
+    expect(output.probs.length).toBe(fallback.config!.labels.length);
+    expect(count).toBeGreaterThan(0);
+    expect(count).toBeLessThan(fallback.config!.max_length);
+    expect(runs).toEqual([1]);
+    const closed = await InferenceClient.start({ modelDir: modelDir(), config: fallback.config!, intraOpThreads: 1, maxBatch: 1 });
+    await closed.dispose();
+    await expect(closed.inView(text, ends)).rejects.toThrow('inference thread unavailable');
+  }, 60_000);
+
   const runSizes = async (limits: { maxBatch: number; maxBatchTokens?: number }, texts: string[]) => {
     const batching = await InferenceClient.start({ modelDir: modelDir(), config: fallback.config!, intraOpThreads: 1, ...limits, observer: { batch: (size) => runs.push(size), dropped: () => undefined } });
     try {

@@ -145,6 +145,10 @@ describe('console in Chromium', () => {
     };
     const topWord = explanation.queue.evidence.find((e) => e.weight > 0)!.text;
     expect(marked).toContain(topWord);
+    // the list is the strongest evidence either way, as its hint says: for (green) and against (red)
+    const visible = explanation.queue.evidence.filter((e) => Math.abs(e.weight * 100).toFixed(1) !== '0.0').slice(0, 8);
+    expect(await page.locator('.why-list .word').allTextContents()).toEqual(visible.map((e) => e.text));
+    expect(await page.locator('.why-list li.against').count()).toBe(visible.filter((e) => e.weight < 0).length);
     await shot(page, 'agent-ticket-queue-evidence-1280x800');
     // every listed word shows a share the reader can see (none rounds to 0.0 points)
     const shownWeights = () => page.locator('.why-list .weight').allTextContents();
@@ -286,6 +290,17 @@ describe('console in Chromium', () => {
     await shot(page, 'agent-ticket-390x844');
     await page.getByRole('button', { name: /Release/ }).click();
     await page.waitForURL(/#\/agent$/);
+    // a subject with no place to break must wrap, not widen the page (nor slide under the side panel at 1280)
+    const unbroken = await new TriageClient(stack.url, clientKey).submit({ subject: `Configuration_parameter_${'x'.repeat(90)}`, body: 'The parameter in the subject cannot be saved in the admin panel.' });
+    await page.goto(`${stack.url}/console/#/ticket/${unbroken}`);
+    await page.locator('h1.ticket-subject').waitFor();
+    // opened before the worker had triaged it: the explanation is asked again once it has been
+    await page.locator('.why .hint').waitFor({ timeout: 45_000 });
+    expect(await overflowsSideways(page)).toBe(false);
+    await page.setViewportSize({ width: 1280, height: 800 });
+    expect(await overflowsSideways(page)).toBe(false);
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.goto(`${stack.url}/console/#/agent`);
     await page.getByRole('link', { name: 'Lead' }).click();
     await page.locator('canvas[data-chart="Tickets by action"]').waitFor();
     expect(await overflowsSideways(page)).toBe(false);

@@ -33,7 +33,7 @@ function Login({ onLogin }: { onLogin: () => void }) {
         <h1>Triage console</h1>
         <label for="api-key">API key</label>
         <input id="api-key" type="password" autoComplete="off" placeholder="trk_…" value={key} onInput={(e) => setKey((e.target as HTMLInputElement).value)} autoFocus />
-        <p class="hint">Kept for this browser tab only (sessionStorage). Create one with <code>npm run keys -- create</code>.</p>
+        <p class="hint">Kept for this browser tab only (sessionStorage). Create one with <code>npm run keys -- create --name &lt;name&gt; --scope agent</code>.</p>
         {error && <p class="error" role="alert">{error}</p>}
         <button type="submit" class="primary" disabled={busy || key.trim() === ''}>Sign in</button>
       </form>

@@ -10,3 +10,21 @@ export function duration(ms: number): string {
 }
 
 export const actionLabel: Record<string, string> = { AUTO_ROUTE: 'Auto-route', HUMAN_REVIEW: 'Review', ESCALATE: 'Escalate' };
+
+/** `text` in lines of about `width` characters, broken between words (chart.js draws an array label as lines). */
+export function wrapWords(text: string, width = 18): string[] {
+  const lines: string[] = [];
+  for (const word of text.split(/\s+/).filter(Boolean)) {
+    const last = lines[lines.length - 1];
+    if (last !== undefined && last.length + 1 + word.length <= width) lines[lines.length - 1] = `${last} ${word}`;
+    else lines.push(word);
+  }
+  return lines.length > 0 ? lines : [text];
+}
+
+/** A time of day, with its date unless it is today (an SLA due tomorrow must not read as past). */
+export function timeOrDate(at: string | number, now = Date.now()): string {
+  const when = new Date(at);
+  const today = new Date(now).toDateString() === when.toDateString();
+  return today ? when.toLocaleTimeString() : when.toLocaleString();
+}

@@ -2,7 +2,7 @@ import { useState } from 'preact/hooks';
 import { type StatsResponse, endpoints } from './api';
 import { ChartView, PALETTE } from './chart';
 import { usePolling } from './hooks';
-import { pct } from './format';
+import { pct, wrapWords } from './format';
 import { AlertDeliveries } from './alert-deliveries';
 import { ModelVersions } from './model-versions';
 import { Unavailable } from './unavailable';
@@ -52,7 +52,7 @@ function accuracyChart(stats: StatsResponse, by: 'by_queue' | 'by_model_version'
       // the figure and its count in the label: a bar at 0 % is otherwise an empty-looking chart
       // Two lines (chart.js draws an array label as lines), a version by its first 8 hex digits: on one
       // line, a queue name or a whole digest was cut at the chart's left edge at 390 px.
-      labels: entries.map(([k, a]) => [by === 'by_model_version' ? k.replace(/^sha256:/, '').slice(0, 8) : k, `${pct(a.accuracy)} of ${a.n}`]),
+      labels: entries.map(([k, a]) => [...(by === 'by_model_version' ? [k.replace(/^sha256:/, '').slice(0, 8)] : wrapWords(k)), `${pct(a.accuracy)} of ${a.n}`]),
       datasets: [{ label: 'accuracy', data: entries.map(([, a]) => a.accuracy), backgroundColor: PALETTE[1] }],
     },
     options: { indexAxis: 'y' as const, scales: { x: { min: 0, max: 1 } }, plugins: { legend: { display: false } } },
@@ -155,11 +155,12 @@ export function LeadView() {
                   <ChartView
                     label={`Drift of ${sig.signal}`}
                     // queue names are long: read them along a horizontal bar chart, not slanted under squeezed bars
-                    height={sig.signal === 'predicted_queue' ? 40 + 22 * sig.bins.length : 180}
+                    height={sig.signal === 'predicted_queue' ? 40 + 30 * sig.bins.length : 180}
                     config={{
                       type: 'bar',
                       data: {
-                        labels: sig.bins.map((b) => binLabel(b.bin)),
+                        // queue names in lines: on one line the longest was cut at the chart's left edge
+                        labels: sig.bins.map((b) => (sig.signal === 'predicted_queue' ? wrapWords(b.bin) : binLabel(b.bin))),
                         datasets: [
                           { label: 'training', data: sig.bins.map((b) => b.reference), backgroundColor: '#94a3b8' },
                           { label: 'now', data: sig.bins.map((b) => b.current), backgroundColor: PALETTE[0] },
@@ -180,6 +181,7 @@ export function LeadView() {
         <section class="card" aria-label="Least certain tickets">
           <h2>Least certain recent tickets</h2>
           {review.error && <Unavailable what="Review list" error={review.error} />}
+          {review.data?.tickets.length === 0 && <p class="muted">No recent ticket waits for a second look.</p>}
           <ul class="review">
             {(review.data?.tickets ?? []).map((t) => (
               <li key={t.ticket_id}>

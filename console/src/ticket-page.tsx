@@ -1,8 +1,8 @@
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError, type Explanation, type Ticket, endpoints, priorityOf } from './api';
-import { UrgencyBar } from './agent-queue';
+import { SlaCountdown, UrgencyBar } from './agent-queue';
 import { useNow, usePolling, useShortcuts } from './hooks';
-import { actionLabel, duration, pct } from './format';
+import { actionLabel, duration, pct, timeOrDate } from './format';
 
 type Evidence = Explanation['queue']['evidence'][number];
 type Field = Evidence['field'];
@@ -38,6 +38,13 @@ function Highlighted({ text, field, evidence, max }: { text: string; field: Fiel
   return <>{parts}</>;
 }
 
+/** A refused action in an agent's words: the API's own message for an unleased ticket names an endpoint. */
+function actionError(err: unknown): string {
+  if (!(err instanceof ApiError)) return String(err);
+  if (err.status === 409 && / is not leased /.test(err.message)) return 'You do not hold this ticket: agents work the queue in order, so take the next one from the queue (n).';
+  return err.message;
+}
+
 function WhyList({ evidence }: { evidence: Evidence[] }) {
   // A word whose share rounds to 0.0 points says nothing the reader can see: it is left out.
   const top = evidence.filter((e) => points(e.weight) !== '0.0').slice(0, 8);
@@ -56,7 +63,9 @@ function WhyList({ evidence }: { evidence: Evidence[] }) {
 
 export function TicketPage({ id, onDone }: { id: string; onDone: () => void }) {
   const ticket = usePolling(() => endpoints.ticket(id), 15000, [id]);
-  const explanation = usePolling(() => endpoints.explain(id), null, [id]);
+  const triaged = ticket.data !== null && !['pending', 'processing'].includes(ticket.data.status);
+  // asked again once the ticket is triaged: before that the answer is a 409
+  const explanation = usePolling(() => endpoints.explain(id), null, [id, triaged]);
   const queues = usePolling(() => endpoints.queues(), null);
   const alerts = usePolling(() => endpoints.alerts(id), null, [id]);
   const now = useNow();
@@ -81,7 +90,7 @@ export function TicketPage({ id, onDone }: { id: string; onDone: () => void }) {
       setMessage({ kind: 'notice', text: what });
       after?.();
     } catch (err) {
-      setMessage({ kind: 'error', text: err instanceof ApiError ? err.message : String(err) });
+      setMessage({ kind: 'error', text: actionError(err) });
     } finally {
       setBusy(false);
     }
@@ -157,7 +166,7 @@ export function TicketPage({ id, onDone }: { id: string; onDone: () => void }) {
                     : 'Words that made it more (green) or less (red) urgent, in points of the urgency score;'}{' '}
                   {e.model_used === 'encoder' ? `n-gram exact + encoder by occlusion (${e.occlusion_segments === 1 ? 'the text taken out as one segment' : `${e.occlusion_segments} runs, each with one part of the text taken out`}).` : 'n-gram model only (the encoder is unavailable).'}
                 </p>
-                <WhyList evidence={evidence.filter((s) => s.weight > 0)} />
+                <WhyList evidence={evidence} />
               </>
             )}
           </section>
@@ -188,7 +197,7 @@ export function TicketPage({ id, onDone }: { id: string; onDone: () => void }) {
             <UrgencyBar value={t.urgency_score} />
             <p>
               Action {t.action ? <span class={`badge action-${t.action}`}>{actionLabel[t.action]}</span> : '—'}
-              {t.sla && <> · SLA due {new Date(t.sla.due_at).toLocaleTimeString()}</>}
+              {t.sla && <> · SLA due {timeOrDate(t.sla.due_at, now)} (<SlaCountdown ticket={t} now={now} />)</>}
             </p>
             <div class="priority" role="group" aria-label="Priority">
               {PRIORITIES.map((p) => (

@@ -138,8 +138,9 @@ export function createApp(deps: AppDeps): Express {
   const document = openApiDocument({ queueLabels: queueLabels() });
   mount('', docsRouter(document));
   const documentedPaths = documentedPathMethods(document);
-  app.use(authenticate({ mode: deps.auth, apiKeys: deps.apiKeys }));
   app.use(documentedOptions(documentedPaths));
+  app.use(methodNotAllowed(documentedPaths));
+  app.use(authenticate({ mode: deps.auth, apiKeys: deps.apiKeys }));
   mount('', metricsRouter({ prometheus, modelMetrics: deps.modelMetrics }));
   mount('/v1/tickets', v1TicketsRouter({ ...deps, v1Queue, requireRedis }));
   // Before ticketsRouter, so /next is not read as a ticket id.
@@ -151,7 +152,6 @@ export function createApp(deps: AppDeps): Express {
   mount('/v2', learningRouter({ ...deps, stats, liveStats, requireRedis, requireAdmin: requireScope('admin'), requireReviewer: requireScope('agent', 'admin') }));
   mount('/v2', modelsRouter({ ...deps, requireRedis, requireAdmin: requireScope('admin') }));
   mount('/v2/tickets', explainRouter({ ...deps, requireRedis }));
-  app.use(methodNotAllowed(documentedPaths));
   app.use(notFound);
   app.use(errorHandler(deps.retryAfterSeconds, deps.logger));
   return app;

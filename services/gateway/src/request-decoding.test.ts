@@ -1,5 +1,5 @@
 import { type Server, createServer, request as httpRequest } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, connect } from 'node:net';
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import { type TestGateway, buildGateway } from '../../../tests/support/gateway';
 import { uniquePrefix } from '../../../tests/support/test-redis';
@@ -93,5 +93,25 @@ describe('requests Node rejects before Express sees them', () => {
 
   it('answers an ordinary request on the same server', async () => {
     expect((await send('GET', '/v2/tickets/status', {})).status).toBe(200);
+  });
+});
+
+describe('a POST without a body', () => {
+  // curl -X POST -H 'Content-Type: application/json' with no -d: no Content-Length, no chunks
+  const bodiless = (path: string) =>
+    new Promise<string>((resolve, reject) => {
+      const socket = connect(port, '127.0.0.1', () => {
+        socket.write(`POST ${path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n`);
+      });
+      let text = '';
+      socket.setEncoding('utf8').on('data', (chunk: string) => (text += chunk)).on('end', () => resolve(text)).on('error', reject);
+    });
+
+  it('is told its body is missing (400), not that its Content-Type is wrong, and stores nothing', async () => {
+    const before = await gw.store.statusCounts();
+    const answer = await bodiless('/v2/tickets');
+    expect(answer).toMatch(/^HTTP\/1\.1 400 /);
+    expect(answer).not.toContain('Content-Type must be');
+    expect(await gw.store.statusCounts()).toEqual(before);
   });
 });

@@ -16,6 +16,12 @@ const BODY_PARSER_ERRORS: Record<string, HttpError> = {
 
 type DocumentedPaths = readonly { pattern: RegExp; methods: string[] }[];
 
+/**
+ * GETs that take something: a lease (/v2) or the ticket itself (/v1). A HEAD would take it too and
+ * return nothing, so these paths do not serve HEAD.
+ */
+const TAKING_GETS = new Set(['/v1/tickets/next', '/v2/tickets/next']);
+
 /** The methods the document lists for a path (HEAD with GET, as Express serves it), or null for an undocumented path. */
 function documentedAllow(paths: DocumentedPaths, path: string): { methods: Set<string>; header: string } | null {
   const matches = paths.filter((p) => p.pattern.test(path));
@@ -23,7 +29,7 @@ function documentedAllow(paths: DocumentedPaths, path: string): { methods: Set<s
   const literal = matches.filter((p) => !p.pattern.source.includes(TEMPLATE_SEGMENT));
   const methods = new Set((literal.length > 0 ? literal : matches).flatMap((p) => p.methods));
   if (methods.size === 0) return null;
-  if (methods.has('GET')) methods.add('HEAD');
+  if (methods.has('GET') && !TAKING_GETS.has(path.replace(/\/$/, ''))) methods.add('HEAD');
   return { methods, header: [...methods].sort().join(', ') };
 }
 
@@ -39,7 +45,11 @@ export function documentedOptions(paths: DocumentedPaths): RequestHandler {
   };
 }
 
-/** 405 + Allow for a documented path asked with a method it does not serve (paths from the OpenAPI document). */
+/**
+ * 405 + Allow for a documented path asked with a method it does not serve (paths from the OpenAPI
+ * document). It runs before the routes and before authentication: Express would answer a HEAD with the
+ * GET route, and the methods a path serves are public (/openapi.json), so a wrong method needs no key.
+ */
 export function methodNotAllowed(paths: DocumentedPaths): RequestHandler {
   return (req, _res, next) => {
     const allow = documentedAllow(paths, req.path);

@@ -132,6 +132,26 @@ describe('responses match the document', () => {
     expect((await request(gw.app).get('/nowhere').set('Authorization', `Bearer ${key}`)).status).toBe(404);
   });
 
+  it('answers a wrong method before asking for a key, on open and protected paths alike', async () => {
+    const health = await request(gw.app).post('/health');
+    expect([health.status, health.headers.allow]).toEqual([405, 'GET, HEAD']);
+    expect((await request(gw.app).delete('/openapi.json')).status).toBe(405);
+    expect((await request(gw.app).put('/v2/tickets/status')).status).toBe(405);
+    // the right method still needs the key
+    expect((await request(gw.app).get('/v2/tickets/status')).status).toBe(401);
+  });
+
+  it('refuses HEAD where a GET takes something (a lease, a /v1 ticket): a HEAD would take it and return nothing', async () => {
+    const { key } = await gw.apiKeys.create('openapi-head', ['agent']);
+    const auth = { Authorization: `Bearer ${key}` };
+    for (const path of ['/v2/tickets/next', '/v1/tickets/next']) {
+      const head = await request(gw.app).head(path).set(auth);
+      expect([path, head.status, head.headers.allow]).toEqual([path, 405, 'GET']);
+      expect((await request(gw.app).options(path).set(auth)).headers.allow).toBe('GET');
+    }
+    expect((await request(gw.app).head('/v2/tickets/status').set(auth)).status).toBe(200);
+  });
+
   it('answers OPTIONS with the documented methods only (/batch is not read as a ticket id)', async () => {
     const { key } = await gw.apiKeys.create('openapi-options', ['client']);
     const options = (path: string) => request(gw.app).options(path).set('Authorization', `Bearer ${key}`);

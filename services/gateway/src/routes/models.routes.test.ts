@@ -129,6 +129,18 @@ describe('/v2/models', () => {
     expect((await request(gw.app).post('/v2/models/promote').send({ candidate: 'same' })).status).toBe(409);
   });
 
+  it("lists a worker's load failure without the bundle's absolute path", async () => {
+    const models = new ModelRegistry(gw.redis, gw.keys);
+    await models.report('worker:w-paths', { version: 'sha256:c0ffee00000000aa', ok: false, error: `ONNX model ${join(root, 'broken', 'onnx', 'model_quantized.onnx')} cannot be loaded: bad magic`, at: new Date().toISOString() });
+    try {
+      const res = await request(gw.app).get('/v2/models');
+      expect(res.body.load_failures).toContainEqual(expect.objectContaining({ process: 'worker:w-paths', error: 'ONNX model model_quantized.onnx cannot be loaded: bad magic' }));
+      expect(JSON.stringify(res.body)).not.toContain(root);
+    } finally {
+      await gw.redis.hdel(gw.keys.modelReports, 'worker:w-paths');
+    }
+  });
+
   it('names only bundles directly under the models root, and answers bad input with JSON 4xx that changes nothing', async () => {
     const cases: Array<[string, unknown, number]> = [
       ['/v2/models/compare', {}, 400],

@@ -22,6 +22,7 @@ import {
   promoteRequestSchema,
   switchModel,
 } from '@triage/shared';
+import { withoutPaths } from '../client-safe';
 import { HttpError, validationError } from '../http-errors';
 import { jsonBody } from '../middleware/json-body.middleware';
 import type { ModelComparisons } from '../models/model-comparisons';
@@ -80,7 +81,8 @@ export function modelsRouter(deps: ModelsRouteDeps): Router {
     } catch (err) {
       if (!(err instanceof SwitchFailedError)) throw err;
       if (err.failures.size === 0) throw new HttpError(409, err.message);
-      const details = [...err.failures].map(([worker, reason]) => ({ path: `workers.${worker}`, message: reason }));
+      // a worker's reason names the bundle's files by absolute path: the client gets their last segment
+      const details = [...err.failures].map(([worker, reason]) => ({ path: `workers.${worker}`, message: withoutPaths(reason) }));
       throw new HttpError(422, `${err.message}; ${err.restored ? `${err.restored} is active again` : 'nothing was active before'}`, details);
     }
   };
@@ -94,7 +96,7 @@ export function modelsRouter(deps: ModelsRouteDeps): Router {
       modelsResponseSchema.parse({
         active: { version: active.version, name: nameUnder(root, active.dir), promoted_at: active.promoted ? active.promoted_at : null, previous_version: active.previous_version ?? null },
         workers: live.map((w) => ({ worker_id: w.worker_id, model_version: w.model_version })),
-        load_failures: Object.entries(reports).flatMap(([process, r]) => (r.ok ? [] : [{ process, version: r.version, error: r.error ?? 'failed to load', at: r.at }])),
+        load_failures: Object.entries(reports).flatMap(([process, r]) => (r.ok ? [] : [{ process, version: r.version, error: withoutPaths(r.error ?? 'failed to load'), at: r.at }])),
         versions: bundles.map((b) => ({ name: b.name, version: b.version, active: b.version === active.version, previous: b.version === active.previous_version, card: modelCardOf(b.dir) })),
       }),
     );

@@ -27,9 +27,16 @@ export interface ModelFollower {
 
 
 /**
+ * One promotion or rollback of the active model: promoted_at is new each time, so asking again for a
+ * version that failed is a new request, while the polls and announcements in between are not.
+ */
+const requestOf = (active: ActiveModel) => `${active.version}@${active.dir}@${active.promoted_at}`;
+
+/**
  * Keeps a process on the active model version (`keys.modelActive`): on each announcement and each
- * poll it compares, and loads a different version once. A version that failed to load is not tried
- * again until the active version changes, and the failure is reported for `npm run model`.
+ * poll it compares, and loads a different version once. A version that failed to load is tried
+ * again only when it is promoted (or rolled back to) again — then the switch waiting for this
+ * process hears the outcome at once — and every failure is reported for `npm run model`.
  */
 export async function followActiveModel(o: ModelFollowerOptions): Promise<ModelFollower> {
   let chain = Promise.resolve();
@@ -39,7 +46,7 @@ export async function followActiveModel(o: ModelFollowerOptions): Promise<ModelF
   async function attempt(): Promise<void> {
     if (stopped) return;
     const active = await o.registry.active();
-    if (!active || active.version === o.current() || `${active.version}@${active.dir}` === failed) return;
+    if (!active || active.version === o.current() || requestOf(active) === failed) return;
     o.logger.info('loading the active model', { model_version: active.version, model_dir: active.dir, serving: o.current() });
     try {
       await o.load(active);
@@ -47,7 +54,7 @@ export async function followActiveModel(o: ModelFollowerOptions): Promise<ModelF
       await o.registry.report(o.processId, { version: active.version, ok: true, at: new Date().toISOString() });
       o.logger.info('now serving the active model', { model_version: active.version });
     } catch (err) {
-      failed = `${active.version}@${active.dir}`;
+      failed = requestOf(active);
       await o.registry.report(o.processId, { version: active.version, ok: false, error: errorMessage(err), at: new Date().toISOString() });
       o.logger.error('active model failed to load; still serving the previous one', {
         model_version: active.version,

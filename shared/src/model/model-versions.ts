@@ -265,7 +265,7 @@ export async function switchModel(opts: SwitchOptions, change: () => Promise<Act
     converged = await converge(opts, active.version, since);
   } catch (err) {
     // Redis stayed unreachable past the deadline: undo if it lets us, so the fleet is not left split
-    if (before) await opts.models.promote(before.version, before.dir).catch(() => undefined);
+    if (before) await opts.models.restore(before).catch(() => undefined);
     throw err;
   }
   const { failures, live } = converged;
@@ -275,7 +275,8 @@ export async function switchModel(opts: SwitchOptions, change: () => Promise<Act
   }
   for (const [worker, reason] of failures) opts.out?.(`worker ${worker}: ${reason}`);
   if (before) {
-    await opts.models.promote(before.version, before.dir);
+    // the record as it was, previous included: promoting `before` again would make the failed version previous
+    await opts.models.restore(before);
     opts.out?.(`restored ${before.version}; workers that failed kept serving it throughout`);
   }
   throw new SwitchFailedError(`${failures.size} worker(s) could not load ${active.version}`, failures, before?.version ?? null);

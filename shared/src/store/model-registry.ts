@@ -44,10 +44,24 @@ redis.call('PUBLISH', ARGV[1], cur[3])
 return 1
 `;
 
+// Puts back the whole record a switch replaced (its previous and promoted_at too), so an undone
+// promotion leaves no trace — not even as the version rollback would return to — and announces it.
+// KEYS: active hash. ARGV: channel, version, dir, promoted_at, previous_version, previous_dir ('' for none).
+const RESTORE = `
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'version', ARGV[2], 'dir', ARGV[3], 'promoted_at', ARGV[4])
+if ARGV[5] ~= '' then
+  redis.call('HSET', KEYS[1], 'previous_version', ARGV[5], 'previous_dir', ARGV[6])
+end
+redis.call('PUBLISH', ARGV[1], ARGV[2])
+return 1
+`;
+
 /** Which model version is active (`keys.modelActive`), and the load reports of the processes following it. */
 export class ModelRegistry {
   private readonly promoteScript: RedisScript;
   private readonly rollbackScript: RedisScript<number>;
+  private readonly restoreScript: RedisScript;
 
   constructor(
     private readonly redis: RedisClient,
@@ -55,6 +69,7 @@ export class ModelRegistry {
   ) {
     this.promoteScript = defineScript(redis, 'triageModelPromote', PROMOTE, 1);
     this.rollbackScript = defineScript<number>(redis, 'triageModelRollback', ROLLBACK, 1);
+    this.restoreScript = defineScript(redis, 'triageModelRestore', RESTORE, 1);
   }
 
   async active(): Promise<ActiveModel | null> {
@@ -72,6 +87,12 @@ export class ModelRegistry {
   async rollback(): Promise<ActiveModel | null> {
     const done = await this.rollbackScript(this.keys.modelActive, this.keys.modelEvents, new Date().toISOString());
     return done === 1 ? this.active() : null;
+  }
+
+  /** Makes `record` (as `active()` read it before a switch) the active model again, exactly. */
+  async restore(record: ActiveModel): Promise<void> {
+    const { version, dir, promoted_at, previous_version = '', previous_dir = '' } = record;
+    await this.restoreScript(this.keys.modelActive, this.keys.modelEvents, version, dir, promoted_at, previous_version, previous_dir);
   }
 
   async report(processId: string, report: ModelReport): Promise<void> {

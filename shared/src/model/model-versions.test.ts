@@ -1,0 +1,93 @@
+import { mkdtempSync, rmSync, unlinkSync, mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Redis } from 'ioredis';
+import { writeModelBundle } from '../../../tests/support/model-bundles';
+import { eventually, plainRedis, uniquePrefix } from '../../../tests/support/test-redis';
+import { modelDir, startTestWorker } from '../../../tests/support/worker';
+import { redisKeys } from '../queues';
+import { ModelRegistry } from '../store/model-registry';
+import { WorkerRegistry } from '../store/worker-registry';
+import { readModelConfig } from './model-config';
+import { type SwitchOptions, SwitchFailedError, switchModel } from './model-versions';
+
+/**
+ * switchModel against real Redis and a real worker (in this process): the shipped model (A), a
+ * relabelled copy it can load (B), and a copy whose ONNX graph is corrupt (C).
+ */
+jest.setTimeout(120_000);
+
+const TIMEOUT_MS = 30_000;
+const B = 'sha256:switch-b';
+const C = 'sha256:switch-c-corrupt';
+const work = mkdtempSync(join(tmpdir(), 'triage-switch-'));
+const dirB = join(work, 'b');
+const dirC = join(work, 'c');
+writeModelBundle(dirB, B);
+writeModelBundle(dirC, C);
+unlinkSync(join(dirC, 'onnx'));
+mkdirSync(join(dirC, 'onnx'));
+writeFileSync(join(dirC, 'onnx', 'model_quantized.onnx'), 'not an onnx graph');
+
+const prefix = uniquePrefix('switch');
+const keys = redisKeys(prefix);
+let redis: Redis;
+let models: ModelRegistry;
+let worker: Awaited<ReturnType<typeof startTestWorker>>;
+let opts: SwitchOptions;
+const A = readModelConfig(modelDir()).model_version;
+
+beforeAll(async () => {
+  redis = plainRedis();
+  models = new ModelRegistry(redis, keys);
+  opts = { redis, keys, models, timeoutMs: TIMEOUT_MS };
+  // announcements drive the switches here: a poll must not be what makes them converge
+  worker = await startTestWorker(prefix, { MODEL_POLL_INTERVAL_MS: '3600000' });
+  await eventually('the worker live', async () => ((await new WorkerRegistry(redis, keys).live()).length === 1 ? true : undefined));
+  // what the gateway and the CLI do before the first promotion, so rollback can return to A
+  await models.promote(A, modelDir());
+});
+afterAll(async () => {
+  await worker?.close();
+  await redis.quit();
+  rmSync(work, { recursive: true, force: true });
+});
+
+const failedSwitch = (change: () => ReturnType<ModelRegistry['promote']>) =>
+  switchModel(opts, change).then(
+    () => {
+      throw new Error('the switch succeeded');
+    },
+    (err: unknown) => {
+      if (!(err instanceof SwitchFailedError)) throw err;
+      return err;
+    },
+  );
+
+describe('switchModel', () => {
+  it('undoes a promotion no worker can load to the registry record before it, so rollback returns to the version before', async () => {
+    expect((await switchModel(opts, () => models.promote(B, dirB))).active).toMatchObject({ version: B, previous_version: A });
+    const before = await models.active();
+
+    const err = await failedSwitch(() => models.promote(C, dirC));
+    expect(err.restored).toBe(B);
+    expect([...err.failures.values()]).toEqual([expect.stringMatching(/onnx|protobuf|load/i)]);
+    expect(await models.active()).toEqual(before);
+
+    const back = await switchModel(opts, () => models.rollback());
+    expect(back).toMatchObject({ active: { version: A, previous_version: B }, workers: 1 });
+  });
+
+  it('answers a second request for a version a worker failed to load with its load failure, without waiting for the timeout', async () => {
+    const before = await models.active();
+    await failedSwitch(() => models.promote(C, dirC));
+    // a switch counts reports from up to 1 s before it (clocks differ between hosts): asked again
+    // later, the first failure's report is too old to answer it
+    await new Promise((r) => setTimeout(r, 1_500));
+    const started = Date.now();
+    const err = await failedSwitch(() => models.promote(C, dirC));
+    expect(Date.now() - started).toBeLessThan(TIMEOUT_MS / 2);
+    expect([...err.failures.values()]).toEqual([expect.stringMatching(/onnx|protobuf|load/i)]);
+    expect(await models.active()).toEqual(before);
+  });
+});

@@ -130,6 +130,11 @@ describe('on a 3-master Redis Cluster with a hash-tag prefix', () => {
     const { ticketId } = await store.create({ ticket_id: randomUUID(), body: 'never queued', accepted_at: new Date().toISOString() });
     expect(await store.discardPending(ticketId)).toBe(true);
     const locked = (await client.get((await client.next())!.ticket_id)).ticket_id;
+    // another aging rate (a restart with a new AGING_PER_HOUR) rescores the queue, the leased ticket included; then back
+    await new TicketStore(redis, keys, queuePolicy(workerConfigSchema.parse({ AGING_PER_HOUR: '0.5' }))).rescoreQueue();
+    expect(await redis.get(`${keys.urgency}:rate`)).toBe('0.5');
+    await store.rescoreQueue();
+    expect(await redis.get(`${keys.urgency}:rate`)).toBe('0.05');
     await store.markSlaAlerted(locked, 'warning');
     expect(await stats.recordSlaBreach(locked, Date.now() - 1_000)).toBe(true);
     expect(await store.startProcessing(locked, 'token', 10_000)).toEqual({ outcome: 'done', status: 'leased' });
@@ -148,6 +153,10 @@ describe('on a 3-master Redis Cluster with a hash-tag prefix', () => {
     await models.promote('cluster-a', modelDir());
     await models.promote('cluster-b', modelDir());
     expect(await models.rollback()).toMatchObject({ version: 'cluster-a' });
+    const before = (await models.active())!;
+    await models.promote('cluster-c', modelDir());
+    await models.restore(before);
+    expect(await models.active()).toEqual(before);
 
     // A script a master ran (EVALSHA after EVAL, ioredis's way) stays in that master's script cache.
     const defined = Object.entries((redis as unknown as { scriptsSet: Record<string, { lua: string }> }).scriptsSet);

@@ -24,10 +24,14 @@ export function queuePolicy(config: AgentsConfig): QueuePolicy {
 const HOUR_MS = 3_600_000;
 
 /**
- * The static ZSET score: effective priority u + a·(now − t0) orders exactly like u − a·t0,
- * because `now` is the same for every ticket. So one ZPOPMAX stays exact without rescoring.
+ * The static ZSET score, for the scripts: effective priority u + a·(now − t0) orders exactly like
+ * u − a·t0, because `now` is the same for every ticket. So one ZPOPMAX stays exact without
+ * rescoring, as long as every entry was scored with the same rate `a`: the scripts score with the
+ * rate the queue records, and a new rate means rescoring the whole queue (TicketStore.rescoreQueue).
  */
-export const queueScore = (urgency: number, acceptedAtMs: number, agingPerHour: number) => urgency - (agingPerHour * acceptedAtMs) / HOUR_MS;
+export const QUEUE_SCORE_LUA = `
+local function queue_score(urgency, queued_at_ms, rate) return urgency - rate * queued_at_ms / ${HOUR_MS} end
+`;
 
 /** What the queue score means at `nowMs`: urgency + aging × hours waited. */
 export const effectivePriority = (score: number, nowMs: number, agingPerHour: number) => score + (agingPerHour * nowMs) / HOUR_MS;

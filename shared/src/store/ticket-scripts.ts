@@ -4,6 +4,19 @@
  * hashes consistent with each other. Ticket keys derived from ids inside a script share the
  * prefix of the KEYS passed in (a `{hash-tag}` prefix keeps them in one Cluster slot).
  */
+import { QUEUE_SCORE_LUA } from './queue-policy';
+
+/** Appended to the agents' queue key: the key of the AGING_PER_HOUR its scores were computed with. */
+export const QUEUE_RATE_SUFFIX = ':rate';
+
+/**
+ * Scoring under the queue's recorded rate: whoever writes an entry, every entry of the queue has the
+ * same rate, so its order stays that of the effective priorities. No recorded rate: a queue from
+ * before rates were recorded, scored with the writers' own rates until its first rescoring.
+ */
+const QUEUE_RATE = `${QUEUE_SCORE_LUA}
+local function queue_rate(queue) return redis.call('GET', queue .. '${QUEUE_RATE_SUFFIX}') end
+`;
 
 /**
  * KEYS: ticket hash, status counts, pending index[, idempotency key]
@@ -88,44 +101,58 @@ return {'done', moved[2]}
  * WATCH needs a connection per job, so the fence lives here. Whatever the outcome but
  * 'lock-lost', the lock is given back, and a committed ticket's record is returned, so the
  * worker needs no further round trip for either.
- * KEYS: ticket hash, status counts, agents' queue, ticket lock, SLA index, retention index, pending index
- * ARGV: lock token, ticket id, queue score, due at (ms), delete at (ms), field/value pairs…
- * → {outcome} or {'committed', flat field/value list of the ticket hash}
+ * The record keeps the queue entry time, score and rate the ticket was scored with.
+ * KEYS: ticket hash, status counts, agents' queue, ticket lock, SLA index, retention index, pending index, leases
+ * ARGV: lock token, ticket id, urgency, queued at (ms), the caller's rate, due at (ms), delete at (ms), field/value pairs…
+ * → {outcome} or {'committed', flat field/value list of the ticket hash, the queue's recorded rate or nil}
  */
-export const COMMIT_RESULT = `
+export const COMMIT_RESULT = `${QUEUE_RATE}
 if redis.call('GET', KEYS[4]) ~= ARGV[1] then return {'lock-lost'} end
 redis.call('DEL', KEYS[4])
 local current = redis.call('HGET', KEYS[1], 'status')
 if not current then return {'missing'} end
 if current ~= 'pending' and current ~= 'processing' and current ~= 'failed' then return {'already-processed'} end
-redis.call('HSET', KEYS[1], 'status', 'processed', 'queue_score', ARGV[3], 'due_at', ARGV[4], unpack(ARGV, 6))
+local recorded = queue_rate(KEYS[3])
+if not recorded and redis.call('EXISTS', KEYS[3], KEYS[8]) == 0 then
+  -- Nothing queued or leased was scored before: the queue takes the caller's rate.
+  recorded = ARGV[5]
+  redis.call('SET', KEYS[3] .. '${QUEUE_RATE_SUFFIX}', recorded)
+end
+local rate = recorded or ARGV[5]
+local score = queue_score(tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(rate))
+redis.call('HSET', KEYS[1], 'status', 'processed', 'queued_at', ARGV[4], 'queue_score', score, 'aging_per_hour', rate, 'due_at', ARGV[6], unpack(ARGV, 8))
 redis.call('HDEL', KEYS[1], 'error')
 redis.call('HINCRBY', KEYS[2], current, -1)
 redis.call('HINCRBY', KEYS[2], 'processed', 1)
-redis.call('ZADD', KEYS[3], ARGV[3], ARGV[2])
-redis.call('ZADD', KEYS[5], ARGV[4], ARGV[2])
-redis.call('ZADD', KEYS[6], ARGV[5], ARGV[2])
+redis.call('ZADD', KEYS[3], score, ARGV[2])
+redis.call('ZADD', KEYS[5], ARGV[6], ARGV[2])
+redis.call('ZADD', KEYS[6], ARGV[7], ARGV[2])
 redis.call('ZREM', KEYS[7], ARGV[2])
-return {'committed', redis.call('HGETALL', KEYS[1])}
+return {'committed', redis.call('HGETALL', KEYS[1]), recorded or false}
 `;
 
 /** Lease fields of a ticket hash; removed whenever the lease ends. */
 const LEASE_FIELDS = `'lease_agent', 'leased_at', 'lease_expires_at'`;
 
 /**
- * Puts one leased ticket back into the agents' queue at its place (its static queue score).
- * Used by release, by expiry and by holder actions that find the lease already expired.
+ * Puts one leased ticket back into the agents' queue at its place: scored with the queue's rate,
+ * which may have changed while it was leased (a record without a queue entry time, from before
+ * rescoring, keeps its stored score). Used by release, by expiry and by holder actions that find
+ * the lease already expired.
  */
-const REQUEUE = `
+const REQUEUE = `${QUEUE_RATE}
 local function requeue(key, id, queue, leases, counts, expired)
-  local fields = redis.call('HMGET', key, 'queue_score', 'urgency_score')
+  local fields = redis.call('HMGET', key, 'queue_score', 'urgency_score', 'queued_at')
+  local rate = queue_rate(queue)
+  local score = fields[1] or fields[2] or 0
+  if rate and fields[3] then score = queue_score(tonumber(fields[2]), tonumber(fields[3]), tonumber(rate)) end
   redis.call('HSET', key, 'status', 'processed')
   redis.call('HDEL', key, ${LEASE_FIELDS})
   if expired then redis.call('HINCRBY', key, 'lease_expiries', 1) end
   redis.call('HINCRBY', counts, 'leased', -1)
   redis.call('HINCRBY', counts, 'processed', 1)
   redis.call('ZREM', leases, id)
-  redis.call('ZADD', queue, fields[1] or fields[2] or 0, id)
+  redis.call('ZADD', queue, score, id)
 end
 
 -- Returns every lease that expired by now (at most limit) to the queue → how many.
@@ -177,6 +204,53 @@ while true do
     return redis.call('HGETALL', key)
   end
 end
+`;
+
+/**
+ * One chunk of a rescoring (TicketStore.rescoreQueue): the ids' new scores under `rate` go into
+ * the staging set, for those still in the agents' queue, and waiting or leased records take the
+ * new score and rate (what they show) and keep a queue entry time for later requeues (the one
+ * passed when they have none yet). The queue keeps its scores, so /next keeps a consistent order.
+ * KEYS: agents' queue, staging set
+ * ARGV: rate, ticket key prefix, staging TTL (ms), id/queued-at (ms) pairs… → how many were staged.
+ */
+export const STAGE_RESCORE = `${QUEUE_RATE}
+local rate, staged = tonumber(ARGV[1]), 0
+for i = 4, #ARGV, 2 do
+  local id, key = ARGV[i], ARGV[2] .. ARGV[i]
+  local fields = redis.call('HMGET', key, 'status', 'urgency_score')
+  local queued = redis.call('ZSCORE', KEYS[1], id)
+  if fields[1] == 'processed' or fields[1] == 'leased' then
+    redis.call('HSETNX', key, 'queued_at', ARGV[i + 1])
+    local score = queue_score(tonumber(fields[2]), tonumber(redis.call('HGET', key, 'queued_at')), rate)
+    redis.call('HSET', key, 'queue_score', score, 'aging_per_hour', ARGV[1])
+    if queued then
+      redis.call('ZADD', KEYS[2], score, id)
+      staged = staged + 1
+    end
+  elseif queued then
+    -- Gone or no longer waiting: /next would drop it, and staging it never could.
+    redis.call('ZREM', KEYS[1], id)
+  end
+end
+redis.call('PEXPIRE', KEYS[2], ARGV[3])
+return staged
+`;
+
+/**
+ * Ends a rescoring in one step, so /next sees the queue wholly under the old rate or wholly under
+ * the new one: every ticket still waiting takes its staged score, tickets that left meanwhile stay
+ * out, and the queue records its new rate. Tickets queued since the chunks were staged come back
+ * instead (nothing changes), for the caller to stage before it calls again.
+ * KEYS: agents' queue, staging set; ARGV: rate → the ids still to stage ({} once swapped).
+ */
+export const SWAP_RESCORED = `
+local missing = redis.call('ZDIFF', 2, KEYS[1], KEYS[2])
+if #missing > 0 then return missing end
+redis.call('ZINTERSTORE', KEYS[1], 2, KEYS[2], KEYS[1], 'WEIGHTS', 1, 0)
+redis.call('SET', KEYS[1] .. '${QUEUE_RATE_SUFFIX}', ARGV[1])
+redis.call('DEL', KEYS[2])
+return missing
 `;
 
 /** KEYS: lock; ARGV: token, TTL (ms) → 1 when renewed, 0 when the lock is no longer the caller's. */

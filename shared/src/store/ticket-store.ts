@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { RedisClient } from '../redis-connection';
 import type { RedisKeys } from '../queues';
 import {
@@ -13,7 +14,7 @@ import {
   ticketResponseSchema,
 } from '../schemas';
 import { commandDeadline, fenced, withDeadline } from './deadline';
-import { type QueuePolicy, dueAt, effectivePriority, queueScore } from './queue-policy';
+import { type QueuePolicy, dueAt, effectivePriority } from './queue-policy';
 import { type RedisScript, defineScript } from './redis-script';
 import {
   ACK_TICKET,
@@ -25,11 +26,14 @@ import {
   EXTEND_LEASE,
   LEASE_NEXT,
   MARK_SLA_ALERTED,
+  QUEUE_RATE_SUFFIX,
   RECLAIM_EXPIRED_LEASES,
   RELEASE_LOCK,
   RELEASE_TICKET,
   RENEW_LOCK,
+  STAGE_RESCORE,
   START_PROCESSING,
+  SWAP_RESCORED,
   TRANSITION_STATUS,
 } from './ticket-scripts';
 
@@ -104,6 +108,12 @@ function pairsToObject(flat: string[]): Record<string, string> {
 const num = (s: string | undefined) => (s === undefined ? null : Number(s));
 const json = <T>(s: string | undefined): T | null => (s === undefined ? null : (JSON.parse(s) as T));
 const iso = (ms: string | undefined) => (ms === undefined ? null : new Date(Number(ms)).toISOString());
+
+/** When a ticket entered the agents' queue: when it was accepted (the customer's wait began), else when it was triaged. */
+function queuedAt(acceptedAt: string | null | undefined, processedAt: string | null | undefined): number {
+  const accepted = Date.parse(acceptedAt ?? '');
+  return Number.isNaN(accepted) ? Date.parse(processedAt ?? '') : accepted;
+}
 
 export interface ReadContext {
   nowMs: number;
@@ -194,8 +204,11 @@ function refusal(reply: string[]): LeaseRefusal {
   }
 }
 
-/** Leases expired leases are reclaimed in batches of this many per script call. */
+/** Leases expired leases are reclaimed (and a rescoring stages tickets) in batches of this many per script call. */
 const RECLAIM_BATCH = 100;
+
+/** A rescoring's staging set outlives its last chunk by this long, so one that crashed leaves nothing behind for good. */
+const STAGING_TTL_MS = 600_000;
 
 /**
  * Ticket records, status counters, the agents' queue with its leases, SLA and retention
@@ -203,9 +216,11 @@ const RECLAIM_BATCH = 100;
  */
 export class TicketStore {
   private readonly scripts: Record<
-    'create' | 'discard' | 'transition' | 'start' | 'commit' | 'leaseNext' | 'reclaim' | 'ack' | 'release' | 'extend' | 'correct' | 'unlock' | 'renew' | 'deleteExpired' | 'markSla',
+    'create' | 'discard' | 'transition' | 'start' | 'commit' | 'leaseNext' | 'reclaim' | 'ack' | 'release' | 'extend' | 'correct' | 'unlock' | 'renew' | 'deleteExpired' | 'markSla' | 'stageRescore' | 'swapRescored',
     RedisScript
   >;
+  /** The rescoring under way from this store, which concurrent callers join. */
+  private rescoring: Promise<number> | undefined;
 
   constructor(
     private readonly redis: RedisClient,
@@ -229,6 +244,8 @@ export class TicketStore {
       renew: defineScript(redis, 'triageRenewLock', RENEW_LOCK),
       deleteExpired: defineScript(redis, 'triageDeleteExpiredRecords', DELETE_EXPIRED_RECORDS),
       markSla: defineScript(redis, 'triageMarkSlaAlerted', MARK_SLA_ALERTED),
+      stageRescore: defineScript(redis, 'triageStageRescore', STAGE_RESCORE),
+      swapRescored: defineScript(redis, 'triageSwapRescored', SWAP_RESCORED),
     };
   }
 
@@ -355,16 +372,16 @@ export class TicketStore {
    * Stores a result and queues the ticket for agents, with its aging score and SLA due time
    * (both counted from when the ticket was accepted: that is when the customer started waiting).
    * Only while `lockToken` holds the ticket lock; the lock is given back by every outcome but
-   * 'lock-lost', and a committed ticket comes back as stored.
+   * 'lock-lost', and a committed ticket comes back as stored. A queue scored with another aging
+   * rate than ours starts a rescoring (see rescoreQueue).
    */
   async commitResult(ticketId: string, lockToken: string, result: TriageResult, accepted?: string): Promise<CommitReply> {
     const { top3, ...scalars } = result;
     // The worker knows accepted_at from the job (written from the same record): one round trip less per ticket.
-    const acceptedAt = Date.parse(accepted ?? (await this.redis.hget(this.keys.ticket(ticketId), 'accepted_at')) ?? '');
-    const since = Number.isNaN(acceptedAt) ? Date.parse(result.processed_at) : acceptedAt;
+    const since = queuedAt(accepted ?? (await this.redis.hget(this.keys.ticket(ticketId), 'accepted_at')), result.processed_at);
     const { agingPerHour } = this.policy;
     const reply = (await this.scripts.commit(
-      7,
+      8,
       this.keys.ticket(ticketId),
       this.keys.statusCounts,
       this.keys.urgency,
@@ -372,16 +389,62 @@ export class TicketStore {
       this.keys.sla,
       this.keys.retention,
       this.keys.pending,
+      this.keys.leases,
       lockToken,
       ticketId,
-      queueScore(result.urgency_score, since, agingPerHour),
+      result.urgency_score,
+      since,
+      agingPerHour,
       dueAt(this.policy.sla, result.urgency_score, since),
       Date.parse(result.processed_at) + this.policy.retentionMs,
-      ...toPairs({ ...scalars, top3: JSON.stringify(top3), aging_per_hour: agingPerHour }),
-    )) as [CommitOutcome, string[]?];
-    return reply[0] === 'committed'
-      ? { outcome: 'committed', ticket: toTicketResponse(pairsToObject(reply[1]!), this.readContext()) }
-      : { outcome: reply[0] };
+      ...toPairs({ ...scalars, top3: JSON.stringify(top3) }),
+    )) as [CommitOutcome, string[]?, (string | null)?];
+    if (reply[0] !== 'committed') return { outcome: reply[0] };
+    // Not awaited: the commit is done either way, and the maintenance sweep retries (and logs) a failed rescoring.
+    if (reply[2] !== String(agingPerHour)) void this.rescoreQueue().catch(() => undefined);
+    return { outcome: 'committed', ticket: toTicketResponse(pairsToObject(reply[1]!), this.readContext()) };
+  }
+
+  /**
+   * Rescores the agents' queue with our AGING_PER_HOUR when it was scored with another rate (a
+   * restart with a new rate, or a queue from before rates were recorded) → how many tickets were
+   * rescored. Chunks are staged aside and swapped in by one script, so /next never sees the queue
+   * half rescored; writers meanwhile keep scoring with the queue's recorded rate.
+   */
+  rescoreQueue(): Promise<number> {
+    this.rescoring ??= this.rescoreIfStale().finally(() => (this.rescoring = undefined));
+    return this.rescoring;
+  }
+
+  private async rescoreIfStale(): Promise<number> {
+    const rate = String(this.policy.agingPerHour);
+    if ((await this.redis.get(`${this.keys.urgency}${QUEUE_RATE_SUFFIX}`)) === rate) return 0;
+    // Our own staging set: two processes rescoring at once never mix their scores.
+    const staging = `${this.keys.urgency}:rescoring:${randomUUID()}`;
+    let staged = 0;
+    // Leased tickets too: they need a queue entry time to be requeued under the new rate.
+    for (const index of [this.keys.urgency, this.keys.leases]) {
+      for await (const flat of this.redis.zscanStream(index, { count: RECLAIM_BATCH })) {
+        staged += await this.stage(staging, rate, (flat as string[]).filter((_, i) => i % 2 === 0));
+      }
+    }
+    for (;;) {
+      const missing = (await this.scripts.swapRescored(2, this.keys.urgency, staging, rate)) as string[];
+      if (missing.length === 0) return staged;
+      staged += await this.stage(staging, rate, missing);
+    }
+  }
+
+  /** Stages the new scores of `ids` in chunks → how many of them were waiting. */
+  private async stage(staging: string, rate: string, ids: string[]): Promise<number> {
+    let staged = 0;
+    for (let i = 0; i < ids.length; i += RECLAIM_BATCH) {
+      const chunk = ids.slice(i, i + RECLAIM_BATCH);
+      const times = await Promise.all(chunk.map((id) => this.redis.hmget(this.keys.ticket(id), 'accepted_at', 'processed_at')));
+      const pairs = chunk.flatMap((id, j) => [id, queuedAt(times[j]![0], times[j]![1])]);
+      staged += (await this.scripts.stageRescore(2, this.keys.urgency, staging, rate, this.keys.ticket(''), STAGING_TTL_MS, ...pairs)) as number;
+    }
+    return staged;
   }
 
   /**

@@ -20,6 +20,7 @@ export interface MaintenanceDeps {
 }
 
 export interface SweepReport {
+  queue_rescored: number;
   leases_expired: number;
   records_deleted: number;
   orphans_requeued: number;
@@ -32,11 +33,13 @@ export interface SweepReport {
 const BATCH = 500;
 
 /**
- * One pass of the periodic upkeep: expired leases back into the queue, SLA alerts for tickets
- * still waiting near or past their due time, records past retention deleted, pending tickets
- * whose job never reached BullMQ re-enqueued, old corrections trimmed, a `drift` alert when the
- * model's inputs or outputs moved away from its training data. Every step is idempotent,
- * so two workers sweeping at once (or a sweep repeated after a crash) change nothing twice.
+ * One pass of the periodic upkeep: the agents' queue rescored when it was scored with another
+ * AGING_PER_HOUR than this worker's (so a new rate takes effect with no ticket arriving), expired
+ * leases back into the queue, SLA alerts for tickets still waiting near or past their due time,
+ * records past retention deleted, pending tickets whose job never reached BullMQ re-enqueued, old
+ * corrections trimmed, a `drift` alert when the model's inputs or outputs moved away from its
+ * training data. Every step is idempotent, so two workers sweeping at once (or a sweep repeated
+ * after a crash) change nothing twice.
  */
 export function createMaintenanceSweep(deps: MaintenanceDeps) {
   const { store, logger, settings } = deps;
@@ -89,6 +92,7 @@ export function createMaintenanceSweep(deps: MaintenanceDeps) {
 
   return async function sweep(nowMs = Date.now()): Promise<SweepReport> {
     const report: SweepReport = {
+      queue_rescored: await store.rescoreQueue(),
       leases_expired: await store.reclaimExpiredLeases(nowMs),
       sla_alerts: await raiseSlaAlerts(nowMs),
       records_deleted: await store.deleteExpiredRecords(nowMs),

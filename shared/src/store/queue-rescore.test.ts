@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { plainRedis, uniquePrefix } from '../../../tests/support/test-redis';
+import { processTicket } from '../../../tests/support/tickets';
+// the type the shared helper takes (the package's), the same class at run time
+import { TicketStore } from '@triage/shared';
 import { workerConfigSchema } from '../config';
 import { redisKeys } from '../queues';
 import { queuePolicy } from './queue-policy';
 import { QUEUE_RATE_SUFFIX } from './ticket-scripts';
-import { TicketStore } from './ticket-store';
 
 const HOUR_MS = 3_600_000;
 const OLD_RATE = 0.05;
@@ -23,20 +25,7 @@ describe('TicketStore: the agents\' queue after AGING_PER_HOUR changed', () => {
     const id = randomUUID();
     const atMs = Date.now() - hoursAgo * HOUR_MS;
     await store.create({ ticket_id: id, body: `u=${urgency}`, accepted_at: new Date(atMs).toISOString() });
-    await store.startProcessing(id, 'tok', 10_000);
-    const committed = await store.commitResult(id, 'tok', {
-      category: 'IT Support',
-      confidence: 0.8,
-      top3: [{ category: 'IT Support', probability: 0.8 }],
-      urgency_score: urgency,
-      action: 'HUMAN_REVIEW',
-      model_version: 'sha256:test',
-      model_used: 'encoder',
-      processed_at: new Date().toISOString(),
-      queue_ms: 1,
-      inference_ms: 2,
-    });
-    expect(committed.outcome).toBe('committed');
+    await processTicket(store, id, urgency);
     acceptedAt.set(id, { urgency, atMs });
     return id;
   }

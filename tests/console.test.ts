@@ -294,7 +294,7 @@ describe('console in Chromium', () => {
     const unbroken = await new TriageClient(stack.url, clientKey).submit({ subject: `Configuration_parameter_${'x'.repeat(90)}`, body: 'The parameter in the subject cannot be saved in the admin panel.' });
     await page.goto(`${stack.url}/console/#/ticket/${unbroken}`);
     await page.locator('h1.ticket-subject').waitFor();
-    // opened before the worker had triaged it: the explanation is asked again once it has been
+    // opened before the worker had triaged it: the explanation is asked for once it has been (not before: no 409)
     await page.locator('.why .hint').waitFor({ timeout: 45_000 });
     expect(await overflowsSideways(page)).toBe(false);
     await page.setViewportSize({ width: 1280, height: 800 });

@@ -64,8 +64,8 @@ function WhyList({ evidence }: { evidence: Evidence[] }) {
 export function TicketPage({ id, onDone }: { id: string; onDone: () => void }) {
   const ticket = usePolling(() => endpoints.ticket(id), 15000, [id]);
   const triaged = ticket.data !== null && !['pending', 'processing'].includes(ticket.data.status);
-  // asked again once the ticket is triaged: before that the answer is a 409
-  const explanation = usePolling(() => endpoints.explain(id), null, [id, triaged]);
+  // asked once the ticket is triaged: before that the answer would be a 409
+  const explanation = usePolling(() => (triaged ? endpoints.explain(id) : Promise.resolve(null)), null, [id, triaged]);
   const queues = usePolling(() => endpoints.queues(), null);
   const alerts = usePolling(() => endpoints.alerts(id), null, [id]);
   const now = useNow();
@@ -157,7 +157,7 @@ export function TicketPage({ id, onDone }: { id: string; onDone: () => void }) {
               <kbd title="switch">w</kbd>
             </div>
             {explanation.error && <p class="error">Explanation unavailable: {explanation.error.message}</p>}
-            {!e && !explanation.error && <p class="muted">Computing the explanation…</p>}
+            {!e && !explanation.error && <p class="muted">{triaged ? 'Computing the explanation…' : 'The explanation follows once the ticket is triaged.'}</p>}
             {e && (
               <>
                 <p class="hint">

@@ -63,8 +63,9 @@ function WhyList({ evidence }: { evidence: Evidence[] }) {
 
 export function TicketPage({ id, onDone }: { id: string; onDone: () => void }) {
   const ticket = usePolling(() => endpoints.ticket(id), 15000, [id]);
-  const triaged = ticket.data !== null && !['pending', 'processing'].includes(ticket.data.status);
-  // asked once the ticket is triaged: before that the answer would be a 409
+  // The gateway's own test: a ticket has an explanation once it has a triage result (409 before, and
+  // for a ticket that failed without one), so it is asked for only then.
+  const triaged = (ticket.data?.category ?? null) !== null;
   const explanation = usePolling(() => (triaged ? endpoints.explain(id) : Promise.resolve(null)), null, [id, triaged]);
   const queues = usePolling(() => endpoints.queues(), null);
   const alerts = usePolling(() => endpoints.alerts(id), null, [id]);

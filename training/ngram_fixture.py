@@ -57,6 +57,10 @@ PARITY_TEXTS: list[str] = [
     "ab " * 9000,
     "a" * 25000,
     "A" * 19999 + "Zürich ausgefallen",
+    # more distinct n-grams than the TypeScript featurizer's tables first hold (they grow mid-text)
+    " ".join(f"token{(i * 7919) % 10007}" for i in range(3000)) + " server down",
+    # a multi-word term whose first word occurs earlier without the rest
+    "As well as that, please call as soon as possible: the server is down",
 ]
 
 

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { modelDir } from '../../../tests/support/worker';
-import { type NgramModel, decodeFloat16, fnv1a32, loadNgramModel, ngramModelFromJson, ngramTokens, normalizeNgramText } from './ngram-model';
+import { NgramFeaturizer, type NgramModel, decodeFloat16, fnv1a32, loadNgramModel, ngramModelFromJson, ngramTokens, normalizeNgramText } from './ngram-model';
 import { ModelLoadError } from './errors';
 
 const FIXTURES = join(__dirname, '__fixtures__');
@@ -40,6 +40,9 @@ describe('n-gram model: feature primitives', () => {
 
 describe('n-gram model: parity with the Python trainer (fixture from python -m training.ngram_fixture)', () => {
   const model = loadNgramModel(MODEL_PATH);
+  // the fixture model has an idf vector, which only scales the buckets: keyword features come out the same without it
+  const doc = JSON.parse(readFileSync(MODEL_PATH, 'utf8')) as { n_buckets: number; keywords: Array<{ name: string }> };
+  const spec = doc as unknown as ConstructorParameters<typeof NgramFeaturizer>[0];
 
   it('has the fixture labels', () => {
     expect(model.labels.length).toBe(expected.proba[0]!.length);
@@ -59,6 +62,12 @@ describe('n-gram model: parity with the Python trainer (fixture from python -m t
     const both = model.predict(text);
     expect(both.proba).toEqual(p);
     expect(both.urgency).toBe(u);
+  });
+
+  it.each(expected.texts.map((t, i) => [i, JSON.stringify(t.slice(0, 40))] as const))('text %i %s: the keyword groups Python found', (i) => {
+    const x = new NgramFeaturizer(spec, null).features(expected.texts[i]!);
+    const groups = [...x.index].filter((j) => j >= doc.n_buckets).map((j) => doc.keywords[j - doc.n_buckets]!.name);
+    expect(groups).toEqual(expected.keyword_groups[i]);
   });
 });
 

@@ -283,7 +283,131 @@ const SPACE = 0x20;
 interface CompiledTerm { first: string; rest: string[]; prefix: boolean }
 
 /** Sparse feature vector: parallel arrays of feature index and value (indices unique). */
-export interface SparseFeatures { index: number[]; value: number[] }
+export interface SparseFeatures { index: Int32Array; value: Float64Array }
+
+/**
+ * A growable stack of int32 in one typed array, emptied by `clear()` without giving its memory back. The
+ * featurizer runs for every ticket on the worker's main thread: scratch that is kept across calls leaves
+ * the garbage collector nothing to do (a JS array set to length 0 drops its backing store).
+ */
+class IntStack {
+  items = new Int32Array(1024);
+  size = 0;
+
+  push(v: number): void {
+    if (this.size === this.items.length) {
+      const bigger = new Int32Array(this.items.length * 2);
+      bigger.set(this.items);
+      this.items = bigger;
+    }
+    this.items[this.size++] = v;
+  }
+
+  clear(): void {
+    this.size = 0;
+  }
+}
+
+/**
+ * int32 key → integer tally, open addressing over typed arrays reused from one text to the next; keys are
+ * visited in insertion order (`keyAt`/`tallyAt` over 0 … size − 1), as a Map would, without the Map's
+ * per-entry arrays when iterating.
+ */
+class Int32Tally {
+  private keys = new Int32Array(8192);
+  private tallies = new Int32Array(8192);
+  private full = new Uint8Array(8192);
+  /** slot of the i-th key inserted */
+  private readonly order = new IntStack();
+
+  get size(): number {
+    return this.order.size;
+  }
+
+  keyAt(i: number): number {
+    return this.keys[this.order.items[i] as number] as number;
+  }
+
+  tallyAt(i: number): number {
+    return this.tallies[this.order.items[i] as number] as number;
+  }
+
+  add(key: number, by: number): void {
+    if (this.order.size * 2 >= this.keys.length) this.grow();
+    const mask = this.keys.length - 1;
+    // FNV-1a's low bits are already well mixed; the multiply spreads runs of neighbouring keys anyway
+    let slot = Math.imul(key, 0x9e3779b1) & mask;
+    while (this.full[slot] && this.keys[slot] !== key) slot = (slot + 1) & mask;
+    if (this.full[slot]) {
+      this.tallies[slot] = (this.tallies[slot] as number) + by;
+      return;
+    }
+    this.full[slot] = 1;
+    this.keys[slot] = key;
+    this.tallies[slot] = by;
+    this.order.push(slot);
+  }
+
+  clear(): void {
+    const { items, size } = this.order;
+    for (let i = 0; i < size; i++) this.full[items[i] as number] = 0;
+    this.order.clear();
+  }
+
+  private grow(): void {
+    const n = this.order.size;
+    const keys = new Int32Array(n);
+    const tallies = new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      keys[i] = this.keyAt(i);
+      tallies[i] = this.tallyAt(i);
+    }
+    const capacity = this.keys.length * 2;
+    this.keys = new Int32Array(capacity);
+    this.tallies = new Int32Array(capacity);
+    this.full = new Uint8Array(capacity);
+    this.order.clear();
+    for (let i = 0; i < n; i++) this.add(keys[i] as number, tallies[i] as number);
+  }
+}
+
+/**
+ * A text's tokens with each distinct one once, in order of first occurrence: `distinct[d]` occurs
+ * `count[d]` times, first at token `firstAt[d]`; `nextAt[i]` is the next token equal to token i, or −1.
+ */
+interface TokenIndex {
+  tokens: string[];
+  distinct: string[];
+  count: number[];
+  firstAt: number[];
+  nextAt: Int32Array;
+  byToken: Map<string, number>;
+}
+
+function indexTokens(tokens: string[]): TokenIndex {
+  const byToken = new Map<string, number>();
+  const distinct: string[] = [];
+  const count: number[] = [];
+  const firstAt: number[] = [];
+  const lastAt: number[] = [];
+  const nextAt = new Int32Array(tokens.length).fill(-1);
+  for (let i = 0; i < tokens.length; i++) {
+    const tok = tokens[i] as string;
+    const d = byToken.get(tok);
+    if (d === undefined) {
+      byToken.set(tok, distinct.length);
+      distinct.push(tok);
+      count.push(1);
+      firstAt.push(i);
+      lastAt.push(i);
+    } else {
+      count[d] = (count[d] as number) + 1;
+      nextAt[lastAt[d] as number] = i;
+      lastAt[d] = i;
+    }
+  }
+  return { tokens, distinct, count, firstAt, nextAt, byToken };
+}
 
 export class NgramFeaturizer {
   private readonly mask: number;
@@ -309,20 +433,24 @@ export class NgramFeaturizer {
   private readonly blockMark: Uint8Array;
   private readonly accVal: Float64Array;
   private readonly accMark: Uint8Array;
-  private readonly blockTouched: number[] = [];
-  private readonly accTouched: number[] = [];
+  private readonly blockTouched = new IntStack();
+  private readonly accTouched = new IntStack();
+  private readonly words = new Int32Tally();
+  private readonly chars = new Int32Tally();
+  private readonly codePoints = new IntStack();
 
   /** counts: feature hash (as int32) → tf. Adds the L2-normalised block into the accumulator; returns the norm. */
-  private addBlock(counts: Map<number, number>): number {
+  private addBlock(counts: Int32Tally): number {
     const { blockVal, blockMark, accVal, accMark, blockTouched, accTouched } = this;
-    blockTouched.length = 0;
+    blockTouched.clear();
     // The hot loop reads the idf array itself rather than through idfAt (one closure call per feature).
     const idfHalf = this.idf?.half ?? null;
     const idfSingle = this.idf?.single ?? null;
     const table = idfHalf ? float16Table() : null;
-    for (const [h, tf] of counts) {
+    for (let i = 0; i < counts.size; i++) {
+      const h = counts.keyAt(i);
       const b = h & this.mask;
-      let v = 1 + Math.log(tf);
+      let v = 1 + Math.log(counts.tallyAt(i));
       if (idfHalf && table) v *= table[idfHalf[b] as number] as number;
       else if (idfSingle) v *= idfSingle[b] as number;
       if (h & 0x80000000) v = -v;
@@ -332,10 +460,12 @@ export class NgramFeaturizer {
       }
       blockVal[b] = (blockVal[b] as number) + v;
     }
+    const touched = blockTouched.items;
     let sq = 0;
-    for (const b of blockTouched) sq += (blockVal[b] as number) ** 2;
+    for (let i = 0; i < blockTouched.size; i++) sq += (blockVal[touched[i] as number] as number) ** 2;
     const norm = Math.sqrt(sq);
-    for (const b of blockTouched) {
+    for (let i = 0; i < blockTouched.size; i++) {
+      const b = touched[i] as number;
       if (sq > 0) {
         if (!accMark[b]) {
           accMark[b] = 1;
@@ -364,22 +494,48 @@ export class NgramFeaturizer {
     const spec = this.spec;
     const tokens = ngramTokens(normalizeNgramText(text, spec.max_chars));
     trace?.tokens(tokens);
-    const [wMin, wMax] = spec.word_ngrams;
-    const [cMin, cMax] = spec.char_ngrams;
+    const index = indexTokens(tokens);
     // tf is counted per 32-bit feature hash (as in Python); n-grams are hashed without building strings
-    const words = new Map<number, number>();
-    const tokCounts = new Map<string, number>();
-    // int32 keys stay small integers in V8 (uint32 ones above 2^31 become heap numbers: a slower Map)
-    const bump = (m: Map<number, number>, h: number, by: number): void => {
-      const k = h | 0;
-      m.set(k, (m.get(k) ?? 0) + by);
-    };
+    const { words, chars } = this;
+    words.clear();
+    chars.clear();
+    this.wordGrams(tokens, trace);
+    this.charGrams(index, trace);
+    const wordNorm = this.addBlock(words);
+    const charNorm = this.addBlock(chars);
+    trace?.blockNorm('word', wordNorm);
+    trace?.blockNorm('char', charNorm);
+    const matched = this.keywordGroups(index, trace);
+    const { accTouched, accVal, accMark } = this;
+    let nonZero = 0;
+    for (let i = 0; i < accTouched.size; i++) if (accVal[accTouched.items[i] as number] !== 0) nonZero++;
+    const x: SparseFeatures = { index: new Int32Array(nonZero + matched.length), value: new Float64Array(nonZero + matched.length) };
+    let k = 0;
+    for (let i = 0; i < accTouched.size; i++) {
+      const b = accTouched.items[i] as number;
+      const v = accVal[b] as number;
+      if (v !== 0) {
+        x.index[k] = b;
+        x.value[k++] = v;
+      }
+      accVal[b] = 0;
+      accMark[b] = 0;
+    }
+    accTouched.clear();
+    for (const g of matched) {
+      x.index[k] = spec.n_buckets + g;
+      x.value[k++] = spec.keyword_weight;
+    }
+    return x;
+  }
+
+  /** `w:` unigrams and `b:` bigrams (any word n-gram order the spec names) into `this.words`. */
+  private wordGrams(tokens: string[], trace: FeatureTrace | undefined): void {
+    const [wMin, wMax] = this.spec.word_ngrams;
     for (let i = 0; i < tokens.length; i++) {
-      const tok = tokens[i] as string;
-      tokCounts.set(tok, (tokCounts.get(tok) ?? 0) + 1);
       for (let n = wMin; n <= wMax && i + n <= tokens.length; n++) {
         let h: number;
-        if (n === 1) h = fnvString(H_WORD, tok);
+        if (n === 1) h = fnvString(H_WORD, tokens[i] as string);
         else {
           h = n === 2 ? H_BIGRAM : fnvString(FNV_OFFSET, `n${n}:`);
           for (let j = 0; j < n; j++) {
@@ -387,78 +543,75 @@ export class NgramFeaturizer {
             h = fnvString(h, tokens[i + j] as string);
           }
         }
-        bump(words, h, 1);
+        // int32 keys (h | 0): uint32 ones above 2^31 would be heap numbers in V8
+        this.words.add(h | 0, 1);
         trace?.word(h >>> 0, i, n);
       }
     }
-    const chars = new Map<number, number>();
-    const cps: number[] = [];
-    for (const [tok, count] of tokCounts) {
-      cps.length = 0;
+  }
+
+  /** `c:` code-point n-grams of each distinct token padded with spaces, tallied once per occurrence. */
+  private charGrams({ distinct, count }: TokenIndex, trace: FeatureTrace | undefined): void {
+    const [cMin, cMax] = this.spec.char_ngrams;
+    const cps = this.codePoints;
+    for (let d = 0; d < distinct.length; d++) {
+      const tok = distinct[d] as string;
+      const times = count[d] as number;
+      cps.clear();
       cps.push(SPACE);
-      for (const ch of tok) cps.push(ch.codePointAt(0) as number);
+      for (let i = 0; i < tok.length; ) {
+        const c = tok.codePointAt(i) as number;
+        cps.push(c);
+        i += c > 0xffff ? 2 : 1;
+      }
       cps.push(SPACE);
-      for (let i = 0; i < cps.length; i++) {
+      const cp = cps.items;
+      for (let i = 0; i < cps.size; i++) {
         let h = H_CHAR;
-        for (let n = 1; n <= cMax && i + n <= cps.length; n++) {
-          h = fnvCodePoint(h, cps[i + n - 1] as number);
+        for (let n = 1; n <= cMax && i + n <= cps.size; n++) {
+          h = fnvCodePoint(h, cp[i + n - 1] as number);
           if (n >= cMin) {
-            bump(chars, h, count);
+            this.chars.add(h | 0, times);
             trace?.char(h >>> 0, tok);
           }
         }
       }
     }
-    const wordNorm = this.addBlock(words);
-    const charNorm = this.addBlock(chars);
-    trace?.blockNorm('word', wordNorm);
-    trace?.blockNorm('char', charNorm);
-    const index: number[] = [];
-    const value: number[] = [];
-    for (const b of this.accTouched) {
-      const v = this.accVal[b] as number;
-      if (v !== 0) {
-        index.push(b);
-        value.push(v);
+  }
+
+  /** The keyword groups any of whose terms occurs in the text, in group order. */
+  private keywordGroups(index: TokenIndex, trace: FeatureTrace | undefined): number[] {
+    const matched: number[] = [];
+    if (index.tokens.length === 0) return matched;
+    this.terms.forEach((group, g) => {
+      for (const term of group) {
+        const start = firstMatch(term, index);
+        if (start < 0) continue;
+        matched.push(g);
+        trace?.keyword(g, start, 1 + term.rest.length);
+        break;
       }
-      this.accVal[b] = 0;
-      this.accMark[b] = 0;
-    }
-    this.accTouched.length = 0;
-    if (this.terms.length > 0 && tokens.length > 0) {
-      const positions = new Map<string, number[]>();
-      tokens.forEach((t, i) => {
-        const p = positions.get(t);
-        if (p) p.push(i);
-        else positions.set(t, [i]);
-      });
-      this.terms.forEach((group, g) => {
-        for (const term of group) {
-          const start = firstMatch(term, tokens, positions);
-          if (start < 0) continue;
-          index.push(spec.n_buckets + g);
-          value.push(spec.keyword_weight);
-          trace?.keyword(g, start, 1 + term.rest.length);
-          break;
-        }
-      });
-    }
-    return { index, value };
+    });
+    return matched;
   }
 }
 
 /** Token index where `term` first matches, or −1. */
-function firstMatch(term: CompiledTerm, tokens: string[], positions: Map<string, number[]>): number {
+function firstMatch(term: CompiledTerm, { tokens, distinct, firstAt, nextAt, byToken }: TokenIndex): number {
   if (term.rest.length === 0) {
-    if (!term.prefix) return positions.get(term.first)?.[0] ?? -1;
-    for (const [t, at] of positions) if (t.startsWith(term.first)) return at[0] as number;
+    if (!term.prefix) {
+      const d = byToken.get(term.first);
+      return d === undefined ? -1 : (firstAt[d] as number);
+    }
+    // distinct tokens come in order of first occurrence: the first that matches is the earliest
+    for (let d = 0; d < distinct.length; d++) if ((distinct[d] as string).startsWith(term.first)) return firstAt[d] as number;
     return -1;
   }
-  const starts = positions.get(term.first);
-  if (!starts) return -1;
+  const d = byToken.get(term.first);
+  if (d === undefined) return -1;
   const last = term.rest.length - 1;
-  for (const s of starts) {
-    if (s + term.rest.length >= tokens.length) continue;
+  for (let s = firstAt[d] as number; s >= 0; s = nextAt[s] as number) {
+    if (s + term.rest.length >= tokens.length) break;
     let ok = true;
     for (let j = 0; j <= last && ok; j++) {
       const tok = tokens[s + 1 + j] as string;
@@ -549,28 +702,30 @@ function linear(x: SparseFeatures, w: Weights, intercept: readonly number[]): nu
   return w.half ? linearHalf(x, w.half, intercept) : linearSingle(x, w.single, intercept);
 }
 
-// The two storage kinds get a loop each, so the per-weight read stays a plain typed-array load.
+// The two storage kinds get a loop each, so the per-weight read stays a plain typed-array load. The sums
+// build up in a Float64Array: V8 boxes every double stored into a plain array it cannot prove holds only
+// doubles, one heap number per feature and output (~150 KB of garbage per ticket, measured).
 function linearHalf(x: SparseFeatures, w: Uint16Array, intercept: readonly number[]): number[] {
   const table = float16Table();
   const k = intercept.length;
-  const out = intercept.slice();
+  const out = Float64Array.from(intercept);
   for (let i = 0; i < x.index.length; i++) {
     const base = (x.index[i] as number) * k;
     const v = x.value[i] as number;
     for (let c = 0; c < k; c++) out[c] = (out[c] as number) + v * (table[w[base + c] as number] as number);
   }
-  return out;
+  return Array.from(out);
 }
 
 function linearSingle(x: SparseFeatures, w: Float32Array, intercept: readonly number[]): number[] {
   const k = intercept.length;
-  const out = intercept.slice();
+  const out = Float64Array.from(intercept);
   for (let i = 0; i < x.index.length; i++) {
     const base = (x.index[i] as number) * k;
     const v = x.value[i] as number;
     for (let c = 0; c < k; c++) out[c] = (out[c] as number) + v * (w[base + c] as number);
   }
-  return out;
+  return Array.from(out);
 }
 
 export function softmax(logits: readonly number[]): number[] {

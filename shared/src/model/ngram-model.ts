@@ -308,66 +308,102 @@ class IntStack {
   }
 }
 
+/** `a` if it holds `n` values, else a copy of it twice as long (or longer). */
+function atLeast<T extends Int32Array | Float64Array>(a: T, n: number): T {
+  if (n <= a.length) return a;
+  const bigger = new (a.constructor as new (length: number) => T)(Math.max(n, a.length * 2));
+  bigger.set(a);
+  return bigger;
+}
+
 /**
- * int32 key → integer tally, open addressing over typed arrays reused from one text to the next; keys are
- * visited in insertion order (`keyAt`/`tallyAt` over 0 … size − 1), as a Map would, without the Map's
- * per-entry arrays when iterating.
+ * int32 key → entry number, 0, 1, 2… in order of first insertion (open addressing over typed arrays
+ * reused from one text to the next). Values live in the caller's arrays, indexed by entry number, so
+ * they never move when the table grows, and come out in insertion order as a Map's would.
  */
-class Int32Tally {
+class IntKeyIndex {
+  /** entry + 1 per slot, 0 when empty */
+  private slots = new Int32Array(16384);
   private keys = new Int32Array(8192);
-  private tallies = new Int32Array(8192);
-  private full = new Uint8Array(8192);
-  /** slot of the i-th key inserted */
-  private readonly order = new IntStack();
+  private slotOf = new Int32Array(8192);
+  size = 0;
 
-  get size(): number {
-    return this.order.size;
+  keyAt(entry: number): number {
+    return this.keys[entry] as number;
   }
 
-  keyAt(i: number): number {
-    return this.keys[this.order.items[i] as number] as number;
-  }
-
-  tallyAt(i: number): number {
-    return this.tallies[this.order.items[i] as number] as number;
-  }
-
-  add(key: number, by: number): void {
-    if (this.order.size * 2 >= this.keys.length) this.grow();
-    const mask = this.keys.length - 1;
-    // FNV-1a's low bits are already well mixed; the multiply spreads runs of neighbouring keys anyway
+  /** The entry of `key`, a new one (numbered `size − 1` afterwards) if the key was not there. */
+  entry(key: number): number {
+    if (this.size * 2 >= this.slots.length) this.rehash();
+    const mask = this.slots.length - 1;
+    // FNV-1a's low bits are well mixed already; the multiply spreads runs of neighbouring buckets
     let slot = Math.imul(key, 0x9e3779b1) & mask;
-    while (this.full[slot] && this.keys[slot] !== key) slot = (slot + 1) & mask;
-    if (this.full[slot]) {
-      this.tallies[slot] = (this.tallies[slot] as number) + by;
-      return;
+    for (let e = (this.slots[slot] as number) - 1; e >= 0; e = (this.slots[slot] as number) - 1) {
+      if (this.keys[e] === key) return e;
+      slot = (slot + 1) & mask;
     }
-    this.full[slot] = 1;
-    this.keys[slot] = key;
-    this.tallies[slot] = by;
-    this.order.push(slot);
+    const e = this.size++;
+    this.keys = atLeast(this.keys, this.size);
+    this.slotOf = atLeast(this.slotOf, this.size);
+    this.keys[e] = key;
+    this.slotOf[e] = slot;
+    this.slots[slot] = e + 1;
+    return e;
   }
 
   clear(): void {
-    const { items, size } = this.order;
-    for (let i = 0; i < size; i++) this.full[items[i] as number] = 0;
-    this.order.clear();
+    for (let e = 0; e < this.size; e++) this.slots[this.slotOf[e] as number] = 0;
+    this.size = 0;
   }
 
-  private grow(): void {
-    const n = this.order.size;
-    const keys = new Int32Array(n);
-    const tallies = new Int32Array(n);
-    for (let i = 0; i < n; i++) {
-      keys[i] = this.keyAt(i);
-      tallies[i] = this.tallyAt(i);
+  private rehash(): void {
+    this.slots = new Int32Array(this.slots.length * 2);
+    const mask = this.slots.length - 1;
+    for (let e = 0; e < this.size; e++) {
+      let slot = Math.imul(this.keys[e] as number, 0x9e3779b1) & mask;
+      while (this.slots[slot] !== 0) slot = (slot + 1) & mask;
+      this.slots[slot] = e + 1;
+      this.slotOf[e] = slot;
     }
-    const capacity = this.keys.length * 2;
-    this.keys = new Int32Array(capacity);
-    this.tallies = new Int32Array(capacity);
-    this.full = new Uint8Array(capacity);
-    this.order.clear();
-    for (let i = 0; i < n; i++) this.add(keys[i] as number, tallies[i] as number);
+  }
+}
+
+/** int32 key (a feature hash) → how often it occurred. */
+class Int32Tally {
+  readonly index = new IntKeyIndex();
+  tallies = new Int32Array(8192);
+
+  add(key: number, by: number): void {
+    const before = this.index.size;
+    const e = this.index.entry(key);
+    if (e === before) {
+      this.tallies = atLeast(this.tallies, e + 1);
+      this.tallies[e] = by;
+    } else this.tallies[e] = (this.tallies[e] as number) + by;
+  }
+}
+
+/**
+ * bucket → the sum of the word block's and of the char block's features in it. Sized by the text, not by
+ * `n_buckets`: a dense array per block would be 1 MB that every ticket touches at random, cold in the
+ * cache the encoder's thread has just filled.
+ */
+class BucketSums {
+  readonly index = new IntKeyIndex();
+  word = new Float64Array(8192);
+  char = new Float64Array(8192);
+
+  add(bucket: number, v: number, block: 'word' | 'char'): void {
+    const before = this.index.size;
+    const e = this.index.entry(bucket);
+    if (e === before) {
+      this.word = atLeast(this.word, e + 1);
+      this.char = atLeast(this.char, e + 1);
+      this.word[e] = 0;
+      this.char[e] = 0;
+    }
+    const sums = block === 'word' ? this.word : this.char;
+    sums[e] = (sums[e] as number) + v;
   }
 }
 
@@ -417,10 +453,6 @@ export class NgramFeaturizer {
   constructor(private readonly spec: FeatureSpec, private readonly idf: Weights | null) {
     this.mask = spec.n_buckets - 1;
     this.idfAt = idf ? weightReader(idf) : null;
-    this.blockVal = new Float64Array(spec.n_buckets);
-    this.blockMark = new Uint8Array(spec.n_buckets);
-    this.accVal = new Float64Array(spec.n_buckets);
-    this.accMark = new Uint8Array(spec.n_buckets);
     this.terms = spec.keywords.map((g) => g.terms.map((t) => ({ first: t.tokens[0] ?? '', rest: t.tokens.slice(1), prefix: t.prefix })));
   }
 
@@ -428,55 +460,26 @@ export class NgramFeaturizer {
     return this.spec.n_buckets + this.spec.keywords.length;
   }
 
-  // dense scratch space reused by every call (features() is synchronous, so never shared concurrently)
-  private readonly blockVal: Float64Array;
-  private readonly blockMark: Uint8Array;
-  private readonly accVal: Float64Array;
-  private readonly accMark: Uint8Array;
-  private readonly blockTouched = new IntStack();
-  private readonly accTouched = new IntStack();
+  // scratch space reused by every call (features() is synchronous, so never shared concurrently)
+  private readonly sums = new BucketSums();
   private readonly words = new Int32Tally();
   private readonly chars = new Int32Tally();
   private readonly codePoints = new IntStack();
 
-  /** counts: feature hash (as int32) → tf. Adds the L2-normalised block into the accumulator; returns the norm. */
-  private addBlock(counts: Int32Tally): number {
-    const { blockVal, blockMark, accVal, accMark, blockTouched, accTouched } = this;
-    blockTouched.clear();
+  /** Adds each feature hash's value (from its tf) to its bucket's sum for `block`. */
+  private addBlock(counts: Int32Tally, block: 'word' | 'char'): void {
     // The hot loop reads the idf array itself rather than through idfAt (one closure call per feature).
     const idfHalf = this.idf?.half ?? null;
     const idfSingle = this.idf?.single ?? null;
     const table = idfHalf ? float16Table() : null;
-    for (let i = 0; i < counts.size; i++) {
-      const h = counts.keyAt(i);
+    for (let e = 0; e < counts.index.size; e++) {
+      const h = counts.index.keyAt(e);
       const b = h & this.mask;
-      let v = 1 + Math.log(counts.tallyAt(i));
+      let v = 1 + Math.log(counts.tallies[e] as number);
       if (idfHalf && table) v *= table[idfHalf[b] as number] as number;
       else if (idfSingle) v *= idfSingle[b] as number;
-      if (h & 0x80000000) v = -v;
-      if (!blockMark[b]) {
-        blockMark[b] = 1;
-        blockTouched.push(b);
-      }
-      blockVal[b] = (blockVal[b] as number) + v;
+      this.sums.add(b, h & 0x80000000 ? -v : v, block);
     }
-    const touched = blockTouched.items;
-    let sq = 0;
-    for (let i = 0; i < blockTouched.size; i++) sq += (blockVal[touched[i] as number] as number) ** 2;
-    const norm = Math.sqrt(sq);
-    for (let i = 0; i < blockTouched.size; i++) {
-      const b = touched[i] as number;
-      if (sq > 0) {
-        if (!accMark[b]) {
-          accMark[b] = 1;
-          accTouched.push(b);
-        }
-        accVal[b] = (accVal[b] as number) + (blockVal[b] as number) / norm;
-      }
-      blockVal[b] = 0;
-      blockMark[b] = 0;
-    }
-    return norm;
   }
 
   /** The value one feature hash with term frequency `tf` adds to its bucket, before block normalisation. */
@@ -496,37 +499,42 @@ export class NgramFeaturizer {
     trace?.tokens(tokens);
     const index = indexTokens(tokens);
     // tf is counted per 32-bit feature hash (as in Python); n-grams are hashed without building strings
-    const { words, chars } = this;
-    words.clear();
-    chars.clear();
+    const { words, chars, sums } = this;
+    words.index.clear();
+    chars.index.clear();
+    sums.index.clear();
     this.wordGrams(tokens, trace);
     this.charGrams(index, trace);
-    const wordNorm = this.addBlock(words);
-    const charNorm = this.addBlock(chars);
+    this.addBlock(words, 'word');
+    this.addBlock(chars, 'char');
+    // each block L2-normalised on its own (a block without features, norm 0, adds nothing)
+    let wordSq = 0;
+    let charSq = 0;
+    const n = sums.index.size;
+    for (let e = 0; e < n; e++) {
+      wordSq += (sums.word[e] as number) ** 2;
+      charSq += (sums.char[e] as number) ** 2;
+    }
+    const wordNorm = Math.sqrt(wordSq);
+    const charNorm = Math.sqrt(charSq);
     trace?.blockNorm('word', wordNorm);
     trace?.blockNorm('char', charNorm);
     const matched = this.keywordGroups(index, trace);
-    const { accTouched, accVal, accMark } = this;
-    let nonZero = 0;
-    for (let i = 0; i < accTouched.size; i++) if (accVal[accTouched.items[i] as number] !== 0) nonZero++;
-    const x: SparseFeatures = { index: new Int32Array(nonZero + matched.length), value: new Float64Array(nonZero + matched.length) };
+    const value = new Float64Array(n + matched.length);
+    const at = new Int32Array(n + matched.length);
     let k = 0;
-    for (let i = 0; i < accTouched.size; i++) {
-      const b = accTouched.items[i] as number;
-      const v = accVal[b] as number;
+    for (let e = 0; e < n; e++) {
+      const v = (wordNorm > 0 ? (sums.word[e] as number) / wordNorm : 0) + (charNorm > 0 ? (sums.char[e] as number) / charNorm : 0);
       if (v !== 0) {
-        x.index[k] = b;
-        x.value[k++] = v;
+        at[k] = sums.index.keyAt(e);
+        value[k++] = v;
       }
-      accVal[b] = 0;
-      accMark[b] = 0;
     }
-    accTouched.clear();
     for (const g of matched) {
-      x.index[k] = spec.n_buckets + g;
-      x.value[k++] = spec.keyword_weight;
+      at[k] = spec.n_buckets + g;
+      value[k++] = spec.keyword_weight;
     }
-    return x;
+    return { index: at.subarray(0, k), value: value.subarray(0, k) };
   }
 
   /** `w:` unigrams and `b:` bigrams (any word n-gram order the spec names) into `this.words`. */

@@ -28,4 +28,4 @@ COPY models/triage models/triage
 USER 1000:1000
 EXPOSE 8000
 # Node arguments as in SERVICE_NODE_ARGS (scripts/src/stack.ts): V8 flags sized by npm run bench.
-CMD ["node", "--max-semi-space-size=8", "--max-old-space-size=256", "services/gateway/dist/main.js"]
+CMD ["node", "--max-semi-space-size=4", "--max-old-space-size=256", "services/gateway/dist/main.js"]

@@ -9,17 +9,17 @@ export const REPO_ROOT = resolve(__dirname, '..', '..');
 /**
  * Each service's node arguments, relative to the repository root; the image, compose and k8s start
  * the services with the same (tests/deploy.test.ts). Under load V8 grows each semi-space of the young
- * generation to 16 MB and keeps the pages: capped at 8 MB, a gateway holds ~40 MB less RSS after a
- * burst of POSTs; a worker, whose allocation rate is low, ~35 MB less at 2 MB and ~10 MB less again at
- * 1 MB (two isolates: main and inference thread), for 3-5 % more CPU per ticket; the gateway showed
- * no CPU cost per accepted ticket. Both cap the old space at 256 MB, ten times what either holds live:
- * V8 lets a heap whose cap is 2 GB or more (the default on this machine) grow to several times its live
- * size between full collections, and a smaller cap lowers that factor. Garbage that outlived two
- * scavenges (jobs under backlog, requests in a burst) had taken a worker's heap from ~30 to ~50 MB and
- * the gateway to 165 MB RSS right after a burst (docs/performance.md).
+ * generation to 16 MB and keeps the pages. The gateway's are capped at 4 MB: ~50 MB less RSS after a
+ * burst of POSTs for the same CPU per accept (2 MB costs ~20 % more). A worker's, whose allocation rate
+ * is low, at 1 MB: ~45 MB less (two isolates: main and inference thread) for 3-5 % more CPU per ticket.
+ * Both cap the old space at 256 MB, ten times what either holds live: V8 lets a heap whose cap is 2 GB
+ * or more (the default on this machine) grow to several times its live size between full collections,
+ * and a smaller cap lowers that factor. Garbage that outlived two scavenges (jobs under backlog,
+ * requests in a burst) had taken a worker's heap from ~30 to ~50 MB and the gateway to 165 MB RSS right
+ * after a burst (docs/performance.md).
  */
 export const SERVICE_NODE_ARGS = {
-  gateway: ['--max-semi-space-size=8', '--max-old-space-size=256', 'services/gateway/dist/main.js'],
+  gateway: ['--max-semi-space-size=4', '--max-old-space-size=256', 'services/gateway/dist/main.js'],
   worker: ['--max-semi-space-size=1', '--max-old-space-size=256', 'services/worker/dist/main.js'],
 } as const;
 

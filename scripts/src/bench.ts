@@ -142,10 +142,6 @@ function once<T extends FromCeilingChild['type']>(child: ChildProcess, type: T):
 }
 
 /**
- * (a) The encoder alone: each process runs its share of the length-sorted texts, all starting together;
- * every layout and batch size, or only `only`'s.
- */
-/**
  * A worker reaches a run of `batch` texts only with that many jobs waiting while the previous run computes:
  * twice the batch in flight (at least the service default of 4), unless WORKER_CONCURRENCY says otherwise.
  */
@@ -153,6 +149,10 @@ function serviceConcurrency(configured: number | undefined, batch: number): numb
   return configured ?? Math.max(4, 2 * batch);
 }
 
+/**
+ * (a) The encoder alone: each process runs its share of the length-sorted texts, all starting together;
+ * every layout and batch size, or only `only`'s.
+ */
 async function measureCeiling(config: BenchConfig, sorted: string[], only?: CeilingRow): Promise<CeilingRow[]> {
   const rows: CeilingRow[] = [];
   for (const layout of only ? [only] : layouts(config.BENCH_CORES)) {
@@ -185,6 +185,26 @@ async function measureCeiling(config: BenchConfig, sorted: string[], only?: Ceil
     }
   }
   return rows;
+}
+
+/**
+ * The layout (a) is read from and (b)/(c) run the service in. On this VM two layouts can come within its
+ * run-to-run noise of each other, and the pick decides everything after it: one process with two intra-op
+ * threads leaves the worker's main thread no core of its own (0.38 of the ceiling in a run that picked it
+ * by 196 against 187 tickets/s). So each layout's best batch runs once more and the layout with the higher
+ * mean of its two runs wins; its better run stays the ceiling.
+ */
+async function pickLayout(config: BenchConfig, sorted: string[], rows: CeilingRow[]): Promise<CeilingRow> {
+  const faster = (a: CeilingRow, b: CeilingRow) => (b.tickets_per_s > a.tickets_per_s ? b : a);
+  const perLayout = layouts(config.BENCH_CORES).map((l) => rows.filter((r) => r.processes === l.processes).reduce(faster));
+  if (perLayout.length === 1) return perLayout[0]!;
+  log("  each layout's best batch once more:");
+  const scored: { row: CeilingRow; mean: number }[] = [];
+  for (const row of perLayout) {
+    const [again] = await measureCeiling(config, sorted, row);
+    scored.push({ row: faster(row, again!), mean: (row.tickets_per_s + again!.tickets_per_s) / 2 });
+  }
+  return scored.reduce((a, b) => (b.mean > a.mean ? b : a)).row;
 }
 
 async function inParallel<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
@@ -384,7 +404,7 @@ async function run(config: BenchConfig) {
   log('\n(a) ceiling: the ONNX encoder alone');
   const sorted = [...texts].sort((a, b) => a.length - b.length);
   const ceilingRows = await measureCeiling(config, sorted);
-  const best = ceilingRows.reduce((a, b) => (b.tickets_per_s > a.tickets_per_s ? b : a));
+  const best = await pickLayout(config, sorted, ceilingRows);
   const blendCpuMs = ngramCpuMs(config.MODEL_DIR, texts);
   log(`  n-gram blend (worker main thread, not in the ceiling): ${blendCpuMs} CPU ms/ticket`);
 

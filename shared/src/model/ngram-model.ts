@@ -285,29 +285,6 @@ interface CompiledTerm { first: string; rest: string[]; prefix: boolean }
 /** Sparse feature vector: parallel arrays of feature index and value (indices unique). */
 export interface SparseFeatures { index: Int32Array; value: Float64Array }
 
-/**
- * A growable stack of int32 in one typed array, emptied by `clear()` without giving its memory back. The
- * featurizer runs for every ticket on the worker's main thread: scratch that is kept across calls leaves
- * the garbage collector nothing to do (a JS array set to length 0 drops its backing store).
- */
-class IntStack {
-  items = new Int32Array(1024);
-  size = 0;
-
-  push(v: number): void {
-    if (this.size === this.items.length) {
-      const bigger = new Int32Array(this.items.length * 2);
-      bigger.set(this.items);
-      this.items = bigger;
-    }
-    this.items[this.size++] = v;
-  }
-
-  clear(): void {
-    this.size = 0;
-  }
-}
-
 /** `a` if it holds `n` values, else a copy of it twice as long (or longer). */
 function atLeast<T extends Int32Array | Float64Array>(a: T, n: number): T {
   if (n <= a.length) return a;
@@ -318,7 +295,8 @@ function atLeast<T extends Int32Array | Float64Array>(a: T, n: number): T {
 
 /**
  * int32 key → entry number, 0, 1, 2… in order of first insertion (open addressing over typed arrays
- * reused from one text to the next). Values live in the caller's arrays, indexed by entry number, so
+ * reused from one text to the next: the featurizer runs for every ticket on the worker's main thread,
+ * and scratch kept across calls leaves the garbage collector nothing to do). Values live in the caller's arrays, indexed by entry number, so
  * they never move when the table grows, and come out in insertion order as a Map's would.
  */
 class IntKeyIndex {
@@ -464,7 +442,7 @@ export class NgramFeaturizer {
   private readonly sums = new BucketSums();
   private readonly words = new Int32Tally();
   private readonly chars = new Int32Tally();
-  private readonly codePoints = new IntStack();
+  private codePoints = new Int32Array(256);
 
   /** Adds each feature hash's value (from its tf) to its bucket's sum for `block`. */
   private addBlock(counts: Int32Tally, block: 'word' | 'char'): void {
@@ -561,22 +539,22 @@ export class NgramFeaturizer {
   /** `c:` code-point n-grams of each distinct token padded with spaces, tallied once per occurrence. */
   private charGrams({ distinct, count }: TokenIndex, trace: FeatureTrace | undefined): void {
     const [cMin, cMax] = this.spec.char_ngrams;
-    const cps = this.codePoints;
     for (let d = 0; d < distinct.length; d++) {
       const tok = distinct[d] as string;
       const times = count[d] as number;
-      cps.clear();
-      cps.push(SPACE);
+      // a token has no more code points than UTF-16 units
+      const cp = (this.codePoints = atLeast(this.codePoints, tok.length + 2));
+      let size = 0;
+      cp[size++] = SPACE;
       for (let i = 0; i < tok.length; ) {
         const c = tok.codePointAt(i) as number;
-        cps.push(c);
+        cp[size++] = c;
         i += c > 0xffff ? 2 : 1;
       }
-      cps.push(SPACE);
-      const cp = cps.items;
-      for (let i = 0; i < cps.size; i++) {
+      cp[size++] = SPACE;
+      for (let i = 0; i < size; i++) {
         let h = H_CHAR;
-        for (let n = 1; n <= cMax && i + n <= cps.size; n++) {
+        for (let n = 1; n <= cMax && i + n <= size; n++) {
           h = fnvCodePoint(h, cp[i + n - 1] as number);
           if (n >= cMin) {
             this.chars.add(h | 0, times);

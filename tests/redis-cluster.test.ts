@@ -154,8 +154,8 @@ describe('on a 3-master Redis Cluster with a hash-tag prefix', () => {
     await models.promote('cluster-b', modelDir());
     expect(await models.rollback()).toMatchObject({ version: 'cluster-a' });
     const before = (await models.active())!;
-    await models.promote('cluster-c', modelDir());
-    await models.restore(before);
+    const switched = await models.promote('cluster-c', modelDir());
+    expect(await models.restore(before, switched)).toBe(true);
     expect(await models.active()).toEqual(before);
 
     // A script a master ran (EVALSHA after EVAL, ioredis's way) stays in that master's script cache.

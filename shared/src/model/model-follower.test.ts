@@ -63,10 +63,10 @@ describe('followActiveModel', () => {
 
   it('tries a version that failed again when it is asked for again, and reports the outcome at once', async () => {
     const before = (await models.active())!;
-    await models.promote(BROKEN, '/models/broken');
+    const switched = await models.promote(BROKEN, '/models/broken');
     await failureReported();
     // undone the way switchModel does, then the same broken version is promoted again
-    await models.restore(before);
+    await models.restore(before, switched);
     await redis.hdel(keys.modelReports, processId);
     await models.promote(BROKEN, '/models/broken');
     expect((await failureReported()).error).toMatch(/protobuf/);

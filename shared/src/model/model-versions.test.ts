@@ -71,11 +71,33 @@ describe('switchModel', () => {
 
     const err = await failedSwitch(() => models.promote(C, dirC));
     expect(err.restored).toBe(B);
+    expect(err.aftermath).toBe(`${B} is active again`);
     expect([...err.failures.values()]).toEqual([expect.stringMatching(/onnx|protobuf|load/i)]);
     expect(await models.active()).toEqual(before);
 
     const back = await switchModel(opts, () => models.rollback());
     expect(back).toMatchObject({ active: { version: A, previous_version: B }, workers: 1 });
+  });
+
+  it('does not undo a promotion that someone made while a failed switch waited for the workers', async () => {
+    const before = await models.active();
+    // another promotion lands between the switch's failure and its undo
+    const racing = Object.create(models) as ModelRegistry;
+    racing.restore = async (record, switched) => {
+      await models.promote(B, dirB);
+      return models.restore(record, switched);
+    };
+    const err = await switchModel({ ...opts, models: racing }, () => models.promote(C, dirC)).then(
+      () => Promise.reject(new Error('the switch succeeded')),
+      (e: unknown) => e as SwitchFailedError,
+    );
+    expect(err).toBeInstanceOf(SwitchFailedError);
+    expect(err.restored).toBeNull();
+    expect(err.aftermath).toBe(`not undone: ${B} was made active meanwhile and stays active`);
+    expect(await models.active()).toMatchObject({ version: B, previous_version: C });
+    expect(await models.active()).not.toEqual(before);
+    // leave the registry as the next test expects it
+    await switchModel(opts, () => models.promote(before!.version, before!.dir));
   });
 
   it('answers a second request for a version a worker failed to load with its load failure, without waiting for the timeout', async () => {

@@ -197,13 +197,17 @@ export interface SwitchOptions {
   out?: (line: string) => void;
 }
 
-/** A switch some live workers could not follow; it was undone (`restored` names what serves again). */
+/**
+ * A switch some live workers could not follow; it was undone (`restored` names what serves again) unless
+ * another switch came in the meantime. `aftermath` says which, in words for the one who asked.
+ */
 export class SwitchFailedError extends Error {
   override readonly name = 'SwitchFailedError';
   constructor(
     message: string,
     readonly failures: Map<string, string>,
     readonly restored: string | null,
+    readonly aftermath = '',
   ) {
     super(message);
   }
@@ -265,7 +269,7 @@ export async function switchModel(opts: SwitchOptions, change: () => Promise<Act
     converged = await converge(opts, active.version, since);
   } catch (err) {
     // Redis stayed unreachable past the deadline: undo if it lets us, so the fleet is not left split
-    if (before) await opts.models.restore(before).catch(() => undefined);
+    if (before) await opts.models.restore(before, active).catch(() => undefined);
     throw err;
   }
   const { failures, live } = converged;
@@ -274,10 +278,15 @@ export async function switchModel(opts: SwitchOptions, change: () => Promise<Act
     return { active, workers: live };
   }
   for (const [worker, reason] of failures) opts.out?.(`worker ${worker}: ${reason}`);
-  if (before) {
-    // the record as it was, previous included: promoting `before` again would make the failed version previous
-    await opts.models.restore(before);
+  const message = `${failures.size} worker(s) could not load ${active.version}`;
+  if (!before) throw new SwitchFailedError(message, failures, null, 'nothing was active before');
+  // the record as it was, previous included: promoting `before` again would make the failed version previous
+  if (await opts.models.restore(before, active)) {
     opts.out?.(`restored ${before.version}; workers that failed kept serving it throughout`);
+    throw new SwitchFailedError(message, failures, before.version, `${before.version} is active again`);
   }
-  throw new SwitchFailedError(`${failures.size} worker(s) could not load ${active.version}`, failures, before?.version ?? null);
+  const now = await opts.models.active();
+  const aftermath = `not undone: ${now?.version ?? 'another version'} was made active meanwhile and stays active`;
+  opts.out?.(aftermath);
+  throw new SwitchFailedError(message, failures, null, aftermath);
 }

@@ -23,12 +23,12 @@ describe('ModelRegistry', () => {
     await models.promote('sha256:a', '/models/a');
     const before = await models.promote('sha256:b', '/models/b');
     await new Promise((r) => setTimeout(r, 5));
-    await models.promote('sha256:c', '/models/c');
+    const switched = await models.promote('sha256:c', '/models/c');
 
     const listener = redis.duplicate();
     const announced = new Promise<string>((resolve) => listener.on('message', (_channel: string, version: string) => resolve(version)));
     await listener.subscribe(keys.modelEvents);
-    await models.restore(before);
+    expect(await models.restore(before, switched)).toBe(true);
     expect(await announced).toBe('sha256:b');
     listener.disconnect();
 
@@ -38,10 +38,23 @@ describe('ModelRegistry', () => {
 
   it('restore of a record without a previous version leaves none', async () => {
     const before = await models.promote('sha256:a', '/models/a');
-    await models.promote('sha256:c', '/models/c');
-    await models.restore(before);
+    const switched = await models.promote('sha256:c', '/models/c');
+    expect(await models.restore(before, switched)).toBe(true);
     expect(await models.active()).toEqual(before);
     expect(await redis.hkeys(keys.modelActive)).toEqual(expect.not.arrayContaining(['previous_version', 'previous_dir']));
     expect(await models.rollback()).toBeNull();
+  });
+
+  it('restore leaves alone a promotion made after the switch it would undo, even of the same version', async () => {
+    const before = await models.promote('sha256:a', '/models/a');
+    const switched = await models.promote('sha256:c', '/models/c');
+    const later = await models.promote('sha256:d', '/models/d');
+    expect(await models.restore(before, switched)).toBe(false);
+    expect(await models.active()).toEqual(later);
+
+    await new Promise((r) => setTimeout(r, 5));
+    const again = await models.promote('sha256:d', '/models/d');
+    expect(await models.restore(before, later)).toBe(false);
+    expect(await models.active()).toEqual(again);
   });
 });

@@ -46,14 +46,19 @@ return 1
 
 // Puts back the whole record a switch replaced (its previous and promoted_at too), so an undone
 // promotion leaves no trace — not even as the version rollback would return to — and announces it.
-// KEYS: active hash. ARGV: channel, version, dir, promoted_at, previous_version, previous_dir ('' for none).
+// Only while the switch's own record is still the active one: a promotion made since is someone's later
+// decision, and undoing an earlier switch must not overwrite it.
+// KEYS: active hash. ARGV: channel, the switch's version and promoted_at, then the record to put back:
+// version, dir, promoted_at, previous_version, previous_dir ('' for none). → 0 when the active record moved on.
 const RESTORE = `
+local cur = redis.call('HMGET', KEYS[1], 'version', 'promoted_at')
+if cur[1] ~= ARGV[2] or cur[2] ~= ARGV[3] then return 0 end
 redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], 'version', ARGV[2], 'dir', ARGV[3], 'promoted_at', ARGV[4])
-if ARGV[5] ~= '' then
-  redis.call('HSET', KEYS[1], 'previous_version', ARGV[5], 'previous_dir', ARGV[6])
+redis.call('HSET', KEYS[1], 'version', ARGV[4], 'dir', ARGV[5], 'promoted_at', ARGV[6])
+if ARGV[7] ~= '' then
+  redis.call('HSET', KEYS[1], 'previous_version', ARGV[7], 'previous_dir', ARGV[8])
 end
-redis.call('PUBLISH', ARGV[1], ARGV[2])
+redis.call('PUBLISH', ARGV[1], ARGV[4])
 return 1
 `;
 
@@ -61,7 +66,7 @@ return 1
 export class ModelRegistry {
   private readonly promoteScript: RedisScript;
   private readonly rollbackScript: RedisScript<number>;
-  private readonly restoreScript: RedisScript;
+  private readonly restoreScript: RedisScript<number>;
 
   constructor(
     private readonly redis: RedisClient,
@@ -69,7 +74,7 @@ export class ModelRegistry {
   ) {
     this.promoteScript = defineScript(redis, 'triageModelPromote', PROMOTE, 1);
     this.rollbackScript = defineScript<number>(redis, 'triageModelRollback', ROLLBACK, 1);
-    this.restoreScript = defineScript(redis, 'triageModelRestore', RESTORE, 1);
+    this.restoreScript = defineScript<number>(redis, 'triageModelRestore', RESTORE, 1);
   }
 
   async active(): Promise<ActiveModel | null> {
@@ -89,10 +94,24 @@ export class ModelRegistry {
     return done === 1 ? this.active() : null;
   }
 
-  /** Makes `record` (as `active()` read it before a switch) the active model again, exactly. */
-  async restore(record: ActiveModel): Promise<void> {
+  /**
+   * Makes `record` (as `active()` read it before a switch) the active model again, exactly, if the active
+   * model is still `switched` (what the switch made active). → false when another switch came since.
+   */
+  async restore(record: ActiveModel, switched: ActiveModel): Promise<boolean> {
     const { version, dir, promoted_at, previous_version = '', previous_dir = '' } = record;
-    await this.restoreScript(this.keys.modelActive, this.keys.modelEvents, version, dir, promoted_at, previous_version, previous_dir);
+    const done = await this.restoreScript(
+      this.keys.modelActive,
+      this.keys.modelEvents,
+      switched.version,
+      switched.promoted_at,
+      version,
+      dir,
+      promoted_at,
+      previous_version,
+      previous_dir,
+    );
+    return done === 1;
   }
 
   async report(processId: string, report: ModelReport): Promise<void> {

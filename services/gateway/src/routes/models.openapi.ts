@@ -87,7 +87,7 @@ export const modelRouteDocs: RouteDocs = (doc) => {
       400: error('A malformed body.', 'validation failed'),
       404: error('No such bundle under MODELS_ROOT.', 'model triage-2027 not found under the models root'),
       409: error('Already active, not compared yet, or worse than the active model (without force).', `refusing to promote ${CANDIDATE}: it is worse than the active model (comparison ${COMPARISON_ID}); force promotes it anyway`),
-      422: error('The bundle is broken, or live workers could not load it (the previous version is active again).', `1 worker(s) could not load ${CANDIDATE}; ${VERSION} is active again`),
+      422: error('The bundle is broken, or live workers could not load it (the previous version is active again, unless another version was made active meanwhile: that one stays).', `1 worker(s) could not load ${CANDIDATE}; ${VERSION} is active again`),
     },
   });
   doc.route({
@@ -100,7 +100,7 @@ export const modelRouteDocs: RouteDocs = (doc) => {
     responses: {
       200: json(modelSwitchResponseSchema, 'Rolled back; every live worker serves it.', { example: { ...SWITCH_EXAMPLE, active: { ...SWITCH_EXAMPLE.active, version: VERSION, name: 'triage', previous_version: CANDIDATE } } }),
       409: error('Nothing was promoted before.', 'there is no previous version to roll back to'),
-      422: error('Live workers could not load it (the version before is active again).', '1 worker(s) could not load …'),
+      422: error('Live workers could not load it (the version before is active again, unless another version was made active meanwhile: that one stays).', '1 worker(s) could not load …'),
     },
   });
 };

@@ -83,7 +83,7 @@ export function modelsRouter(deps: ModelsRouteDeps): Router {
       if (err.failures.size === 0) throw new HttpError(409, err.message);
       // a worker's reason names the bundle's files by absolute path: the client gets their last segment
       const details = [...err.failures].map(([worker, reason]) => ({ path: `workers.${worker}`, message: withoutPaths(reason) }));
-      throw new HttpError(422, `${err.message}; ${err.restored ? `${err.restored} is active again` : 'nothing was active before'}`, details);
+      throw new HttpError(422, `${err.message}; ${err.aftermath}`, details);
     }
   };
 

@@ -133,7 +133,8 @@ describe('on a 3-master Redis Cluster with a hash-tag prefix', () => {
     // another aging rate (a restart with a new AGING_PER_HOUR) rescores the queue, the leased ticket included; then back
     await new TicketStore(redis, keys, queuePolicy(workerConfigSchema.parse({ AGING_PER_HOUR: '0.5' }))).rescoreQueue();
     expect(await redis.get(`${keys.urgency}:rate`)).toBe('0.5');
-    await store.rescoreQueue();
+    // back: a process started after that one (an older process would defer to the newer rate)
+    await new TicketStore(redis, keys, queuePolicy(workerConfigSchema.parse({}))).rescoreQueue();
     expect(await redis.get(`${keys.urgency}:rate`)).toBe('0.05');
     await store.markSlaAlerted(locked, 'warning');
     expect(await stats.recordSlaBreach(locked, Date.now() - 1_000)).toBe(true);

@@ -19,7 +19,8 @@ describe('TicketStore: the agents\' queue after AGING_PER_HOUR changed', () => {
   let keys: ReturnType<typeof redisKeys>;
   const acceptedAt = new Map<string, { urgency: number; atMs: number }>();
 
-  const storeWith = (rate: number) => new TicketStore(redis, keys, queuePolicy(workerConfigSchema.parse({ AGING_PER_HOUR: String(rate) })));
+  const storeWith = (rate: number, startedAt?: number) =>
+    new TicketStore(redis, keys, queuePolicy(workerConfigSchema.parse({ AGING_PER_HOUR: String(rate) })), startedAt);
 
   async function queue(store: TicketStore, urgency: number, hoursAgo: number): Promise<string> {
     const id = randomUUID();
@@ -108,6 +109,25 @@ describe('TicketStore: the agents\' queue after AGING_PER_HOUR changed', () => {
     await rescoring;
     expect(left.size).toBeGreaterThan(0);
     await expectServedByRate(after, [...left], NEW_RATE);
+  });
+
+  it('follows the process started last while two rates are live (a rolling restart), instead of going back and forth', async () => {
+    const older = storeWith(OLD_RATE, Date.now() - 60_000);
+    const ids = [await queue(older, 0.9, 1), await queue(older, 0.2, 6), await queue(older, 0.5, 3)];
+    const newer = storeWith(NEW_RATE, Date.now());
+    expect(await newer.rescoreQueue()).toBe(3);
+
+    // The older process still commits and sweeps: its ticket takes the queue's rate, the queue stays as it is.
+    ids.push(await queue(older, 0.3, 2));
+    expect(await older.rescoreQueue()).toBe(0);
+    expect(await redis.get(`${keys.urgency}${QUEUE_RATE_SUFFIX}`)).toBe(String(NEW_RATE));
+    expect(await redis.hget(keys.ticket(ids[3]!), 'aging_per_hour')).toBe(String(NEW_RATE));
+    expect(await newer.rescoreQueue()).toBe(0);
+
+    // A process started later than both is the newest setting, whatever its rate.
+    const latest = storeWith(OLD_RATE, Date.now() + 1_000);
+    expect(await latest.rescoreQueue()).toBe(4);
+    await expectServedByRate(latest, ids, OLD_RATE);
   });
 
   it('leaves a queue scored with its own rate alone', async () => {

@@ -8,6 +8,8 @@ import { QUEUE_SCORE_LUA } from './queue-policy';
 
 /** Appended to the agents' queue key: the key of the AGING_PER_HOUR its scores were computed with. */
 export const QUEUE_RATE_SUFFIX = ':rate';
+/** Beside the rate: when the process whose rate it is started (ms), so an older process defers to it. */
+export const QUEUE_RATE_SINCE_SUFFIX = ':rate:since';
 
 /**
  * Scoring under the queue's recorded rate: whoever writes an entry, every entry of the queue has the
@@ -103,7 +105,8 @@ return {'done', moved[2]}
  * worker needs no further round trip for either.
  * The record keeps the queue entry time, score and rate the ticket was scored with.
  * KEYS: ticket hash, status counts, agents' queue, ticket lock, SLA index, retention index, pending index, leases
- * ARGV: lock token, ticket id, urgency, queued at (ms), the caller's rate, due at (ms), delete at (ms), field/value pairs…
+ * ARGV: lock token, ticket id, urgency, queued at (ms), the caller's rate, due at (ms), delete at (ms), the caller's
+ * start (ms), field/value pairs…
  * → {outcome} or {'committed', flat field/value list of the ticket hash, the queue's recorded rate or nil}
  */
 export const COMMIT_RESULT = `${QUEUE_RATE}
@@ -117,10 +120,11 @@ if not recorded and redis.call('EXISTS', KEYS[3], KEYS[8]) == 0 then
   -- Nothing queued or leased was scored before: the queue takes the caller's rate.
   recorded = ARGV[5]
   redis.call('SET', KEYS[3] .. '${QUEUE_RATE_SUFFIX}', recorded)
+  redis.call('SET', KEYS[3] .. '${QUEUE_RATE_SINCE_SUFFIX}', ARGV[8])
 end
 local rate = recorded or ARGV[5]
 local score = queue_score(tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(rate))
-redis.call('HSET', KEYS[1], 'status', 'processed', 'queued_at', ARGV[4], 'queue_score', score, 'aging_per_hour', rate, 'due_at', ARGV[6], unpack(ARGV, 8))
+redis.call('HSET', KEYS[1], 'status', 'processed', 'queued_at', ARGV[4], 'queue_score', score, 'aging_per_hour', rate, 'due_at', ARGV[6], unpack(ARGV, 9))
 redis.call('HDEL', KEYS[1], 'error')
 redis.call('HINCRBY', KEYS[2], current, -1)
 redis.call('HINCRBY', KEYS[2], 'processed', 1)
@@ -240,15 +244,16 @@ return staged
 /**
  * Ends a rescoring in one step, so /next sees the queue wholly under the old rate or wholly under
  * the new one: every ticket still waiting takes its staged score, tickets that left meanwhile stay
- * out, and the queue records its new rate. Tickets queued since the chunks were staged come back
- * instead (nothing changes), for the caller to stage before it calls again.
- * KEYS: agents' queue, staging set; ARGV: rate → the ids still to stage ({} once swapped).
+ * out, and the queue records its new rate (and the rescoring process's start). Tickets queued since the
+ * chunks were staged come back instead (nothing changes), for the caller to stage before it calls again.
+ * KEYS: agents' queue, staging set; ARGV: rate, the caller's start (ms) → the ids still to stage ({} once swapped).
  */
 export const SWAP_RESCORED = `
 local missing = redis.call('ZDIFF', 2, KEYS[1], KEYS[2])
 if #missing > 0 then return missing end
 redis.call('ZINTERSTORE', KEYS[1], 2, KEYS[2], KEYS[1], 'WEIGHTS', 1, 0)
 redis.call('SET', KEYS[1] .. '${QUEUE_RATE_SUFFIX}', ARGV[1])
+redis.call('SET', KEYS[1] .. '${QUEUE_RATE_SINCE_SUFFIX}', ARGV[2])
 redis.call('DEL', KEYS[2])
 return missing
 `;

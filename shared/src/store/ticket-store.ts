@@ -26,6 +26,7 @@ import {
   EXTEND_LEASE,
   LEASE_NEXT,
   MARK_SLA_ALERTED,
+  QUEUE_RATE_SINCE_SUFFIX,
   QUEUE_RATE_SUFFIX,
   RECLAIM_EXPIRED_LEASES,
   RELEASE_LOCK,
@@ -221,11 +222,18 @@ export class TicketStore {
   >;
   /** The rescoring under way from this store, which concurrent callers join. */
   private rescoring: Promise<number> | undefined;
+  /** The queue follows the rate of a process started after this one: its commits leave the queue alone. */
+  private deferring = false;
 
+  /**
+   * `startedAt`: when this process's settings took effect (ms). While two AGING_PER_HOUR values are live
+   * (mid rolling restart), the queue follows the process started last instead of going back and forth.
+   */
   constructor(
     private readonly redis: RedisClient,
     private readonly keys: RedisKeys,
     readonly policy: QueuePolicy,
+    private readonly startedAt = Date.now(),
   ) {
     this.scripts = {
       // Fenced: a create or lease the gateway already answered 503 for must not happen later.
@@ -397,19 +405,22 @@ export class TicketStore {
       agingPerHour,
       dueAt(this.policy.sla, result.urgency_score, since),
       Date.parse(result.processed_at) + this.policy.retentionMs,
+      this.startedAt,
       ...toPairs({ ...scalars, top3: JSON.stringify(top3) }),
     )) as [CommitOutcome, string[]?, (string | null)?];
     if (reply[0] !== 'committed') return { outcome: reply[0] };
     // Not awaited: the commit is done either way, and the maintenance sweep retries (and logs) a failed rescoring.
-    if (reply[2] !== String(agingPerHour)) void this.rescoreQueue().catch(() => undefined);
+    if (reply[2] !== String(agingPerHour) && !this.deferring) void this.rescoreQueue().catch(() => undefined);
     return { outcome: 'committed', ticket: toTicketResponse(pairsToObject(reply[1]!), this.readContext()) };
   }
 
   /**
    * Rescores the agents' queue with our AGING_PER_HOUR when it was scored with another rate (a
    * restart with a new rate, or a queue from before rates were recorded) → how many tickets were
-   * rescored. Chunks are staged aside and swapped in by one script, so /next never sees the queue
-   * half rescored; writers meanwhile keep scoring with the queue's recorded rate.
+   * rescored. Not when that rate is a process's started after ours: the newer setting stands, and the
+   * older process keeps scoring with it like every writer. Chunks are staged aside and swapped in by one
+   * script, so /next never sees the queue half rescored; writers meanwhile keep scoring with the
+   * queue's recorded rate.
    */
   rescoreQueue(): Promise<number> {
     this.rescoring ??= this.rescoreIfStale().finally(() => (this.rescoring = undefined));
@@ -418,7 +429,9 @@ export class TicketStore {
 
   private async rescoreIfStale(): Promise<number> {
     const rate = String(this.policy.agingPerHour);
-    if ((await this.redis.get(`${this.keys.urgency}${QUEUE_RATE_SUFFIX}`)) === rate) return 0;
+    const [recorded, since] = await this.redis.mget(`${this.keys.urgency}${QUEUE_RATE_SUFFIX}`, `${this.keys.urgency}${QUEUE_RATE_SINCE_SUFFIX}`);
+    this.deferring = recorded !== rate && Number(since) > this.startedAt;
+    if (recorded === rate || this.deferring) return 0;
     // Our own staging set: two processes rescoring at once never mix their scores.
     const staging = `${this.keys.urgency}:rescoring:${randomUUID()}`;
     let staged = 0;
@@ -429,7 +442,7 @@ export class TicketStore {
       }
     }
     for (;;) {
-      const missing = (await this.scripts.swapRescored(2, this.keys.urgency, staging, rate)) as string[];
+      const missing = (await this.scripts.swapRescored(2, this.keys.urgency, staging, rate, this.startedAt)) as string[];
       if (missing.length === 0) return staged;
       staged += await this.stage(staging, rate, missing);
     }

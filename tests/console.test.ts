@@ -190,8 +190,17 @@ describe('console in Chromium', () => {
     expect(await timer.textContent()).toMatch(/Lease \d+:\d\d/);
     await page.getByRole('button', { name: /Extend/ }).click();
     await page.getByText('Lease extended.').waitFor();
+    const ticketPage = page.url();
     await page.getByRole('button', { name: /Release/ }).click();
     await page.waitForURL(/#\/agent$/);
+    // the released ticket's page again: acking it is refused (409 not_leased), said in the agent's words
+    await page.goto(ticketPage);
+    await page.getByRole('button', { name: /Done \(ack\)/ }).click();
+    await page.getByText(/You do not hold this ticket/).waitFor();
+    // the browser logs that refused request; it is this test's, not a fault the last test should count
+    const refused = browserErrors.filter((e) => /\b409\b/.test(e) && /\/ack\b/.test(e));
+    expect(refused).toHaveLength(1);
+    browserErrors.splice(browserErrors.indexOf(refused[0]!), 1);
     await page.close();
   });
 

@@ -34,6 +34,8 @@ export class ApiError extends Error {
   constructor(
     readonly status: number,
     message: string,
+    /** The API's machine-readable reason, where it gives one (an agent action's 409). */
+    readonly code?: string,
   ) {
     super(message);
   }
@@ -58,8 +60,8 @@ export async function api<T>(path: string, init: { method?: string; body?: unkno
     body = null;
   }
   if (!res.ok) {
-    const message = (body as { error?: string } | null)?.error ?? `HTTP ${res.status}`;
-    throw new ApiError(res.status, message);
+    const error = body as { error?: string; code?: string } | null;
+    throw new ApiError(res.status, error?.error ?? `HTTP ${res.status}`, error?.code);
   }
   return body as T;
 }

@@ -41,7 +41,7 @@ function Highlighted({ text, field, evidence, max }: { text: string; field: Fiel
 /** A refused action in an agent's words: the API's own message for an unleased ticket names an endpoint. */
 function actionError(err: unknown): string {
   if (!(err instanceof ApiError)) return String(err);
-  if (err.status === 409 && / is not leased /.test(err.message)) return 'You do not hold this ticket: agents work the queue in order, so take the next one from the queue (n).';
+  if (err.code === 'not_leased') return 'You do not hold this ticket: agents work the queue in order, so take the next one from the queue (n).';
   return err.message;
 }
 

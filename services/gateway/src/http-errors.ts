@@ -3,6 +3,9 @@ import type { ErrorResponse } from '@triage/shared';
 
 /** An error that already knows its HTTP status and JSON body. */
 export class HttpError extends Error {
+  /** A machine-readable reason, where the API defines one (agent refusals). */
+  code: ErrorResponse['code'];
+
   constructor(
     readonly status: number,
     message: string,
@@ -13,7 +16,7 @@ export class HttpError extends Error {
   }
 
   toBody(): ErrorResponse {
-    return this.details === undefined ? { error: this.message } : { error: this.message, details: this.details };
+    return { error: this.message, ...(this.code ? { code: this.code } : {}), ...(this.details === undefined ? {} : { details: this.details }) };
   }
 }
 

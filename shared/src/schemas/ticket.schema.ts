@@ -203,8 +203,17 @@ export const statusCountsResponseSchema = z.object({
 }).meta({ id: 'StatusCounts' });
 export type StatusCountsResponse = z.infer<typeof statusCountsResponseSchema>;
 
+/** Why an agent's action on a ticket was refused (409): for clients to act on without parsing the message. */
+export const refusalCodeSchema = z
+  .enum(['lease_expired', 'already_acknowledged', 'leased_by_another_agent', 'not_leased'])
+  .meta({ id: 'RefusalCode' });
+export type RefusalCode = z.infer<typeof refusalCodeSchema>;
+
 export const errorResponseSchema = z.object({
   error: z.string(),
+  code: refusalCodeSchema
+    .optional()
+    .describe("Set on the 409 of an agent's ack, release or extend: why the ticket is not the caller's to act on."),
   details: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
 }).meta({ id: 'Error' });
 export type ErrorResponse = z.infer<typeof errorResponseSchema>;

@@ -92,6 +92,7 @@ describe('ack, release, extend', () => {
       const res = await call(id);
       expect(res.status).toBe(409);
       expect(res.body.error).toMatch(/leased by another agent \(alice\)/);
+      expect(res.body.code).toBe('leased_by_another_agent');
     }
     for (const unknown of [randomUUID(), 'not-a-uuid']) {
       for (const call of [alice.ack, alice.release, alice.extend]) expect((await call(unknown)).status).toBe(404);
@@ -131,7 +132,7 @@ describe('ack, release, extend', () => {
     const again = await alice.ack(id);
     expect(again.status).toBe(200);
     expect(again.body.done).toEqual(acked.body.done);
-    expect((await bob.ack(id)).status).toBe(409);
+    expect((await bob.ack(id)).body).toMatchObject({ code: 'already_acknowledged' });
     expect((await alice.release(id)).status).toBe(409);
     expect(await gw.store.statusCounts()).toMatchObject({ leased: 0, done: 1, waiting_for_agent: 0 });
     expect(await gw.redis.zcard(gw.keys.leases)).toBe(0);
@@ -142,6 +143,7 @@ describe('ack, release, extend', () => {
     const res = await alice.ack(id);
     expect(res.status).toBe(409);
     expect(res.body.error).toMatch(/not leased \(status processed\)/);
+    expect(res.body.code).toBe('not_leased');
   });
 });
 
@@ -170,6 +172,7 @@ describe('lease expiry', () => {
     const late = await as('alice', g).ack(a);
     expect(late.status).toBe(409);
     expect(late.body.error).toMatch(/lease of alice .* expired/);
+    expect(late.body.code).toBe('lease_expired');
     // b's lease expired too: /next reclaims it before choosing.
     const next = await as('bob', g).next();
     expect(next.body.ticket_id).toBe(a);

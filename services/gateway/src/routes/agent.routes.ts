@@ -5,6 +5,7 @@ import {
   type CorrectionWrite,
   type CorrectionResponse,
   type HolderOutcome,
+  type RefusalCode,
   type TicketResponse,
   type StatsStore,
   type TicketStore,
@@ -30,18 +31,24 @@ const isEmpty = (req: Request) => req.get('content-type') === undefined && req.g
 /** An optional JSON body: none at all is fine, anything else must be application/json. */
 const optionalJsonBody: RequestHandler[] = jsonBody.map((step): RequestHandler => (req, res, next) => (isEmpty(req) ? next() : step(req, res, next)));
 
+function refused(code: RefusalCode, message: string): HttpError {
+  const err = new HttpError(409, message);
+  err.code = code;
+  return err;
+}
+
 function refusalError(ticketId: string, outcome: Extract<HolderOutcome, { ok: false }>, agentId: string): HttpError {
   switch (outcome.reason) {
     case 'missing':
       return new HttpError(404, `ticket ${ticketId} not found`);
     case 'expired':
-      return new HttpError(409, `the lease of ${agentId} on ticket ${ticketId} expired; the ticket is back in the queue`);
+      return refused('lease_expired', `the lease of ${agentId} on ticket ${ticketId} expired; the ticket is back in the queue`);
     case 'not-holder':
       return outcome.status === 'done'
-        ? new HttpError(409, `ticket ${ticketId} was already acknowledged by ${outcome.holder}`)
-        : new HttpError(409, `ticket ${ticketId} is leased by another agent (${outcome.holder})`);
+        ? refused('already_acknowledged', `ticket ${ticketId} was already acknowledged by ${outcome.holder}`)
+        : refused('leased_by_another_agent', `ticket ${ticketId} is leased by another agent (${outcome.holder})`);
     case 'not-leased':
-      return new HttpError(409, `ticket ${ticketId} is not leased (status ${outcome.status}); take it with GET /v2/tickets/next`);
+      return refused('not_leased', `ticket ${ticketId} is not leased (status ${outcome.status}); take it with GET /v2/tickets/next`);
   }
 }
 

@@ -293,11 +293,15 @@ function atLeast<T extends Int32Array | Float64Array>(a: T, n: number): T {
   return bigger;
 }
 
+/** A key's first slot; FNV-1a's low bits are well mixed already, the multiply spreads runs of neighbouring buckets. */
+const home = (key: number, mask: number) => Math.imul(key, 0x9e3779b1) & mask;
+
 /**
  * int32 key → entry number, 0, 1, 2… in order of first insertion (open addressing over typed arrays
  * reused from one text to the next: the featurizer runs for every ticket on the worker's main thread,
- * and scratch kept across calls leaves the garbage collector nothing to do). Values live in the caller's arrays, indexed by entry number, so
- * they never move when the table grows, and come out in insertion order as a Map's would.
+ * and scratch kept across calls leaves the garbage collector nothing to do). Values live in the
+ * caller's arrays, indexed by entry number, so they never move when the table grows, and come out in
+ * insertion order as a Map's would.
  */
 class IntKeyIndex {
   /** entry + 1 per slot, 0 when empty */
@@ -314,8 +318,7 @@ class IntKeyIndex {
   entry(key: number): number {
     if (this.size * 2 >= this.slots.length) this.rehash();
     const mask = this.slots.length - 1;
-    // FNV-1a's low bits are well mixed already; the multiply spreads runs of neighbouring buckets
-    let slot = Math.imul(key, 0x9e3779b1) & mask;
+    let slot = home(key, mask);
     for (let e = (this.slots[slot] as number) - 1; e >= 0; e = (this.slots[slot] as number) - 1) {
       if (this.keys[e] === key) return e;
       slot = (slot + 1) & mask;
@@ -338,7 +341,7 @@ class IntKeyIndex {
     this.slots = new Int32Array(this.slots.length * 2);
     const mask = this.slots.length - 1;
     for (let e = 0; e < this.size; e++) {
-      let slot = Math.imul(this.keys[e] as number, 0x9e3779b1) & mask;
+      let slot = home(this.keys[e] as number, mask);
       while (this.slots[slot] !== 0) slot = (slot + 1) & mask;
       this.slots[slot] = e + 1;
       this.slotOf[e] = slot;

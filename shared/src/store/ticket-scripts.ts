@@ -222,12 +222,12 @@ export const STAGE_RESCORE = `${QUEUE_RATE}
 local rate, staged = tonumber(ARGV[1]), 0
 for i = 4, #ARGV, 2 do
   local id, key = ARGV[i], ARGV[2] .. ARGV[i]
-  local fields = redis.call('HMGET', key, 'status', 'urgency_score')
+  local fields = redis.call('HMGET', key, 'status', 'urgency_score', 'queued_at')
   local queued = redis.call('ZSCORE', KEYS[1], id)
   if fields[1] == 'processed' or fields[1] == 'leased' then
-    redis.call('HSETNX', key, 'queued_at', ARGV[i + 1])
-    local score = queue_score(tonumber(fields[2]), tonumber(redis.call('HGET', key, 'queued_at')), rate)
-    redis.call('HSET', key, 'queue_score', score, 'aging_per_hour', ARGV[1])
+    local at = fields[3] or ARGV[i + 1]
+    local score = queue_score(tonumber(fields[2]), tonumber(at), rate)
+    redis.call('HSET', key, 'queued_at', at, 'queue_score', score, 'aging_per_hour', ARGV[1])
     if queued then
       redis.call('ZADD', KEYS[2], score, id)
       staged = staged + 1

@@ -73,7 +73,7 @@ export function redisKeys(prefix: string) {
     apiKey: (keyId: string) => `${prefix}:apikey:${keyId}`,
     /** SET of every API key id ever created (revoked ones stay, for the audit trail). */
     apiKeys: `${prefix}:apikeys`,
-    /** Prefix of the rate limiter's counters (rate-limit-redis appends the client key). */
+    /** Prefix of the rate limiter's counters (the limiter appends the scope and the client). */
     rateLimit: `${prefix}:ratelimit:`,
     /** STREAM of agents' corrections (issue 11 writes, the learning loop reads and exports). */
     feedback: `${prefix}:feedback`,

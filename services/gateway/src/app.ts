@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import express, { type Express, type RequestHandler } from 'express';
 import helmet from 'helmet';
 import type { Queue } from 'bullmq';
@@ -21,8 +22,8 @@ import { serviceUnavailable } from './http-errors';
 import type { ExplainRequests } from './explain/explain-requests';
 import type { ModelMetrics } from './metrics/model-metrics';
 import { ROUTE_BASE, createPrometheus } from './metrics/prometheus';
-import { AFTER_SCOPE, authenticate, requireScope } from './middleware/auth.middleware';
-import { documentedOptions, errorHandler, methodNotAllowed, notFound } from './middleware/errors.middleware';
+import { SCOPE_RATE_LIMIT, authenticate, requireScope } from './middleware/auth.middleware';
+import { documentedOptions, errorHandler, errorReporter, methodNotAllowed, notFound } from './middleware/errors.middleware';
 import { rateLimitSettings, scopeRateLimits } from './middleware/rate-limit.middleware';
 import { MOUNTED_ROUTERS, type MountedRouter, documentedPathMethods, openApiDocument } from './openapi/document';
 import { requestContext } from './middleware/request-id.middleware';
@@ -35,6 +36,7 @@ import { learningRouter } from './routes/learning.routes';
 import { type ModelSettings, modelsRouter } from './routes/models.routes';
 import type { ModelComparisons } from './models/model-comparisons';
 import { metricsRouter } from './routes/metrics.routes';
+import { ACCEPT_ROUTE, ticketAcceptRoute } from './routes/ticket-accept.route';
 import { ticketsRouter } from './routes/tickets.routes';
 import { v1TicketsRouter } from './routes/v1-tickets.routes';
 import { waitingRouter } from './routes/waiting.routes';
@@ -87,7 +89,19 @@ export interface AppDeps {
   comparisons: ModelComparisons;
 }
 
-export function createApp(deps: AppDeps): Express {
+/**
+ * The gateway's request listener: POST /v2/tickets on its own (ticket-accept.route.ts), every
+ * other request through Express.
+ */
+export interface GatewayApp {
+  (req: IncomingMessage, res: ServerResponse): void;
+  /** The Express app behind every other route (the route-coverage test lists its routers). */
+  readonly express: Express;
+  /** `METHOD path` of the routes served outside Express. */
+  readonly outsideExpress: readonly string[];
+}
+
+export function createApp(deps: AppDeps): GatewayApp {
   const app = express();
   app.disable('x-powered-by');
 
@@ -126,10 +140,14 @@ export function createApp(deps: AppDeps): Express {
       }, router);
   };
 
-  (app.locals as Record<symbol, unknown>)[AFTER_SCOPE] = scopeRateLimits({ redis: deps.redis, keyPrefix: deps.keys.rateLimit, logger: deps.logger, ...deps.rateLimit });
+  const rateLimit = scopeRateLimits({ redis: deps.redis, keyPrefix: deps.keys.rateLimit, logger: deps.logger, ...deps.rateLimit });
+  (app.locals as Record<symbol, unknown>)[SCOPE_RATE_LIMIT] = rateLimit;
+  const securityHeaders = helmet();
+  const reportError = errorReporter(deps.retryAfterSeconds, deps.logger);
+  const auth = { mode: deps.auth, apiKeys: deps.apiKeys };
 
   app.use(requestContext(deps.logger));
-  app.use(helmet());
+  app.use(securityHeaders);
   app.use(prometheus.middleware);
   // Static files of the console; its API calls carry the key like any other client's.
   app.use('/console', consoleRouter(deps.consoleDir));
@@ -140,7 +158,7 @@ export function createApp(deps: AppDeps): Express {
   const documentedPaths = documentedPathMethods(document);
   app.use(documentedOptions(documentedPaths));
   app.use(methodNotAllowed(documentedPaths));
-  app.use(authenticate({ mode: deps.auth, apiKeys: deps.apiKeys }));
+  app.use(authenticate(auth));
   mount('', metricsRouter({ prometheus, modelMetrics: deps.modelMetrics }));
   mount('/v1/tickets', v1TicketsRouter({ ...deps, v1Queue, requireRedis }));
   // Before ticketsRouter, so /next is not read as a ticket id.
@@ -153,6 +171,12 @@ export function createApp(deps: AppDeps): Express {
   mount('/v2', modelsRouter({ ...deps, requireRedis, requireAdmin: requireScope('admin') }));
   mount('/v2/tickets', explainRouter({ ...deps, requireRedis }));
   app.use(notFound);
-  app.use(errorHandler(deps.retryAfterSeconds, deps.logger));
-  return app;
+  app.use(errorHandler(reportError));
+
+  const accept = ticketAcceptRoute({ ...deps, auth, rateLimit, securityHeaders, prometheus, reportError });
+  const listener = (req: IncomingMessage, res: ServerResponse) => {
+    if (accept.matches(req)) accept.handle(req, res);
+    else app(req, res);
+  };
+  return Object.assign(listener, { express: app, outsideExpress: [`${ACCEPT_ROUTE.method} ${ACCEPT_ROUTE.path}`] });
 }

@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import { type Server, createServer } from 'node:http';
 import { hostname } from 'node:os';
 import {
   AlertLog,
@@ -104,7 +104,7 @@ const follower = followActiveModel({
   logger,
 });
 
-const server: Server = app.listen(config.PORT, config.HOST, () => {
+const server: Server = createServer(app).listen(config.PORT, config.HOST, () => {
   logger.info('gateway listening', { url: `http://${config.HOST}:${config.PORT}`, prefix: config.REDIS_PREFIX });
 });
 answerClientErrorsAsJson(server);

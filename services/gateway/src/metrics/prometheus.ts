@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RequestHandler } from 'express';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { RedisClient, TicketStore, WorkerRegistry } from '@triage/shared';
@@ -22,6 +23,8 @@ export interface Prometheus {
   register: Registry;
   /** Counts and times every request by route pattern (never the raw path: ids would explode cardinality). */
   middleware: RequestHandler;
+  /** The same for a request served outside Express, whose route pattern `route` names once it is answered. */
+  track(req: IncomingMessage, res: ServerResponse, route: () => string): void;
 }
 
 /** Where a router is mounted, so a route's label is its full pattern even when the request failed. */
@@ -95,16 +98,19 @@ export function createPrometheus(deps: PrometheusDeps): Prometheus {
 
   registerLiveStats(register, deps, redisReady);
 
-  const middleware: RequestHandler = (req, res, next) => {
+  const track = (req: IncomingMessage, res: ServerResponse, route: () => string) => {
     const stop = duration.startTimer();
     res.on('finish', () => {
-      const labels = { method: req.method, route: routeLabel(req, res.locals), status: String(res.statusCode) };
+      const labels = { method: req.method ?? '', route: route(), status: String(res.statusCode) };
       stop(labels);
       requests.inc(labels);
     });
+  };
+  const middleware: RequestHandler = (req, res, next) => {
+    track(req, res, () => routeLabel(req, res.locals));
     next();
   };
-  return { register, middleware };
+  return { register, middleware, track };
 }
 
 /** /v2/stats and /v2/monitoring/drift as gauges, read at scrape time over the last 24 hours. */

@@ -1,6 +1,8 @@
-import type { Request, RequestHandler, Response } from 'express';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { RequestHandler, Response } from 'express';
 import { type ApiKeyStore, type Principal, SCOPES, type Scope } from '@triage/shared';
 import { HttpError } from '../http-errors';
+import type { RateLimit } from './rate-limit.middleware';
 
 export type { Principal, Scope };
 
@@ -9,9 +11,8 @@ export const AGENT_ID = /^[A-Za-z0-9_.:@-]{1,128}$/;
 
 const BEARER = /^Bearer +([^\s]+) *$/i;
 
-/** Set by createApp: per scope, what runs once a request has been let in (the rate limiter). */
-export const AFTER_SCOPE = Symbol('afterScope');
-export type AfterScope = (scope: Scope, req: Request, res: Response, next: (err?: unknown) => void) => void;
+/** Set by createApp: the rate limit that runs once a scope has let a request in. */
+export const SCOPE_RATE_LIMIT = Symbol('scopeRateLimit');
 
 export interface AuthenticateOptions {
   mode: 'on' | 'off';
@@ -21,31 +22,31 @@ export interface AuthenticateOptions {
 const unauthorized = (message: string) => new HttpError(401, message, undefined, { 'WWW-Authenticate': 'Bearer realm="triage"' });
 
 /**
- * Establishes `res.locals.principal`. AUTH=on: a Bearer API key, else 401. AUTH=off: every
+ * Who sent a request (throws the 400/401 otherwise). AUTH=on: a Bearer API key. AUTH=off: every
  * request may do everything, and an agent may name itself in X-Agent-Id (absent → 'anonymous').
  */
-export function authenticate({ mode, apiKeys }: AuthenticateOptions): RequestHandler {
+export async function identify({ mode, apiKeys }: AuthenticateOptions, headers: IncomingHttpHeaders): Promise<Principal> {
   if (mode === 'off') {
-    return (req, res, next) => {
-      const agentId = req.get('x-agent-id');
-      if (agentId !== undefined && !AGENT_ID.test(agentId)) {
-        return next(new HttpError(400, 'invalid X-Agent-Id header: 1-128 letters, digits or "_.:@-"'));
-      }
-      const principal: Principal = { id: agentId ?? 'anonymous', scopes: [...SCOPES], via: agentId === undefined ? 'open' : 'header' };
+    const agentId = headers['x-agent-id'] as string | undefined;
+    if (agentId !== undefined && !AGENT_ID.test(agentId)) throw new HttpError(400, 'invalid X-Agent-Id header: 1-128 letters, digits or "_.:@-"');
+    return { id: agentId ?? 'anonymous', scopes: [...SCOPES], via: agentId === undefined ? 'open' : 'header' };
+  }
+  const header = headers.authorization;
+  if (header === undefined) throw unauthorized('missing API key: send "Authorization: Bearer <key>"');
+  const token = BEARER.exec(header)?.[1];
+  if (token === undefined) throw unauthorized('malformed Authorization header: expected "Bearer <key>"');
+  const key = await apiKeys.authenticate(token);
+  if (!key) throw unauthorized('unknown or revoked API key');
+  return { id: key.id, scopes: key.scopes, via: 'key' };
+}
+
+/** Establishes `res.locals.principal` (see identify). */
+export function authenticate(options: AuthenticateOptions): RequestHandler {
+  return (req, res, next) => {
+    identify(options, req.headers).then((principal) => {
       res.locals.principal = principal;
       next();
-    };
-  }
-  return async (req, res, next) => {
-    const header = req.get('authorization');
-    if (header === undefined) return next(unauthorized('missing API key: send "Authorization: Bearer <key>"'));
-    const token = BEARER.exec(header)?.[1];
-    if (token === undefined) return next(unauthorized('malformed Authorization header: expected "Bearer <key>"'));
-    const key = await apiKeys.authenticate(token);
-    if (!key) return next(unauthorized('unknown or revoked API key'));
-    const principal: Principal = { id: key.id, scopes: key.scopes, via: 'key' };
-    res.locals.principal = principal;
-    next();
+    }, next);
   };
 }
 
@@ -56,23 +57,30 @@ export function principalOf(res: Response): Principal {
   return principal;
 }
 
+/** The first of `scopes` the principal holds; 403 when it holds none. */
+export function grantScope(principal: Principal, scopes: readonly [Scope, ...Scope[]]): Scope {
+  const granted = scopes.find((scope) => principal.scopes.includes(scope));
+  if (granted !== undefined) return granted;
+  throw new HttpError(403, `this API key lacks the ${scopes.map((s) => `'${s}'`).join(' or ')} scope`, undefined, {
+    'WWW-Authenticate': `Bearer realm="triage", error="insufficient_scope", scope="${scopes.join(' ')}"`,
+  });
+}
+
 /**
  * Lets the request through when its principal holds one of `scopes` (403 otherwise), then
  * applies that scope's rate limit.
  */
 export function requireScope(...scopes: [Scope, ...Scope[]]): RequestHandler {
-  const names = scopes.map((s) => `'${s}'`).join(' or ');
   return (req, res, next) => {
-    const granted = scopes.find((scope) => principalOf(res).scopes.includes(scope));
-    if (granted === undefined) {
-      return next(new HttpError(403, `this API key lacks the ${names} scope`, undefined, {
-        'WWW-Authenticate': `Bearer realm="triage", error="insufficient_scope", scope="${scopes.join(' ')}"`,
-      }));
-    }
+    const principal = principalOf(res);
+    const granted = grantScope(principal, scopes);
     res.locals.scope = granted;
-    const after = (req.app.locals as Record<symbol, unknown>)[AFTER_SCOPE] as AfterScope | undefined;
-    if (after) after(granted, req, res, next);
-    else next();
+    const rateLimit = (req.app.locals as Record<symbol, unknown>)[SCOPE_RATE_LIMIT] as RateLimit | undefined;
+    if (!rateLimit) return next();
+    rateLimit(granted, principal, req.socket.remoteAddress).then((headers) => {
+      res.set(headers);
+      next();
+    }, next);
   };
 }
 

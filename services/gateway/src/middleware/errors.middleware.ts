@@ -62,14 +62,31 @@ export const notFound: RequestHandler = (req, _res, next) => {
   next(new HttpError(404, `no route for ${req.method} ${req.path}`));
 };
 
-export function errorHandler(retryAfterSeconds: number, logger: Logger): ErrorRequestHandler {
+export interface FailedRequest {
+  method: string | undefined;
+  path: string | undefined;
+  requestId: string | undefined;
+  /** The request's own logger, when the failure came after requestContext. */
+  logger: Logger | undefined;
+}
+
+/** Maps a request's failure to the HttpError it answers with, logging what an operator needs to see. */
+export type ErrorReporter = (err: unknown, request: FailedRequest) => HttpError;
+
+export function errorReporter(retryAfterSeconds: number, logger: Logger): ErrorReporter {
   // An outage turns every request into a 503: one warning and a periodic count, not a flood.
   const unavailable = throttledLog(logger, 'warn', 'storage unavailable, answering 503', 10_000);
-  return (err: unknown, req, res, _next) => {
+  return (err, { method, path, requestId, logger: requestLogger = logger }) => {
     const httpError = toHttpError(err, retryAfterSeconds);
-    const requestLogger = (res.locals.logger as Logger | undefined) ?? logger;
-    if (httpError.status === 503) unavailable({ method: req.method, path: req.originalUrl, error: (err as Error | undefined)?.message, request_id: res.locals.requestId });
-    else if (httpError.status >= 500) requestLogger.error('request failed', { err, status: httpError.status, method: req.method, path: req.originalUrl });
+    if (httpError.status === 503) unavailable({ method, path, error: (err as Error | undefined)?.message, request_id: requestId });
+    else if (httpError.status >= 500) requestLogger.error('request failed', { err, status: httpError.status, method, path });
+    return httpError;
+  };
+}
+
+export function errorHandler(report: ErrorReporter): ErrorRequestHandler {
+  return (err: unknown, req, res, _next) => {
+    const httpError = report(err, { method: req.method, path: req.originalUrl, requestId: res.locals.requestId as string | undefined, logger: res.locals.logger as Logger | undefined });
     if (res.headersSent) return;
     res.status(httpError.status).set(httpError.headers).json(httpError.toBody());
   };

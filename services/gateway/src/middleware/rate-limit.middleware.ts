@@ -1,10 +1,5 @@
-import { createHash } from 'node:crypto';
-import type { Request, Response } from 'express';
-import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
-import { RedisStore, type RedisReply } from 'rate-limit-redis';
-import { type GatewayConfig, type Logger, type RedisClient, SCOPES, type Scope, errorMessage } from '@triage/shared';
+import { type GatewayConfig, type Logger, type Principal, type RedisClient, type Scope, defineScript, errorMessage, throttledLog } from '@triage/shared';
 import { HttpError } from '../http-errors';
-import { type AfterScope, principalOf } from './auth.middleware';
 
 export interface RateLimitOptions {
   redis: RedisClient;
@@ -23,76 +18,57 @@ export const rateLimitSettings = (config: GatewayConfig): Pick<RateLimitOptions,
 });
 
 /**
- * rate-limit-redis loads its scripts once at start-up and keeps a failed load forever, which
- * would break the limiter for good when the gateway starts before Redis. So the SHA is computed
- * locally and EVALSHA falls back to EVAL: the scripts survive a Redis restart or a late start.
+ * A fixed window per counter: the first hit of a window creates the key with the window as its
+ * expiry, later hits count up. Returns the count and the milliseconds the window has left.
  */
-function sendCommandVia(redis: RedisClient) {
-  const scripts = new Map<string, string>();
-  return async (command: string, ...args: string[]): Promise<RedisReply> => {
-    if (command === 'SCRIPT' && args[0] === 'LOAD' && args[1] !== undefined) {
-      const sha = createHash('sha1').update(args[1]).digest('hex');
-      scripts.set(sha, args[1]);
-      return sha;
-    }
-    if (command === 'EVALSHA') {
-      const [sha, ...rest] = args as [string, ...string[]];
-      try {
-        return (await redis.call('EVALSHA', sha, ...rest)) as RedisReply;
-      } catch (err) {
-        const script = scripts.get(sha);
-        if (!script || !(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
-        return (await redis.call('EVAL', script, ...rest)) as RedisReply;
-      }
-    }
-    return (await redis.call(command, ...args)) as RedisReply;
-  };
-}
+const HIT = `
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl <= 0 then
+  redis.call('SET', KEYS[1], 1, 'PX', ARGV[1])
+  return {1, tonumber(ARGV[1])}
+end
+return {redis.call('INCR', KEYS[1]), ttl}`;
 
-/** Keys count per API key; without keys (AUTH=off) per client address and claimed agent id. */
-function clientKey(req: Request, res: Response): string {
-  const principal = principalOf(res);
-  return principal.via === 'key' ? `key:${principal.id}` : `ip:${ipKeyGenerator(req.ip ?? 'unknown')}:${principal.id}`;
-}
+/**
+ * Counts a request against its principal's budget for a scope and answers the headers to send
+ * (IETF draft-8 RateLimit and RateLimit-Policy); past the budget it throws a 429 with Retry-After.
+ * An unlimited scope has no headers.
+ */
+export type RateLimit = (scope: Scope, principal: Principal, address: string | undefined) => Promise<Record<string, string>>;
 
-/** One limiter per scope, shared by every gateway replica through Redis → 429 + Retry-After. */
-export function scopeRateLimits(options: RateLimitOptions): AfterScope {
-  const sendCommand = sendCommandVia(options.redis);
-  const report = (level: 'warn' | 'error') => (err: unknown, message?: string) =>
-    options.logger[level](message ?? 'rate limiter', { message: errorMessage(err) });
-  const logger = { warn: report('warn'), error: report('warn') };
-  const limiters = Object.fromEntries(
-    SCOPES.map((scope) => [
-      scope,
-      options.limits[scope] === 0
-        ? undefined
-        : rateLimit({
-            windowMs: options.windowMs,
-            limit: options.limits[scope],
-            standardHeaders: 'draft-8',
-            legacyHeaders: false,
-            // Redis down: let the request on; a route that needs Redis answers 503 itself, and a
-            // bad request still gets its 400.
-            passOnStoreError: true,
-            logger,
-            identifier: scope,
-            keyGenerator: (req, res) => clientKey(req, res),
-            store: new RedisStore({ sendCommand, prefix: `${options.keyPrefix}${scope}:` }),
-            handler: (_req, res, next) => {
-              const retryAfter = res.getHeader('Retry-After');
-              next(
-                new HttpError(429, `rate limit exceeded: ${options.limits[scope]} requests per ${options.windowMs / 1000} s for the '${scope}' scope`, undefined, {
-                  ...(retryAfter === undefined ? {} : { 'Retry-After': String(retryAfter) }),
-                }),
-              );
-            },
-          }),
-    ]),
-  );
-  return (scope, req, res, next) => {
-    const limiter = limiters[scope];
-    // Redis down: let the request on (see passOnStoreError) without trying the store first.
-    if (limiter && options.redis.status === 'ready') void limiter(req, res, next);
-    else next();
+/** Counters per API key; without keys (AUTH=off) per client address and claimed agent id. */
+const counterOf = (principal: Principal, address: string | undefined) =>
+  principal.via === 'key' ? `key:${principal.id}` : `ip:${address ?? 'unknown'}:${principal.id}`;
+
+/** One budget per principal and scope, shared by every gateway replica through Redis. */
+export function scopeRateLimits(options: RateLimitOptions): RateLimit {
+  const hit = defineScript<[number, number]>(options.redis, 'triageRateLimitHit', HIT, 1);
+  // Redis down: let the request on; a route that needs Redis answers 503 itself, and a bad request
+  // still gets its 400.
+  const storeFailed = throttledLog(options.logger, 'warn', 'rate limiter: counter unavailable, request let through', 30_000);
+  const windowSeconds = Math.ceil(options.windowMs / 1000);
+  return async (scope, principal, address) => {
+    const limit = options.limits[scope];
+    if (limit === 0 || options.redis.status !== 'ready') return {};
+    let count: number;
+    let ttlMs: number;
+    try {
+      [count, ttlMs] = await hit(`${options.keyPrefix}${scope}:${counterOf(principal, address)}`, options.windowMs);
+    } catch (err) {
+      storeFailed({ error: errorMessage(err) });
+      return {};
+    }
+    const resetSeconds = Math.max(1, Math.ceil(ttlMs / 1000));
+    const headers = {
+      RateLimit: `"${scope}";r=${Math.max(limit - count, 0)};t=${resetSeconds}`,
+      'RateLimit-Policy': `"${scope}";q=${limit};w=${windowSeconds}`,
+    };
+    if (count > limit) {
+      throw new HttpError(429, `rate limit exceeded: ${limit} requests per ${options.windowMs / 1000} s for the '${scope}' scope`, undefined, {
+        ...headers,
+        'Retry-After': String(resetSeconds),
+      });
+    }
+    return headers;
   };
 }

@@ -69,12 +69,12 @@ interface RouteLayer {
 
 /**
  * Every `METHOD path` the app serves, in OpenAPI path syntax (`/:id` → `/{id}`): the routers
- * createApp mounted, and any route declared on the app itself.
+ * createApp mounted, any route declared on the Express app itself, and the routes served outside Express.
  */
-export function servedRoutes(app: Express): string[] {
-  const appRouter = (app as unknown as { router: Router }).router;
-  const mounted = [{ base: '', router: appRouter }, ...((app.locals as Record<symbol, unknown>)[MOUNTED_ROUTERS] as MountedRouter[])];
-  const routes = new Set<string>();
+export function servedRoutes(app: { express: Express; outsideExpress: readonly string[] }): string[] {
+  const appRouter = (app.express as unknown as { router: Router }).router;
+  const mounted = [{ base: '', router: appRouter }, ...((app.express.locals as Record<symbol, unknown>)[MOUNTED_ROUTERS] as MountedRouter[])];
+  const routes = new Set<string>(app.outsideExpress);
   for (const { base, router } of mounted) {
     for (const layer of router.stack as RouteLayer[]) {
       if (!layer.route || typeof layer.route.path !== 'string') continue;

@@ -1,24 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import express, { Router, type RequestHandler } from 'express';
 import type { Queue } from 'bullmq';
-import {
-  type BatchTicketResult,
-  type CreateTicketRequest,
-  type CreateTicketResponse,
-  JobName,
-  triageJobData,
-  type TicketStore,
-  type TriageJobData,
-  type Idempotency,
-  batchEnvelopeSchema,
-  batchTicketItemSchema,
-  createTicketRequestSchema,
-  idempotencyKeySchema,
-} from '@triage/shared';
+import { type BatchTicketResult, type TicketStore, type TriageJobData, batchEnvelopeSchema, batchTicketItemSchema, triageJobData } from '@triage/shared';
 import { HttpError, issueDetails, validationError } from '../http-errors';
 import { hasScope, principalOf, requireScope } from '../middleware/auth.middleware';
 import { jsonBody } from '../middleware/json-body.middleware';
 import { ticketIdParam } from './ticket-id-param';
+import { idempotencyFor, triageJob } from './ticket-intake';
 
 export interface TicketsRouteDeps {
   store: TicketStore;
@@ -30,62 +18,10 @@ export interface TicketsRouteDeps {
   requireRedis: RequestHandler;
 }
 
-
-
-function accepted(ticketId: string, acceptedAt: string, message: string): CreateTicketResponse {
-  return { ticket_id: ticketId, status: 'accepted', message, accepted_at: acceptedAt };
-}
-
+/** The ticket routes Express serves; POST /v2/tickets itself is ticket-accept.route.ts. */
 export function ticketsRouter(deps: TicketsRouteDeps): Router {
   const { store, ticketsQueue, requireRedis } = deps;
-  // The job id is the ticket id, so adding the same ticket twice is a no-op in BullMQ.
-  const job = (data: TriageJobData) => ({ name: JobName.Triage, data, opts: { jobId: data.ticket_id } });
-  const enqueue = (data: TriageJobData) => ticketsQueue.add(JobName.Triage, data, job(data).opts);
-  // An idempotency key belongs to its sender: the same key from two principals makes two tickets.
-  const idempotencyFor = (res: express.Response, key: string | undefined): Idempotency | undefined =>
-    key === undefined ? undefined : { key: `${principalOf(res).id}:${key}`, ttlSeconds: deps.idempotencyTtlSeconds };
   const router = Router();
-
-  // Validation needs no Redis, so a bad request gets its 400 even during an outage.
-  const validateCreate: RequestHandler = (req, res, next) => {
-    const keyHeader = req.get('idempotency-key');
-    const key = keyHeader === undefined ? undefined : idempotencyKeySchema.safeParse(keyHeader);
-    if (key && !key.success) return next(validationError(key.error, 'invalid Idempotency-Key header'));
-    const input = createTicketRequestSchema.safeParse(req.body);
-    if (!input.success) return next(validationError(input.error));
-    res.locals.input = input.data;
-    res.locals.idempotencyKey = key?.data;
-    next();
-  };
-
-  router.post('/', requireScope('client'), ...jsonBody, validateCreate, requireRedis, async (_req, res) => {
-    const input = res.locals.input as CreateTicketRequest;
-    const idempotency = idempotencyFor(res, res.locals.idempotencyKey as string | undefined);
-    const idempotencyKey = idempotency?.key;
-    const ticketId = randomUUID();
-    const acceptedAt = new Date().toISOString();
-    const created = await store.create({ ticket_id: ticketId, accepted_at: acceptedAt, submitted_by: principalOf(res).id, ...input }, idempotency);
-    const requestId = res.locals.requestId as string;
-
-    if (!created.created) {
-      const existing = await store.get(created.ticketId);
-      if (!existing) throw new HttpError(409, 'Idempotency-Key refers to a ticket that no longer exists');
-      // A replay heals an earlier request whose enqueue failed after the record was written.
-      if (existing.status === 'pending') await enqueue(triageJobData(existing, requestId));
-      res.status(202).location(`/v2/tickets/${existing.ticket_id}`).set('Idempotent-Replayed', 'true');
-      res.json(accepted(existing.ticket_id, existing.accepted_at, 'ticket already accepted for this Idempotency-Key'));
-      return;
-    }
-
-    try {
-      await enqueue(triageJobData({ ticket_id: ticketId, subject: input.subject ?? null, body: input.body, accepted_at: acceptedAt }, requestId));
-    } catch (err) {
-      // Best effort: when Redis is gone entirely this fails too, and an Idempotency-Key replay heals it.
-      await store.discardPending(ticketId, idempotencyKey).catch(() => undefined);
-      throw err;
-    }
-    res.status(202).location(`/v2/tickets/${ticketId}`).json(accepted(ticketId, acceptedAt, 'ticket accepted for triage'));
-  });
 
   // The envelope is checked before Redis; items are checked one by one so bad ones do not sink the batch.
   const validateBatch: RequestHandler = (req, res, next) => {
@@ -107,7 +43,7 @@ export function ticketsRouter(deps: TicketsRouteDeps): Router {
     const valid = items.flatMap((item, index) => {
       if (!item.success) return [];
       const { idempotency_key: key, ...input } = item.data;
-      return [{ index, ticket: { ticket_id: randomUUID(), accepted_at: acceptedAt, submitted_by: submittedBy, ...input }, idempotency: idempotencyFor(res, key) }];
+      return [{ index, ticket: { ticket_id: randomUUID(), accepted_at: acceptedAt, submitted_by: submittedBy, ...input }, idempotency: idempotencyFor(principalOf(res), key, deps.idempotencyTtlSeconds) }];
     });
     const outcomes = valid.length === 0 ? [] : await store.createMany(valid);
 
@@ -139,7 +75,7 @@ export function ticketsRouter(deps: TicketsRouteDeps): Router {
 
     if (jobs.size > 0) {
       try {
-        await ticketsQueue.addBulk([...jobs.values()].map(job));
+        await ticketsQueue.addBulk([...jobs.values()].map(triageJob));
       } catch (err) {
         // As for one ticket: best effort, and an idempotency_key replay heals what is left.
         await Promise.all(fresh.map((t) => store.discardPending(t.ticketId, t.idempotencyKey).catch(() => undefined)));

@@ -14,8 +14,9 @@ export interface RedisTarget {
 /**
  * How a connection behaves while Redis is away (BullMQ's production guide):
  * - `producer` fails fast — no offline queue, one retry, a per-command timeout — so an HTTP
- *   request gets a 503 instead of hanging on a dead Redis; it auto-pipelines, so the commands of
- *   concurrent requests leave in one write and Redis reads them in one call (docs/performance.md);
+ *   request gets a 503 instead of hanging on a dead Redis (not auto-pipelined: ioredis builds each
+ *   pipeline by copying every script defined on the connection, which costs the gateway more CPU
+ *   than the batching saves Redis; docs/performance.md);
  * - `worker` waits outages out (`maxRetriesPerRequest: null`), which BullMQ's blocking
  *   commands, QueueEvents and pub/sub subscribers need;
  * - `cli` tries once and never reconnects, and connects on `connect()` so a CLI can say
@@ -28,8 +29,6 @@ interface Behaviour {
   node: RedisOptions;
   offlineQueue: boolean;
   lazyConnect: boolean;
-  /** Commands issued in one event-loop turn go out as one pipeline. */
-  autoPipelining: boolean;
   retry?: (times: number) => number | null;
 }
 
@@ -52,14 +51,12 @@ function roleBehaviour(role: ConnectionRole): Behaviour {
         node: { maxRetriesPerRequest: 1, commandTimeout: role.commandTimeoutMs, connectTimeout: 5_000 },
         offlineQueue: false,
         lazyConnect: false,
-        autoPipelining: true,
         retry: (times) => Math.min(200 * times, 2_000),
       };
     case 'worker':
-      // BullMQ's own connection stays unpipelined: its blocking and lock commands are not meant to wait for a batch.
-      return { node: { maxRetriesPerRequest: null }, offlineQueue: true, lazyConnect: false, autoPipelining: false };
+      return { node: { maxRetriesPerRequest: null }, offlineQueue: true, lazyConnect: false };
     case 'cli':
-      return { node: { maxRetriesPerRequest: 1 }, offlineQueue: true, lazyConnect: true, autoPipelining: false, retry: () => null };
+      return { node: { maxRetriesPerRequest: 1 }, offlineQueue: true, lazyConnect: true, retry: () => null };
   }
 }
 
@@ -81,18 +78,17 @@ function credentialsOf({ protocol, username, password }: URL): Pick<RedisOptions
  * the master and, told of a failover, reconnects to the new one.
  */
 export function connectRedis(target: RedisTarget, role: ConnectionRole): RedisClient {
-  const { node, offlineQueue, lazyConnect, autoPipelining, retry } = behaviourOf(role);
+  const { node, offlineQueue, lazyConnect, retry } = behaviourOf(role);
   if (target.REDIS_CLUSTER_NODES !== undefined) {
     const seeds = target.REDIS_CLUSTER_NODES.map((url) => new URL(url));
     return new Cluster(hostsOf(seeds, 6379), {
       enableOfflineQueue: offlineQueue,
-      enableAutoPipelining: autoPipelining,
       lazyConnect,
       ...(retry ? { clusterRetryStrategy: retry } : {}),
       redisOptions: { ...node, ...credentialsOf(seeds[0]!) },
     });
   }
-  const common = { ...node, enableOfflineQueue: offlineQueue, enableAutoPipelining: autoPipelining, lazyConnect, ...(retry ? { retryStrategy: retry } : {}) };
+  const common = { ...node, enableOfflineQueue: offlineQueue, lazyConnect, ...(retry ? { retryStrategy: retry } : {}) };
   if (target.REDIS_SENTINELS === undefined) return new Redis(target.REDIS_URL, common);
   const sentinels = target.REDIS_SENTINELS.map((url) => new URL(url));
   const sentinel = credentialsOf(sentinels[0]!);

@@ -70,7 +70,7 @@ export interface AppDeps {
   idempotencyTtlSeconds: number;
   /** Most tickets one POST /v2/tickets/batch may hold. */
   batchMaxItems: number;
-  /** The n-gram model for /v1, loaded once at start-up (see loadFallbackState). */
+  /** The served bundle, and its n-gram model for /v1 (see loadFallbackState). */
   fallback: FallbackState;
   /** metrics.json of the model directory; null when missing (GET /metrics JSON answers 503). */
   modelMetrics: ModelMetrics | null;
@@ -113,7 +113,7 @@ export function createApp(deps: AppDeps): GatewayApp {
 
   const v1Queue = new V1Queue(deps.redis, deps.keys);
   // The served bundle's labels (its ngram.json matches its config.json, checked by tests).
-  const queueLabels = () => (deps.fallback.status === 'ready' ? deps.fallback.model.labels : null);
+  const queueLabels = () => (deps.fallback.status === 'ready' ? deps.fallback.bundle.labels : null);
   const stats = new StatsStore(deps.redis, deps.keys);
   const liveStats = new LiveStats({
     stats,
@@ -121,7 +121,7 @@ export function createApp(deps: AppDeps): GatewayApp {
     // The served bundle's config.json, parsed once by the fallback loader.
     driftReference: () =>
       deps.fallback.status === 'ready'
-        ? { modelVersion: deps.fallback.model.modelVersion, reference: deps.fallback.model.config ? driftReferenceOf(deps.fallback.model.config) : null }
+        ? { modelVersion: deps.fallback.bundle.modelVersion, reference: deps.fallback.bundle.config ? driftReferenceOf(deps.fallback.bundle.config) : null }
         : { modelVersion: 'unknown', reference: null },
     driftMinSamples: deps.driftMinSamples,
   });

@@ -40,7 +40,7 @@ explain.onError((err: Error) => logger.debug('explain queue error', { error: err
 const comparisons = new ModelComparisons(redis, keys, { python: config.MODEL_COMPARE_PYTHON, timeoutMs: config.MODEL_COMPARE_TIMEOUT_MS }, logger);
 
 const fallback = loadFallbackState(config.MODEL_DIR);
-if (fallback.status === 'ready') logger.info('v1 model loaded', { model_version: fallback.model.modelVersion, model_dir: config.MODEL_DIR });
+if (fallback.status === 'ready') logger.info('model bundle checked', { model_version: fallback.bundle.modelVersion, model_dir: config.MODEL_DIR });
 else logger.error('v1 model unavailable: /v1 answers 503', { error: fallback.detail });
 
 let modelMetrics: ModelMetrics | null = null;
@@ -99,7 +99,7 @@ const follower = followActiveModel({
   channel: keys.modelEvents,
   pollIntervalMs: config.MODEL_POLL_INTERVAL_MS,
   processId: `gateway:${hostname()}:${process.pid}`,
-  current: () => (fallback.status === 'ready' ? fallback.model.modelVersion : 'none'),
+  current: () => (fallback.status === 'ready' ? fallback.bundle.modelVersion : 'none'),
   load: async (active) => promoteFallbackState(fallback, active.dir, active.version),
   logger,
 });

@@ -8,7 +8,7 @@ export const healthResponseSchema = z
   .object({
     status: z.literal('ok'),
     uptime_s: count,
-    m1: z.enum(['ready', 'unavailable']).describe('the in-process n-gram model serving /v1'),
+    m1: z.enum(['ready', 'unavailable']).describe('the in-process n-gram model serving /v1: ready when the bundle loaded at start-up (or its last promotion); its weights stay loaded from the first /v1 request on'),
     m1_model_version: z.string().nullable(),
     m1_error: z.string().optional().describe('why the n-gram model is unavailable (no file system paths)'),
     m1_accuracy: z.number().nullable(),

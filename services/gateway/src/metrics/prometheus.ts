@@ -89,7 +89,7 @@ export function createPrometheus(deps: PrometheusDeps): Prometheus {
     registers: [register],
     async collect() {
       this.reset();
-      if (deps.fallback.status === 'ready') this.set({ model: 'gateway_fallback', version: deps.fallback.model.modelVersion }, 1);
+      if (deps.fallback.status === 'ready') this.set({ model: 'gateway_fallback', version: deps.fallback.bundle.modelVersion }, 1);
       if (!redisReady()) return;
       const workers = await deps.registry.live().catch(() => []);
       for (const version of new Set(workers.map((w) => w.model_version))) this.set({ model: 'worker', version }, 1);

@@ -45,7 +45,7 @@ export function healthRouter(deps: HealthRouteDeps): Router {
 function modelReport({ fallback, modelMetrics }: HealthRouteDeps) {
   return {
     m1: fallback.status,
-    m1_model_version: fallback.status === 'ready' ? fallback.model.modelVersion : null,
+    m1_model_version: fallback.status === 'ready' ? fallback.bundle.modelVersion : null,
     ...(fallback.status === 'unavailable' ? { m1_error: fallback.error } : {}),
     m1_accuracy: modelMetrics?.m1.accuracy ?? null,
   };

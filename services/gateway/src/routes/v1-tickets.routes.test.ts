@@ -1,3 +1,6 @@
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import request from 'supertest';
 import { type V1Ticket, loadFallbackModel, redisKeys, ticketText, urgencyLevel, v1TicketSchema } from '@triage/shared';
 import { type TestGateway, buildGateway } from '../../../../tests/support/gateway';
@@ -79,6 +82,27 @@ describe('POST /v1/tickets', () => {
     const res = await request(gw.app).post('/v1/tickets').send({ body: 'hello' });
     expect(res.status).toBe(503);
     expect(res.body.error).toMatch(/the \/v1 model is unavailable: .*ngram\.json/);
+  });
+
+  it('loads the n-gram model on first use: a bundle broken after start-up gives 503, and /v1 recovers once it is whole', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'triage-v1-'));
+    for (const file of ['config.json', 'ngram.json']) copyFileSync(join(modelDir(), file), join(dir, file));
+    try {
+      const gw = await gateway(uniquePrefix('v1'), { MODEL_DIR: dir });
+      writeFileSync(join(dir, 'ngram.json'), '{"truncated": ');
+      const broken = await request(gw.app).post('/v1/tickets').send({ body: 'hello' });
+      expect(broken.status).toBe(503);
+      expect(broken.body.error).toMatch(/^the \/v1 model is unavailable: /);
+      expect(broken.body.error).not.toContain(dir);
+      // The rest of the gateway keeps the bundle it checked at start-up.
+      expect((await request(gw.app).get('/v2/queues')).body.model_version).toBe(fallback.modelVersion);
+
+      copyFileSync(join(modelDir(), 'ngram.json'), join(dir, 'ngram.json'));
+      const ticket = await post(gw, SAMPLES[2]!);
+      expect(ticket.category).toBe(fallback.predict(ticketText(SAMPLES[2]!.subject, SAMPLES[2]!.body)).category);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

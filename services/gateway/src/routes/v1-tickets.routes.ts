@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Router, type RequestHandler } from 'express';
-import { type CreateTicketRequest, type V1Ticket, createTicketRequestSchema, ticketText, urgencyLevel } from '@triage/shared';
+import { type CreateTicketRequest, type FallbackModel, type V1Ticket, createTicketRequestSchema, errorMessage, ticketText, urgencyLevel } from '@triage/shared';
+import { withoutPaths } from '../client-safe';
 import { HttpError, validationError } from '../http-errors';
 import { requireScope } from '../middleware/auth.middleware';
 import { jsonBody } from '../middleware/json-body.middleware';
@@ -29,9 +30,8 @@ export function v1TicketsRouter({ v1Queue, fallback, requireRedis }: V1TicketsRo
   };
 
   router.post('/', requireScope('client'), ...jsonBody, validate, requireRedis, async (_req, res) => {
-    if (fallback.status !== 'ready') throw new HttpError(503, `the /v1 model is unavailable: ${fallback.error}`);
     const input = res.locals.input as CreateTicketRequest;
-    const prediction = fallback.model.predict(ticketText(input.subject, input.body));
+    const prediction = v1Model(fallback).predict(ticketText(input.subject, input.body));
     const ticket: V1Ticket = {
       ticket_id: randomUUID(),
       subject: input.subject ?? null,
@@ -62,6 +62,16 @@ export function v1TicketsRouter({ v1Queue, fallback, requireRedis }: V1TicketsRo
   });
 
   return router;
+}
+
+/** The n-gram model /v1 predicts with (loaded on first use); 503 when the bundle is or has become unusable. */
+function v1Model(fallback: FallbackState): FallbackModel {
+  if (fallback.status !== 'ready') throw new HttpError(503, `the /v1 model is unavailable: ${fallback.error}`);
+  try {
+    return fallback.model();
+  } catch (err) {
+    throw new HttpError(503, `the /v1 model is unavailable: ${withoutPaths(errorMessage(err))}`);
+  }
 }
 
 function throwEmpty(): never {

@@ -36,7 +36,7 @@ export function waitingRouter(deps: WaitingRouteDeps): Router {
 
   router.get('/queues', requireScope('agent', 'admin'), (_req, res) => {
     if (deps.fallback.status !== 'ready') throw new HttpError(503, `the model bundle is unavailable: ${deps.fallback.error}`);
-    const body: QueuesResponse = { model_version: deps.fallback.model.modelVersion, queues: [...deps.fallback.model.labels].sort() };
+    const body: QueuesResponse = { model_version: deps.fallback.bundle.modelVersion, queues: [...deps.fallback.bundle.labels].sort() };
     res.json(body);
   });
 

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { type FallbackModel, type ModelConfig, ModelLoadError, errorMessage, loadFallbackModel, readModelConfig } from '@triage/shared';
 import { withoutPaths } from '../client-safe';
@@ -36,11 +36,42 @@ function describeBundle(modelDir: string): { bundle: ServedBundle; model?: Fallb
   return { bundle: { modelVersion: config.model_version, labels: config.labels, config } };
 }
 
+/** ngram.json's size and modification time: a failed load is tried again only once the file has changed. */
+function fileStamp(path: string): string {
+  try {
+    const { size, mtimeMs } = statSync(path);
+    return `${size}:${mtimeMs}`;
+  } catch {
+    return 'missing';
+  }
+}
+
+/**
+ * The n-gram model, loaded on the first call. A load that fails is remembered until ngram.json
+ * changes: parsing the 5 MB file blocks the event loop, and every /v1 request would pay for it again.
+ */
+function lazyModel(modelDir: string, loaded: FallbackModel | undefined): () => FallbackModel {
+  let model = loaded;
+  let failed: { stamp: string; error: unknown } | undefined;
+  const ngramPath = join(modelDir, 'ngram.json');
+  return () => {
+    if (model) return model;
+    const stamp = fileStamp(ngramPath);
+    if (failed?.stamp === stamp) throw failed.error;
+    try {
+      model = loadFallbackModel(modelDir);
+      return model;
+    } catch (error) {
+      failed = { stamp, error };
+      throw error;
+    }
+  };
+}
+
 export function loadFallbackState(modelDir: string): FallbackState {
   try {
     const described = describeBundle(modelDir);
-    let model = described.model;
-    return { status: 'ready', bundle: described.bundle, model: () => (model ??= loadFallbackModel(modelDir)) };
+    return { status: 'ready', bundle: described.bundle, model: lazyModel(modelDir, described.model) };
   } catch (err) {
     const detail = errorMessage(err);
     return { status: 'unavailable', error: withoutPaths(detail), detail };
